@@ -1,0 +1,335 @@
+"""FITS images, cubes and multi-extension files into a :class:`Cutout`."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+from scipy import ndimage
+from astropy.visualization import make_lupton_rgb
+from astropy.wcs import WCS, FITSFixedWarning
+
+from ..exceptions import FileFormatError, GalcolorWarning, InputError
+from .bands import (
+    band_from_filename,
+    band_from_header,
+    band_wavelength,
+    bands_from_cube_header,
+    normalize_band,
+    order_by_wavelength,
+)
+from .cutout import Cutout
+from .stretch import AsinhStretch, StretchLike, apply_stretch, resolve_stretch, sky_statistics, stretch_meta
+
+__all__ = ["load_fits", "load_hdus", "FITS_SUFFIXES"]
+
+FITS_SUFFIXES = (".fits", ".fit", ".fts")
+
+# The band a colorizer should see by default is the one nearest SDSS r: the
+# G channel of the gri composites the models are trained on, which dominates
+# their lightness.
+_PREFERRED_WAVELENGTH_NM = 617.0
+
+# Smallest connected patch of exact zeros treated as "no data" (see _bad_pixels).
+_MIN_ZERO_PATCH = 25
+
+
+@dataclass
+class _BandStack:
+    """Same-shaped single-band planes from one FITS file."""
+
+    planes: list[np.ndarray]
+    names: list[str | None]
+    header: fits.Header
+    hdu_indices: list[int]
+    layout: str  # "image", "cube" or "extensions"
+
+
+def load_fits(
+    path: str | Path,
+    *,
+    band: str | int | None = None,
+    hdu: int | str | None = None,
+    stretch: StretchLike = "auto",
+) -> Cutout:
+    """Load a FITS file (optionally gzip/bzip2 compressed) into a Cutout.
+
+    Use :func:`galcolor.load`, which dispatches here for ``.fits``, ``.fit``,
+    ``.fts`` (and ``.gz``/``.bz2``) paths. Parameters are those of
+    :func:`galcolor.load`.
+    """
+    name = str(path)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            hdulist = fits.open(path, mode="readonly", memmap=False, lazy_load_hdus=False)
+    except FileNotFoundError as error:
+        raise FileFormatError(f"{name}: file not found") from error
+    except Exception as error:  # astropy raises OSError, TypeError, ValueError...
+        raise FileFormatError(f"{name}: not a readable FITS file ({error})") from error
+    truncated = any("truncated" in str(w.message) for w in caught)
+    with hdulist:
+        return load_hdus(
+            hdulist, band=band, hdu=hdu, stretch=stretch, source=name, truncated=truncated
+        )
+
+
+def load_hdus(
+    hdulist: fits.HDUList,
+    *,
+    band: str | int | None = None,
+    hdu: int | str | None = None,
+    stretch: StretchLike = "auto",
+    source: str = "HDUList input",
+    truncated: bool = False,
+) -> Cutout:
+    """Load an open :class:`~astropy.io.fits.HDUList` into a Cutout.
+
+    Parameters are those of :func:`galcolor.load`; ``source`` names the
+    input in messages and ``truncated`` says astropy warned that the file is
+    shorter than its headers promise.
+    """
+    notes: list[str] = []
+    stack = _find_bands(hdulist, hdu, source, truncated)
+    if stack.layout == "image":
+        stack.names = [_single_band_name(stack.header, band_from_filename(source), source, notes)]
+    bad = [_bad_pixels(plane) for plane in stack.planes]
+    index, band_origin = _choose_band(stack, bad, band, source)
+    if isinstance(band, str) and len(stack.planes) == 1:
+        stack.names = [normalize_band(band)]
+    mask = bad[index]
+    if mask.all():
+        raise InputError(
+            f"{source}: band {_band_label(stack.names, index)} has no finite, valid pixels"
+        )
+
+    truth_rgb = truth_mask = None
+    truth_bands: list[str | None] | None = None
+    if len(stack.planes) >= 3:
+        order = order_by_wavelength(stack.names)
+        rgb_indices = [order[-1], order[(len(order) - 1) // 2], order[0]]
+        truth_mask = np.logical_or.reduce([bad[i] for i in rgb_indices])
+        if not truth_mask.all():
+            truth_rgb = _lupton_composite([stack.planes[i] for i in rgb_indices], truth_mask)
+            truth_bands = [_band_label(stack.names, i) for i in rgb_indices]
+        else:
+            truth_mask = None
+            notes.append(f"{source}: no pixel is valid in all three colour bands; no true colour")
+
+    data = np.where(mask, np.nan, stack.planes[index])
+    stretch_used = resolve_stretch(stretch, data, mask, default="asinh")
+    lightness = apply_stretch(stretch_used, data, source)
+    lightness[mask] = 0.0
+
+    header = stack.header.copy()
+    wcs = _celestial_wcs(header, source, notes)
+    meta: dict[str, Any] = {
+        "format": "fits",
+        "hdu": stack.hdu_indices[index] if stack.layout == "extensions" else stack.hdu_indices[0],
+        "layout": stack.layout,
+        "band_names": [_band_label(stack.names, i) for i in range(len(stack.names))],
+        "band_index": index,
+        "band_origin": band_origin,
+        "stretch": stretch_meta(stretch_used),
+        "bunit": header.get("BUNIT"),
+        "warnings": notes,
+    }
+    if truth_bands is not None:
+        meta["truth_bands"] = truth_bands
+    n_zero = int(sum(((plane == 0) & b).sum() for plane, b in zip(stack.planes, bad)))
+    if n_zero:
+        meta["zero_pixels_masked"] = n_zero
+    for note in notes:
+        warnings.warn(note, GalcolorWarning, stacklevel=3)
+    return Cutout(
+        lightness=lightness,
+        mask=mask,
+        wcs=wcs,
+        header=header,
+        band=stack.names[index],
+        source=source,
+        stretch=stretch_used,
+        truth_rgb=truth_rgb,
+        truth_mask=truth_mask,
+        meta=meta,
+    )
+
+
+def _image_shape(hdu) -> tuple[int, ...]:
+    if not getattr(hdu, "is_image", False):
+        return ()
+    try:
+        return tuple(int(n) for n in hdu.shape)
+    except Exception:
+        return ()
+
+
+def _read_plane_data(hdu, index: int, source: str, truncated: bool) -> np.ndarray:
+    """The data of an image HDU as float64, BLANK pixels as NaN."""
+    try:
+        raw = hdu.data
+    except Exception as error:
+        reason = "file is truncated" if truncated else "data are corrupt"
+        raise FileFormatError(f"{source}: HDU {index} cannot be read, {reason} ({error})") from error
+    if raw is None:
+        raise InputError(f"{source}: HDU {index} has no data")
+    data = np.array(raw, dtype=np.float64)
+    blank = hdu.header.get("BLANK")
+    if blank is not None and np.issubdtype(raw.dtype, np.integer):
+        # astropy turns BLANK into NaN when it scales; unscaled integers keep it.
+        data[np.asarray(raw) == blank] = np.nan
+    return data
+
+
+def _find_bands(hdulist: fits.HDUList, hdu: int | str | None, source: str, truncated: bool) -> _BandStack:
+    if hdu is not None:
+        try:
+            selected = hdulist[hdu]
+        except (KeyError, IndexError) as error:
+            names = [f"{i}:{h.name}" for i, h in enumerate(hdulist)]
+            raise InputError(f"{source}: no HDU {hdu!r}; the file has {names}") from error
+        index = hdulist.index_of(hdu) if isinstance(hdu, str) else int(hdu) % len(hdulist)
+        candidates = [(index, selected)]
+        if len(_squeezed(_image_shape(selected))) not in (2, 3):
+            raise InputError(
+                f"{source}: HDU {hdu!r} is not a 2-D image or 3-D cube "
+                f"(shape {_image_shape(selected)})"
+            )
+    else:
+        candidates = [
+            (i, h) for i, h in enumerate(hdulist)
+            if len(_squeezed(_image_shape(h))) in (2, 3) and np.prod(_image_shape(h)) > 0
+        ]
+        if not candidates:
+            raise InputError(f"{source}: no HDU holds a 2-D image or 3-D cube")
+
+    first_index, first = candidates[0]
+    shape = _squeezed(_image_shape(first))
+    if len(shape) == 3:
+        cube = _read_plane_data(first, first_index, source, truncated).reshape(shape)
+        names = bands_from_cube_header(first.header, shape[0])
+        return _BandStack(list(cube), names, first.header, [first_index], "cube")
+
+    # One band per extension: same-shaped 2-D HDUs that each name a band.
+    if hdu is None:
+        same = [(i, h) for i, h in candidates if _squeezed(_image_shape(h)) == shape]
+        names = [band_from_header(h.header)[0] for _, h in same]
+        if len(same) >= 2 and all(names) and len(set(names)) == len(names):
+            planes = [_read_plane_data(h, i, source, truncated).reshape(shape) for i, h in same]
+            return _BandStack(planes, names, first.header, [i for i, _ in same], "extensions")
+    plane = _read_plane_data(first, first_index, source, truncated).reshape(shape)
+    return _BandStack([plane], [None], first.header, [first_index], "image")
+
+
+def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Drop leading length-1 axes (radio-style (1, 1, H, W) images)."""
+    shape = tuple(shape)
+    while len(shape) > 2 and shape[0] == 1:
+        shape = shape[1:]
+    return shape
+
+
+def _single_band_name(
+    header: fits.Header, filename_band: str | None, source: str, notes: list[str]
+) -> str | None:
+    header_band, keyword = band_from_header(header)
+    if header_band and filename_band and header_band != filename_band:
+        notes.append(
+            f"{source}: header says {keyword}={header[keyword]!r} but the file name says band "
+            f"{filename_band!r}; using {filename_band!r}"
+        )
+        return filename_band
+    return header_band or filename_band
+
+
+def _band_label(names: list[str | None], index: int) -> str:
+    """A band's name, or "plane N" for unnamed cube planes."""
+    return names[index] if names[index] is not None else f"plane {index}"
+
+
+def _bad_pixels(plane: np.ndarray) -> np.ndarray:
+    """NaN/Inf pixels, plus no-data patches of exact zeros.
+
+    Survey cutouts fill pixels outside the footprint with 0.0 (DECaLS
+    ``example_bad_pix`` has 75% of its g band so). Real float data with sky
+    noise essentially never hold the exact value 0 in a connected patch, so
+    zero patches of ``_MIN_ZERO_PATCH`` pixels or more are masked, unless the
+    whole image is zero (a constant image is valid input).
+    """
+    bad = ~np.isfinite(plane)
+    zeros = plane == 0
+    if zeros.any() and not (zeros | bad).all():
+        labels, n_patches = ndimage.label(zeros)
+        if n_patches:
+            sizes = np.bincount(labels.ravel())
+            large = sizes >= _MIN_ZERO_PATCH
+            large[0] = False
+            bad |= large[labels]
+    return bad
+
+
+def _choose_band(
+    stack: _BandStack, bad: list[np.ndarray], band: str | int | None, source: str
+) -> tuple[int, str]:
+    n_bands = len(stack.planes)
+    if band is None:
+        if n_bands == 1:
+            return 0, "only band"
+        # Skip bands that are mostly no-data when another band is usable.
+        usable = [i for i in range(n_bands) if bad[i].mean() <= 0.5] or list(range(n_bands))
+        wavelengths = [band_wavelength(name) for name in stack.names]
+        if all(wavelengths[i] is not None for i in usable):
+            index = min(usable, key=lambda i: abs(wavelengths[i] - _PREFERRED_WAVELENGTH_NM))
+            return index, "default (nearest r with valid data)"
+        middle = (n_bands - 1) // 2
+        return min(usable, key=lambda i: abs(i - middle)), "default (middle plane)"
+    if isinstance(band, (int, np.integer)) and not isinstance(band, bool):
+        if not -n_bands <= band < n_bands:
+            raise InputError(f"{source}: band index {band} out of range for {n_bands} band(s)")
+        return int(band) % n_bands, "argument"
+    if isinstance(band, str):
+        if n_bands == 1:
+            return 0, "argument"
+        wanted = normalize_band(band)
+        if wanted in stack.names:
+            return stack.names.index(wanted), "argument"
+        available = [_band_label(stack.names, i) for i in range(n_bands)]
+        raise InputError(f"{source}: no band {band!r}; available bands are {available}")
+    raise InputError(f"{source}: band must be a name, an index or None, got {band!r}")
+
+
+def _lupton_composite(planes: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
+    """Lupton et al. (2004) colour composite of (red, green, blue) planes.
+
+    Each band is sky-subtracted; the stretch is the "auto" asinh stretch of
+    their mean, so the composite's lightness matches what a single band gives.
+    """
+    subtracted = []
+    for plane in planes:
+        sky, _ = sky_statistics(plane, mask)
+        subtracted.append(np.where(mask, 0.0, plane - sky))
+    intensity = np.mean(subtracted, axis=0)
+    stretch = AsinhStretch.from_data(intensity, mask)
+    with np.errstate(invalid="ignore", divide="ignore"):  # astropy divides 0 by 0 on black sky
+        rgb = make_lupton_rgb(
+            *subtracted, minimum=0.0, stretch=stretch.stretch, Q=stretch.q, output_dtype=np.float64
+        )
+    rgb[mask] = 0.0
+    return rgb.astype(np.float32)
+
+
+def _celestial_wcs(header: fits.Header, source: str, notes: list[str]) -> WCS | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            wcs = WCS(header)
+    except Exception as error:
+        notes.append(f"{source}: WCS in the header could not be read ({error}); no WCS")
+        return None
+    if not wcs.has_celestial:
+        return None
+    return wcs.celestial
