@@ -158,19 +158,19 @@ def rgb_to_lab(image: torch.Tensor) -> torch.Tensor:
 
     Parameters
     ----------
-    image : torch.Tensor, shape (*, 3, H, W)
+    image : torch.Tensor, shape ``(*, 3, H, W)``
         sRGB values (gamma-encoded), nominally in [0, 1], float16/32/64 on
         any device.
 
     Returns
     -------
-    torch.Tensor, shape (*, 3, H, W)
+    torch.Tensor, shape ``(*, 3, H, W)``
         L in [0, 100] and a*, b* (roughly [-128, 127]), same dtype and device.
 
     Raises
     ------
     galcolor.exceptions.InputError
-        If the shape is not (*, 3, H, W) or the dtype is not floating point.
+        If the shape is not ``(*, 3, H, W)`` or the dtype is not floating point.
 
     See Also
     --------
@@ -199,7 +199,7 @@ def lab_to_rgb(image: torch.Tensor, *, clip: bool = True) -> torch.Tensor:
 
     Parameters
     ----------
-    image : torch.Tensor, shape (*, 3, H, W)
+    image : torch.Tensor, shape ``(*, 3, H, W)``
         L in [0, 100], a* and b* in Lab units.
     clip : bool, optional
         Clip the result to the displayable range [0, 1] (default). With
@@ -207,7 +207,7 @@ def lab_to_rgb(image: torch.Tensor, *, clip: bool = True) -> torch.Tensor:
 
     Returns
     -------
-    torch.Tensor, shape (*, 3, H, W)
+    torch.Tensor, shape ``(*, 3, H, W)``
         Gamma-encoded sRGB, same dtype and device as the input.
 
     See Also

@@ -1,0 +1,62 @@
+"""The galcolor command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from astropy.io import fits
+
+import galcolor
+from galcolor.cli import main
+
+
+def test_info_on_the_embedded_example(capsys):
+    assert main(["info", "--example"]) == 0
+    out = capsys.readouterr().out
+    assert "galcolor-example.fits" in out
+    assert "128 x 128" in out
+    assert "band          r (of g, r, i" in out
+    assert "RA 150.116300 deg, Dec +2.201000 deg" in out
+    assert "0.396 arcsec/pixel" in out
+    assert "masked        0.00 %" in out
+    assert "stretch       asinh (sky=" in out
+
+
+def test_info_reports_failures_and_still_describes_the_rest(tmp_path, capsys, fits_2d):
+    broken = tmp_path / "broken.fits"
+    broken.write_text("not fits")
+    assert main(["info", str(broken), str(fits_2d)]) == 1
+    captured = capsys.readouterr()
+    assert "broken.fits: not a readable FITS file" in captured.err
+    assert str(fits_2d) in captured.out
+
+
+def test_info_json_output(capsys, fits_2d):
+    assert main(["info", "--json", str(fits_2d)]) == 0
+    summary = json.loads(capsys.readouterr().out)[0]
+    assert summary["shape"] == [48, 64] and summary["band"] == "r"
+    assert abs(summary["ra_deg"] - 150.0) < 1e-6 and abs(summary["pixel_scale_arcsec"] - 0.396) < 1e-6
+    assert summary["mask_fraction"] == 0.0
+
+
+def test_info_band_and_hdu_options(tmp_path, capsys):
+    path = tmp_path / "cube.fits"
+    header = fits.Header({"BANDS": "gri"})
+    fits.PrimaryHDU(np.random.default_rng(0).normal(size=(3, 8, 8)).astype(np.float32), header=header).writeto(path)
+    assert main(["info", "--json", "--band", "i", "--hdu", "0", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["band"] == "i"
+    assert main(["info", "--json", "--band", "0", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["band"] == "g"
+
+
+def test_info_without_inputs_is_a_usage_error(capsys):
+    assert main(["info"]) == 2
+    assert "give at least one INPUT" in capsys.readouterr().err
+
+
+def test_python_dash_m_galcolor():
+    result = subprocess.run([sys.executable, "-m", "galcolor", "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == f"galcolor {galcolor.__version__}"

@@ -1,0 +1,99 @@
+"""The asinh stretch that turns single-band flux into lightness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.visualization import ImageNormalize, LinearStretch, MinMaxInterval
+
+import galcolor
+from galcolor import InputError
+from galcolor.io import DEFAULT_WHITE_LIGHTNESS, AsinhStretch, sky_statistics
+
+from .conftest import galaxy_image
+
+
+def test_sky_statistics_ignore_the_galaxy_and_masked_pixels():
+    image = galaxy_image(shape=(200, 200), sky=10.0, noise=1.0, peak=500.0).astype(np.float64)
+    mask = np.zeros(image.shape, dtype=bool)
+    image[:5] = 1e6
+    mask[:5] = True
+    sky, noise = sky_statistics(image, mask)
+    # ~40000 sky pixels give the median to 0.006 sigma, but the galaxy's
+    # exponential wings (above 1 sigma out to r = 25 px) lift it by a few
+    # hundredths of sigma; clipping at 3 sigma shrinks the std by ~1.3%.
+    assert sky == pytest.approx(10.0, abs=0.1)
+    assert noise == pytest.approx(1.0, abs=0.05)
+
+
+def test_auto_stretch_maps_sky_to_black_and_the_peak_to_the_white_level():
+    image = galaxy_image(shape=(100, 100), sky=10.0, noise=1.0, peak=800.0)
+    stretch = AsinhStretch.from_data(image)
+    sky_l = stretch.lightness(np.array([stretch.sky]))[0]
+    assert sky_l == 0.0
+    # The robust peak (3x3 median) is a little below the raw maximum.
+    from scipy import ndimage
+    peak = ndimage.median_filter(image.astype(np.float64), 3).max()
+    assert stretch.lightness(np.array([peak]))[0] == pytest.approx(DEFAULT_WHITE_LIGHTNESS, abs=0.01)
+    # One sigma of sky noise should be a faint, visible grey: a few L units,
+    # like the sky noise of SDSS composites (median std 2.2 L on Galaxy Zoo).
+    one_sigma = stretch.lightness(np.array([stretch.sky + stretch.noise]))[0]
+    assert 0.5 < one_sigma < 6.0
+
+
+def test_stretch_is_monotonic_and_bounded():
+    stretch = AsinhStretch(sky=1.0, stretch=3.0, q=8.0)
+    flux = np.linspace(-10.0, 1e5, 20001)
+    lightness = stretch.lightness(flux)
+    assert np.all(np.diff(lightness) >= 0)
+    assert lightness.min() == 0.0 and lightness.max() == pytest.approx(100.0)
+
+
+def test_hot_pixel_does_not_set_the_white_point():
+    image = galaxy_image(shape=(64, 64), peak=300.0)
+    centre = image[32, 32]
+    reference = AsinhStretch.from_data(image).lightness(np.array([centre]))[0]
+    image[3, 3] = 1e7
+    # Only the sky statistics move (one more clipped pixel): well under 0.1 L.
+    assert AsinhStretch.from_data(image).lightness(np.array([centre]))[0] == pytest.approx(reference, abs=0.1)
+
+
+def test_constant_image_gives_flat_black_lightness():
+    cutout = galcolor.load(np.full((16, 16), 7.5))
+    assert np.all(cutout.lightness == 0.0)
+    assert not cutout.mask.any()
+
+
+def test_invalid_parameters_are_refused():
+    with pytest.raises(InputError, match="stretch > 0"):
+        AsinhStretch(sky=0.0, stretch=0.0, q=8.0)
+    with pytest.raises(InputError, match="finite"):
+        AsinhStretch(sky=np.nan, stretch=1.0, q=8.0)
+
+
+def test_user_stretch_object_is_used_and_recorded():
+    image = galaxy_image()
+    mine = AsinhStretch(sky=10.0, stretch=50.0, q=2.0)
+    cutout = galcolor.load(image, stretch=mine)
+    assert cutout.stretch is mine
+    assert cutout.meta["stretch"] == {"name": "asinh", "sky": 10.0, "stretch": 50.0, "q": 2.0, "noise": None}
+    np.testing.assert_allclose(cutout.lightness, mine.lightness(image), atol=1e-4)
+
+
+def test_astropy_normalize_works_as_a_stretch():
+    image = galaxy_image()
+    norm = ImageNormalize(image, interval=MinMaxInterval(), stretch=LinearStretch())
+    cutout = galcolor.load(image, stretch=norm)
+    assert cutout.lightness.max() == pytest.approx(100.0)
+    assert cutout.lightness.min() == pytest.approx(0.0)
+    assert cutout.meta["stretch"]["name"] == "custom"
+
+
+def test_stretch_returning_the_wrong_shape_is_an_input_error():
+    with pytest.raises(InputError, match="array input: stretch returned shape"):
+        galcolor.load(galaxy_image(), stretch=lambda data: data.ravel())
+
+
+def test_unknown_stretch_name_is_an_input_error():
+    with pytest.raises(InputError, match="unknown stretch 'log'"):
+        galcolor.load(galaxy_image(), stretch="log")
