@@ -164,3 +164,13 @@ def test_module_wrappers_hold_no_logic_of_their_own():
     assert torch.equal(RgbToLab()(rgb), rgb_to_lab(rgb))
     lab = rgb_to_lab(rgb)
     assert torch.equal(LabToRgb(clip=False)(lab), lab_to_rgb(lab, clip=False))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_black_is_exactly_zero_and_survives_the_round_trip(dtype):
+    # The sky of a galaxy image is mostly black: L must be 0, not 1e-6.
+    black = torch.zeros(1, 3, 2, 2, dtype=dtype)
+    assert torch.equal(rgb_to_lab(black), torch.zeros_like(black))
+    # Back to sRGB, float32 rounding of 16/116 leaves ~1e-8: far below one
+    # 16-bit level (1.5e-5).
+    assert torch.allclose(lab_to_rgb(torch.zeros_like(black)), black, rtol=0.0, atol=1e-7)

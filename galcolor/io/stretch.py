@@ -118,7 +118,7 @@ class AsinhStretch:
     >>> import numpy as np
     >>> s = AsinhStretch(sky=10.0, stretch=5.0, q=8.0)
     >>> s(np.array([10.0, 12.0, 1e6])).round(3)
-    array([0.   , 0.267, 1.   ])
+    array([0.   , 0.235, 1.   ])
     >>> s.lightness(np.array([10.0, 1e6])).round(1)
     array([  0., 100.], dtype=float32)
     """
