@@ -124,7 +124,9 @@ def main() -> None:
     panels = [axes[0, 1], axes[0, 2], axes[0, 3], axes[1, 0], axes[1, 1]]
     for axis, name in zip(panels, shown):
         axis.imshow(fits_images[name].lightness, cmap="gray", vmin=0, vmax=100, origin="lower")
-        axis.set_title(f"{name} ({fits_images[name].band})")
+        cutout = fits_images[name]
+        band = cutout.band or cutout.meta["band_names"][cutout.meta["band_index"]]
+        axis.set_title(f"{name} ({band})")
     for axis, image, path in zip(axes[1, 2:], sdss[:2], sdss_paths[:2]):
         axis.imshow(image, cmap="gray", vmin=0, vmax=100)
         axis.set_title(f"SDSS GZ {path.stem} (L)")

@@ -19,11 +19,16 @@ array input: expected a 2-D image (H, W) or an RGB image (H, W, 3), got shape (5
 
 from __future__ import annotations
 
+import sys
+import warnings
+from pathlib import Path
+
 __all__ = [
     "GalcolorError",
     "InputError",
     "FileFormatError",
     "GalcolorWarning",
+    "warn",
 ]
 
 
@@ -41,3 +46,26 @@ class FileFormatError(GalcolorError, OSError):
 
 class GalcolorWarning(UserWarning):
     """Something in the input was suspicious and galcolor worked around it."""
+
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+
+
+def warn(message: str, category: type[Warning] = GalcolorWarning) -> None:
+    """Issue a warning attributed to the first caller outside galcolor.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn("suspicious header")
+    >>> caught[0].category.__name__, str(caught[0].message)
+    ('GalcolorWarning', 'suspicious header')
+    """
+    level = 1
+    frame = sys._getframe(1)
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level + 1)

@@ -13,7 +13,7 @@ from scipy import ndimage
 from astropy.visualization import make_lupton_rgb
 from astropy.wcs import WCS, FITSFixedWarning
 
-from ..exceptions import FileFormatError, GalcolorWarning, InputError
+from ..exceptions import FileFormatError, InputError, warn
 from .bands import (
     band_from_filename,
     band_from_header,
@@ -144,7 +144,7 @@ def load_hdus(
     if n_zero:
         meta["zero_pixels_masked"] = n_zero
     for note in notes:
-        warnings.warn(note, GalcolorWarning, stacklevel=3)
+        warn(note)
     return Cutout(
         lightness=lightness,
         mask=mask,
