@@ -159,7 +159,8 @@ def test_multi_extension_file_with_one_band_per_hdu(tmp_path):
     assert cutout.meta["layout"] == "extensions"
     assert cutout.band == "r" and cutout.meta["hdu"] == 2
     assert cutout.truth_rgb is not None and cutout.wcs is not None
-    assert galcolor.load(path, band="i").meta["hdu"] == 3
+    reddest = galcolor.load(path, band="i")
+    assert reddest.meta["hdu"] == 3 and reddest.header["FILTER"] == "i"
 
 
 def test_hdu_selection_by_index_and_name(tmp_path):

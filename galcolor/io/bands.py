@@ -22,6 +22,8 @@ __all__ = [
     "band_from_filename",
     "bands_from_cube_header",
     "order_by_wavelength",
+    "COMPOSITE_WEIGHTS",
+    "composite_weight",
 ]
 
 #: Approximate effective wavelengths (nm) used only to order bands from blue
@@ -39,6 +41,12 @@ BAND_WAVELENGTHS_NM = {
     "K": 2201.0,
     "Ks": 2159.0,
 }
+
+#: Flux multipliers that colour-balance an asinh composite made from
+#: calibrated (nanomaggy) images, as in the Legacy Survey viewer's
+#: ``sdss_rgb`` (legacypipe): without them z/i dominate and every galaxy
+#: renders orange. Only ratios matter; the stretch absorbs the scale.
+COMPOSITE_WEIGHTS = {"g": 6.0, "r": 3.4, "i": 3.0, "z": 2.2}
 
 # Header keywords that name the band of a single image, in order of trust.
 _BAND_KEYWORDS = ("BAND", "FILTER", "FILTER1", "FILTNAM1", "EXTNAME")
@@ -191,3 +199,16 @@ def order_by_wavelength(names: list[str | None]) -> list[int]:
     if any(value is None for value in wavelengths):
         return list(range(len(names)))
     return sorted(range(len(names)), key=lambda index: wavelengths[index])
+
+
+def composite_weight(name: str | None) -> float:
+    """Colour-balance weight of a band in a composite (1 when unknown).
+
+    Examples
+    --------
+    >>> composite_weight("g"), composite_weight(None)
+    (6.0, 1.0)
+    """
+    if name is None:
+        return 1.0
+    return COMPOSITE_WEIGHTS.get(normalize_band(name), 1.0)

@@ -19,6 +19,7 @@ from .bands import (
     band_from_header,
     band_wavelength,
     bands_from_cube_header,
+    composite_weight,
     normalize_band,
     order_by_wavelength,
 )
@@ -44,8 +45,8 @@ class _BandStack:
 
     planes: list[np.ndarray]
     names: list[str | None]
-    header: fits.Header
-    hdu_indices: list[int]
+    headers: list[fits.Header]  # one per plane (the same header for a cube)
+    hdu_indices: list[int]  # one per plane
     layout: str  # "image", "cube" or "extensions"
 
 
@@ -96,7 +97,7 @@ def load_hdus(
     notes: list[str] = []
     stack = _find_bands(hdulist, hdu, source, truncated)
     if stack.layout == "image":
-        stack.names = [_single_band_name(stack.header, band_from_filename(source), source, notes)]
+        stack.names = [_single_band_name(stack.headers[0], band_from_filename(source), source, notes)]
     bad = [_bad_pixels(plane) for plane in stack.planes]
     index, band_origin = _choose_band(stack, bad, band, source)
     if isinstance(band, str) and len(stack.planes) == 1:
@@ -114,7 +115,9 @@ def load_hdus(
         rgb_indices = [order[-1], order[(len(order) - 1) // 2], order[0]]
         truth_mask = np.logical_or.reduce([bad[i] for i in rgb_indices])
         if not truth_mask.all():
-            truth_rgb = _lupton_composite([stack.planes[i] for i in rgb_indices], truth_mask)
+            truth_rgb = _lupton_composite(
+                [stack.planes[i] * composite_weight(stack.names[i]) for i in rgb_indices], truth_mask
+            )
             truth_bands = [_band_label(stack.names, i) for i in rgb_indices]
         else:
             truth_mask = None
@@ -125,11 +128,11 @@ def load_hdus(
     lightness = apply_stretch(stretch_used, data, source)
     lightness[mask] = 0.0
 
-    header = stack.header.copy()
+    header = stack.headers[index].copy()
     wcs = _celestial_wcs(header, source, notes)
     meta: dict[str, Any] = {
         "format": "fits",
-        "hdu": stack.hdu_indices[index] if stack.layout == "extensions" else stack.hdu_indices[0],
+        "hdu": stack.hdu_indices[index],
         "layout": stack.layout,
         "band_names": [_band_label(stack.names, i) for i in range(len(stack.names))],
         "band_index": index,
@@ -140,9 +143,9 @@ def load_hdus(
     }
     if truth_bands is not None:
         meta["truth_bands"] = truth_bands
-    n_zero = int(sum(((plane == 0) & b).sum() for plane, b in zip(stack.planes, bad)))
+    n_zero = int(((stack.planes[index] == 0) & mask).sum())
     if n_zero:
-        meta["zero_pixels_masked"] = n_zero
+        meta["zero_pixels_masked"] = n_zero  # no-data pixels of the band that became L
     for note in notes:
         warn(note)
     return Cutout(
@@ -212,7 +215,7 @@ def _find_bands(hdulist: fits.HDUList, hdu: int | str | None, source: str, trunc
     if len(shape) == 3:
         cube = _read_plane_data(first, first_index, source, truncated).reshape(shape)
         names = bands_from_cube_header(first.header, shape[0])
-        return _BandStack(list(cube), names, first.header, [first_index], "cube")
+        return _BandStack(list(cube), names, [first.header] * shape[0], [first_index] * shape[0], "cube")
 
     # One band per extension: same-shaped 2-D HDUs that each name a band.
     if hdu is None:
@@ -220,9 +223,9 @@ def _find_bands(hdulist: fits.HDUList, hdu: int | str | None, source: str, trunc
         names = [band_from_header(h.header)[0] for _, h in same]
         if len(same) >= 2 and all(names) and len(set(names)) == len(names):
             planes = [_read_plane_data(h, i, source, truncated).reshape(shape) for i, h in same]
-            return _BandStack(planes, names, first.header, [i for i, _ in same], "extensions")
+            return _BandStack(planes, names, [h.header for _, h in same], [i for i, _ in same], "extensions")
     plane = _read_plane_data(first, first_index, source, truncated).reshape(shape)
-    return _BandStack([plane], [None], first.header, [first_index], "image")
+    return _BandStack([plane], [None], [first.header], [first_index], "image")
 
 
 def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -305,7 +308,8 @@ def _choose_band(
 def _lupton_composite(planes: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
     """Lupton et al. (2004) colour composite of (red, green, blue) planes.
 
-    Each band is sky-subtracted; the stretch is the "auto" asinh stretch of
+    Each band (already multiplied by its colour-balance weight) is
+    sky-subtracted; the stretch is the "auto" asinh stretch of
     their mean, so the composite's lightness matches what a single band gives.
     """
     subtracted = []

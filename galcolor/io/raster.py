@@ -43,14 +43,11 @@ def read_raster(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, str]:
     Raises
     ------
     galcolor.FileFormatError
-        If the file is missing, empty, truncated or not an image.
+        If the file is truncated or not an image. (:func:`galcolor.load`
+        checks first that it exists and is not empty.)
     """
     name = str(path)
     path = Path(path)
-    if not path.is_file():
-        raise FileFormatError(f"{name}: file not found")
-    if path.stat().st_size == 0:
-        raise FileFormatError(f"{name}: file is empty (0 bytes)")
     suffix = path.suffix.lower()
     try:
         if suffix in (".tif", ".tiff"):
