@@ -27,6 +27,7 @@ __all__ = [
     "GalcolorError",
     "InputError",
     "FileFormatError",
+    "DownloadError",
     "GalcolorWarning",
     "warn",
 ]
@@ -42,6 +43,10 @@ class InputError(GalcolorError, ValueError):
 
 class FileFormatError(GalcolorError, OSError):
     """A file cannot be read: missing, empty, truncated, corrupt or unknown format."""
+
+
+class DownloadError(GalcolorError, OSError):
+    """A dataset download failed: missing credentials, no network, bad archive."""
 
 
 class GalcolorWarning(UserWarning):
