@@ -20,6 +20,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from . import __version__
 from .exceptions import GalcolorError, GalcolorWarning
 from .io import Cutout, load, write_example_fits
@@ -130,6 +132,72 @@ def _command_info(arguments: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _write_simulated(galaxy, folder: Path, prefix: str, band: str) -> list[Path]:
+    """Write one simulated galaxy's products atomically; return the paths."""
+    from PIL import Image
+
+    from ._atomic import atomic_write
+
+    products = {
+        "cube": folder / f"{prefix}_{''.join(galaxy.band_names)}.fits",
+        "band": folder / f"{prefix}_{band}.fits",
+        "jpeg": folder / f"{prefix}.jpg",
+        "truth": folder / f"{prefix}_truth.ecsv",
+    }
+    with atomic_write(products["cube"]) as temporary:
+        galaxy.to_hdulist().writeto(temporary)
+    with atomic_write(products["band"]) as temporary:
+        galaxy.band_hdu(band).writeto(temporary)
+    if galaxy.rgb is not None:
+        # FITS row 0 is the bottom of the sky image, JPEG row 0 the top: flip
+        # so the JPEG shows north up like survey cutouts do.
+        pixels = np.round(np.clip(galaxy.rgb[::-1], 0.0, 1.0) * 255.0).astype(np.uint8)
+        with atomic_write(products["jpeg"]) as temporary:
+            Image.fromarray(pixels).save(temporary, format="JPEG", quality=95)
+    else:
+        del products["jpeg"]
+    truth = galaxy.truth.copy()
+    truth.meta.update({"redshift": galaxy.params["redshift"], "seed": galaxy.params["seed"],
+                       "index": galaxy.params["index"], "params": galaxy.params})
+    with atomic_write(products["truth"]) as temporary:
+        truth.write(temporary, format="ascii.ecsv")
+    return list(products.values())
+
+
+def _command_simulate(arguments: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .datasets import iter_simulate
+
+    folder = Path(arguments.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    galaxies = iter_simulate(arguments.n, size=arguments.size, seed=arguments.seed,
+                             bands=tuple(arguments.bands))
+    for galaxy in tqdm(galaxies, total=arguments.n, desc="simulating", unit="galaxy"):
+        prefix = f"sim-{arguments.seed}-{galaxy.params['index']:06d}"
+        try:
+            _write_simulated(galaxy, folder, prefix, arguments.band)
+        except (GalcolorError, OSError) as error:
+            failures += 1
+            print(f"galcolor simulate: FAILED {prefix}: {error}", file=sys.stderr)
+    print(f"wrote {arguments.n - failures} simulated galaxies to {folder}")
+    return 1 if failures else 0
+
+
+def _command_fetch(arguments: argparse.Namespace) -> int:
+    from .datasets import fetch_kaggle
+
+    try:
+        folder = fetch_kaggle(arguments.competition, arguments.dest, force=arguments.force,
+                              timeout=arguments.timeout)
+    except GalcolorError as error:
+        print(f"galcolor fetch kaggle: {error}", file=sys.stderr)
+        return 1
+    print(folder)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``galcolor`` command."""
     parser = argparse.ArgumentParser(
@@ -155,6 +223,36 @@ def build_parser() -> argparse.ArgumentParser:
                       help="how single-band data become lightness (default: auto)")
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     info.set_defaults(handler=_command_info)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="simulate galaxies with star-forming-clump truth (FITS, JPEG, ECSV)",
+        description="Simulate N galaxies with GalSim and write, per galaxy, the band cube "
+        "(FITS), one band as a single-band FITS, the gri composite (JPEG, north up) and the "
+        "truth table of clumps and contaminants (ECSV).",
+    )
+    simulate.add_argument("-n", type=int, required=True, help="number of galaxies")
+    simulate.add_argument("-o", "--output", required=True, help="output folder")
+    simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    simulate.add_argument("--size", type=int, default=128, help="image size in pixels (default 128)")
+    simulate.add_argument("--bands", default="gri", help="bands to simulate (default gri)")
+    simulate.add_argument("--band", default="r", help="band of the single-band FITS (default r)")
+    simulate.set_defaults(handler=_command_simulate)
+
+    fetch = commands.add_parser("fetch", help="download a dataset")
+    sources = fetch.add_subparsers(dest="source", required=True)
+    kaggle = sources.add_parser(
+        "kaggle",
+        help="the Galaxy Zoo training JPEGs from Kaggle (needs Kaggle credentials)",
+        description="Download images_training_rev1.zip of a Kaggle competition, unzip it, "
+        "verify the number of images and print the folder. Needs Kaggle credentials "
+        "(KAGGLE_USERNAME/KAGGLE_KEY or ~/.kaggle/kaggle.json) and the competition rules accepted.",
+    )
+    kaggle.add_argument("--competition", default="galaxy-zoo-the-galaxy-challenge")
+    kaggle.add_argument("--dest", default=None, help="destination folder (default: galcolor's cache)")
+    kaggle.add_argument("--force", action="store_true", help="download again even if present")
+    kaggle.add_argument("--timeout", type=float, default=60.0, help="network timeout in seconds")
+    kaggle.set_defaults(handler=_command_fetch)
     return parser
 
 

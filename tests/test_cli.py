@@ -60,3 +60,36 @@ def test_info_without_inputs_is_a_usage_error(capsys):
 def test_python_dash_m_galcolor():
     result = subprocess.run([sys.executable, "-m", "galcolor", "--version"], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == f"galcolor {galcolor.__version__}"
+
+
+def test_simulate_writes_cube_band_jpeg_and_truth(tmp_path, capsys):
+    from astropy.table import QTable
+    from PIL import Image
+
+    assert main(["simulate", "-n", "2", "-o", str(tmp_path), "--size", "48", "--seed", "4"]) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["sim-4-000000.jpg", "sim-4-000000_gri.fits", "sim-4-000000_r.fits", "sim-4-000000_truth.ecsv",
+                     "sim-4-000001.jpg", "sim-4-000001_gri.fits", "sim-4-000001_r.fits", "sim-4-000001_truth.ecsv"]
+    cube = galcolor.load(tmp_path / "sim-4-000000_gri.fits")
+    single = galcolor.load(tmp_path / "sim-4-000000_r.fits")
+    assert cube.band == single.band == "r" and single.shape == (48, 48)
+    truth = QTable.read(tmp_path / "sim-4-000000_truth.ecsv")
+    assert truth.meta["seed"] == 4 and "is_star_forming" in truth.colnames
+    # The JPEG is the composite shown north up: row 0 of the JPEG is the top
+    # row (last FITS row) of the composite.
+    from galcolor.datasets import simulate
+
+    expected = simulate(1, size=48, seed=4)[0].rgb[::-1]
+    jpeg = np.asarray(Image.open(tmp_path / "sim-4-000000.jpg")) / 255.0
+    assert np.abs(jpeg - expected).mean() < 0.02  # JPEG quality 95 artefacts only
+    assert "wrote 2 simulated galaxies" in capsys.readouterr().out
+
+
+def test_fetch_kaggle_without_credentials_fails_cleanly(tmp_path, monkeypatch, capsys):
+    for variable in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
+    assert main(["fetch", "kaggle", "--dest", str(tmp_path / "data")]) == 1
+    error = capsys.readouterr().err
+    assert "KAGGLE_USERNAME" in error and "kaggle.json" in error

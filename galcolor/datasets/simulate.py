@@ -173,8 +173,9 @@ class SimulatedGalaxy:
         Band of each plane, blue to red as given to :func:`simulate`.
     header : astropy.io.fits.Header
         TAN WCS, ``BANDS``/``BAND0..``, ``BUNIT`` and simulation keywords.
-    rgb : numpy.ndarray, shape (H, W, 3), float32
-        gri colour composite in [0, 1], made like the SDSS Galaxy Zoo images.
+    rgb : numpy.ndarray, shape (H, W, 3), float32, or None
+        gri colour composite in [0, 1], made like the SDSS Galaxy Zoo images
+        (None when g, r and i were not all simulated).
     truth : astropy.table.QTable
         One row per clump and per contaminant: ``id``, ``kind``,
         ``is_star_forming``, ``x``, ``y`` (0-based pixels), ``ra``, ``dec``,
@@ -187,7 +188,7 @@ class SimulatedGalaxy:
     bands: np.ndarray
     band_names: tuple[str, ...]
     header: fits.Header
-    rgb: np.ndarray
+    rgb: np.ndarray | None
     truth: QTable
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -223,7 +224,7 @@ class SimulatedGalaxy:
         ('r', (48, 48, 3))
         """
         cutout = load(self.band_hdu(band), stretch=stretch)
-        cutout.truth_rgb = self.rgb.copy()
+        cutout.truth_rgb = None if self.rgb is None else self.rgb.copy()
         cutout.source = f"simulated galaxy (seed {self.params['seed']}, index {self.params['index']})"
         cutout.meta["simulated"] = True
         return cutout
@@ -542,8 +543,9 @@ def _simulate_one(index: int, *, size: int, bands: tuple[str, ...], seed: int, p
         "has_bar": has_bar, "n_clumps": n_clumps, "n_stars": n_stars, "seeing_fwhm_arcsec": float(seeing),
         "psf": physics.psf, "pixel_scale": scale, "total_flux_r": float(total_r),
     }
+    has_gri = all(b in bands for b in "gri")
     return SimulatedGalaxy(bands=noisy.astype(np.float32), band_names=bands, header=header,
-                           rgb=sdss_composite(noisy, bands), truth=truth, params=params)
+                           rgb=sdss_composite(noisy, bands) if has_gri else None, truth=truth, params=params)
 
 
 def _position_away_from_centre(rng: np.random.Generator, frame: float, minimum: float) -> tuple[float, float]:
