@@ -520,3 +520,17 @@ def test_multisurvey_with_its_manifest(shared_data):
         item = data[index]
         assert item["index"] == index and item["ab"].shape == (2, 64, 64)
     assert not data.failures
+
+
+def test_cache_serves_identical_items_without_reloading(tmp_path, monkeypatch):
+    rgb = np.zeros((32, 32, 3), dtype=np.uint8)
+    rgb[8:24, 8:24] = (240, 200, 160)
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    data = ImageFolder(tmp_path, size=16, cache=True)
+    first = data[0]
+    first["ab"].zero_()  # a consumer modifying its item must not touch the cache
+    calls = []
+    monkeypatch.setattr(data, "_pair", lambda path: calls.append(path))
+    second = data[0]
+    assert calls == []
+    assert float(second["ab"].abs().max()) > 1.0
