@@ -25,6 +25,7 @@ import numpy as np
 from . import __version__
 from .exceptions import GalcolorError, GalcolorWarning
 from .io import Cutout, load, write_example_fits
+from .training import add_train_arguments, train_command
 
 __all__ = ["main", "describe"]
 
@@ -238,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--bands", default="gri", help="bands to simulate (default gri)")
     simulate.add_argument("--band", default="r", help="band of the single-band FITS (default r)")
     simulate.set_defaults(handler=_command_simulate)
+
+    train = commands.add_parser(
+        "train", help="train a colorizer and export its best weights",
+        description="Train a colorizer (galcolor.models) on image folders and/or simulated galaxies "
+        "with galcolor.training.Trainer; see pipelines/train_colorizer.py for examples.")
+    add_train_arguments(train)
+    train.set_defaults(handler=train_command)
 
     fetch = commands.add_parser("fetch", help="download a dataset")
     sources = fetch.add_subparsers(dest="source", required=True)

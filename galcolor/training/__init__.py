@@ -1,0 +1,69 @@
+"""Training colorizers: augmentation, galaxy-weighted losses, the :class:`Trainer`, checkpoints.
+
+* :class:`Augment` and the transforms it draws from (:func:`dihedral`,
+  :func:`zoom`, :func:`stretch_lightness`, :func:`band_as_lightness`) --
+  :mod:`galcolor.training.augment`;
+* :func:`loss_weight` and :func:`ab_error_sums` -- losses and validation
+  errors masked to galaxy pixels (:mod:`galcolor.training.losses`);
+* :class:`Trainer` -- CUDA/bf16/DDP or CPU training with checkpoints and
+  exact resume (:mod:`galcolor.training.trainer`);
+* :func:`save_checkpoint`, :func:`load_checkpoint` -- safe checkpoint files
+  (:mod:`galcolor.training.checkpoint`);
+* :class:`SimulatedPairs`, :class:`InMemoryPairs` -- simulated galaxies and an
+  in-memory cache as training items (:mod:`galcolor.training.data`);
+* :func:`write_history`, :func:`plot_history` -- the training curves
+  (:mod:`galcolor.training.history`);
+* :func:`add_train_arguments`, :func:`train_command` -- the ``galcolor train``
+  command and ``pipelines/train_colorizer.py`` (:mod:`galcolor.training.command`).
+
+Examples
+--------
+>>> import torch
+>>> from galcolor.training import dihedral
+>>> dihedral(torch.arange(4).reshape(2, 2), 2).tolist()  # half a turn
+[[3, 2], [1, 0]]
+"""
+
+from .augment import (
+    DIHEDRAL_ELEMENTS,
+    Augment,
+    band_as_lightness,
+    dihedral,
+    dihedral_inverse,
+    stretch_lightness,
+    zoom,
+)
+from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from .command import add_train_arguments, train_command
+from .data import InMemoryPairs, SimulatedPairs, item_from_rgb
+from .history import HISTORY_COLUMNS, plot_history, write_history
+from .losses import DEFAULT_SKY_WEIGHT, ab_error_sums, loss_weight
+from .trainer import Trainer, TrainingError, WarmupCosine, resolve_device
+
+__all__ = [
+    "Augment",
+    "DIHEDRAL_ELEMENTS",
+    "dihedral",
+    "dihedral_inverse",
+    "zoom",
+    "stretch_lightness",
+    "band_as_lightness",
+    "loss_weight",
+    "ab_error_sums",
+    "DEFAULT_SKY_WEIGHT",
+    "Trainer",
+    "TrainingError",
+    "WarmupCosine",
+    "resolve_device",
+    "save_checkpoint",
+    "load_checkpoint",
+    "CHECKPOINT_FORMAT",
+    "SimulatedPairs",
+    "InMemoryPairs",
+    "item_from_rgb",
+    "write_history",
+    "plot_history",
+    "HISTORY_COLUMNS",
+    "add_train_arguments",
+    "train_command",
+]

@@ -1,0 +1,282 @@
+"""The ``galcolor train`` command (also ``pipelines/train_colorizer.py``): train and export a colorizer.
+
+:func:`add_train_arguments` adds the options to an :mod:`argparse` parser and
+:func:`train_command` runs them: it builds the datasets (an image folder, the
+simulator, or both), the model (``galcolor.models.get_model``), a
+:class:`~galcolor.training.Trainer`, trains, and exports the best epoch's
+weights with ``galcolor.models.save_weights``.
+
+Examples
+--------
+>>> import argparse
+>>> from galcolor.training.command import add_train_arguments
+>>> parser = add_train_arguments(argparse.ArgumentParser(prog="galcolor train"))
+>>> options = parser.parse_args(["--model", "unet", "--width", "16", "--crop", "208"])
+>>> options.model, options.width, options.crop, options.epochs
+('unet', 16, 208, 20)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import ConcatDataset, Dataset, Subset
+
+from ..exceptions import GalcolorError, InputError
+from .augment import Augment
+from .data import InMemoryPairs, SimulatedPairs
+from .losses import DEFAULT_SKY_WEIGHT
+from .trainer import Trainer
+
+__all__ = ["add_train_arguments", "train_command", "build_datasets", "DEFAULT_DATA"]
+
+#: The shared SDSS Galaxy Zoo images beside a source checkout (``../shared/data/sdss-gz``).
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "sdss-gz"
+
+
+def _crop(text: str) -> float | int | None:
+    """``--crop``: a fraction (``0.5``), a side in pixels (``208``) or ``none``."""
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"crop must be a fraction, pixels or 'none', got {text!r}") from None
+
+
+def _option(text: str) -> tuple[str, Any]:
+    """``--model-option KEY=VALUE``, the value read as JSON when it parses (numbers, lists, true)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"model options are KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the training options to ``parser`` (and return it).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        E.g. the ``train`` sub-parser of the ``galcolor`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    data = parser.add_argument_group("data")
+    data.add_argument("--train", default=None, metavar="FOLDER",
+                      help="folder of colour galaxy images to train on, or 'none' "
+                      f"(default {DEFAULT_DATA}/train)")
+    data.add_argument("--val", default=None, metavar="FOLDER",
+                      help=f"validation folder, or 'none' (default {DEFAULT_DATA}/val)")
+    data.add_argument("--val-fraction", type=float, default=None, metavar="F",
+                      help="validate on a hash split of --train instead of --val (fraction F)")
+    data.add_argument("--simulated", type=int, default=0, metavar="N",
+                      help="add N simulated galaxies to the training set (0.12 s each to draw)")
+    data.add_argument("--simulated-seed", type=int, default=0, help="simulator seed (default 0)")
+    data.add_argument("--limit", type=int, default=None, metavar="N",
+                      help="use only the first N training images")
+    data.add_argument("--size", type=int, default=128, help="training image side in pixels (default 128)")
+    data.add_argument("--crop", type=_crop, default=0.5,
+                      help="central crop before resizing: fraction, pixels or 'none' (default 0.5: "
+                      "Galaxy Zoo galaxies fill the central half of the frame)")
+    data.add_argument("--cache", action="store_true",
+                      help="load every image once and keep the items in memory "
+                      "(about 230 kB per 128 px image)")
+    data.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", default="unet", help="registered model name (default unet)")
+    model.add_argument("--head", default=None, choices=["regression", "classification"],
+                       help="output head (default: the model's)")
+    model.add_argument("--width", type=int, default=None, help="base channel width (models that take it)")
+    model.add_argument("--depth", type=int, default=None, help="number of scales (models that take it)")
+    model.add_argument("--model-option", type=_option, action="append", default=[], metavar="KEY=VALUE",
+                       help="any other get_model option, value as JSON (repeatable)")
+
+    run = parser.add_argument_group("optimisation")
+    run.add_argument("--epochs", type=int, default=20, help="epochs (default 20)")
+    run.add_argument("--batch-size", type=int, default=32, help="images per step and process (default 32)")
+    run.add_argument("--lr", type=float, default=2e-3,
+                     help="peak learning rate, after warm-up (default 2e-3)")
+    run.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
+    run.add_argument("--sky-weight", type=float, default=DEFAULT_SKY_WEIGHT,
+                     help=f"loss weight of sky pixels, galaxy pixels weigh 1 (default {DEFAULT_SKY_WEIGHT})")
+    run.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm to this")
+    run.add_argument("--patience", type=int, default=None, help="early stopping patience in epochs")
+    run.add_argument("--max-batches", type=int, default=None, help="at most this many batches per epoch")
+    run.add_argument("--no-augment", action="store_true", help="switch augmentation off")
+    run.add_argument("--band-probability", type=float, default=0.2,
+                     help="probability of training on the G channel as lightness (default 0.2)")
+    run.add_argument("--seed", type=int, default=0, help="seed of initialisation, order and augmentation")
+
+    device = parser.add_argument_group("device")
+    device.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
+    device.add_argument("--amp", default="auto", choices=["auto", "on", "off"],
+                        help="bf16 autocast (auto: on CUDA)")
+    device.add_argument("--compile", action="store_true", help="torch.compile the model")
+
+    output = parser.add_argument_group("output")
+    output.add_argument("--checkpoint-dir", default="runs/colorizer",
+                        help="checkpoints and history (default runs/colorizer)")
+    output.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                        help="continue the run saved in CHECKPOINT (its last.pt); model and run settings "
+                        "come from the checkpoint")
+    output.add_argument("--stop-after", type=int, default=None, metavar="N",
+                        help="train at most N epochs in this call, then stop (resume later)")
+    output.add_argument("--export", default=None, metavar="PATH",
+                        help="where the best weights go (default CHECKPOINT_DIR/<model>-<head>.pt)")
+    output.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def _models():
+    try:
+        from .. import models
+    except ImportError as error:
+        raise GalcolorError(
+            f"galcolor.models is not available ({error}); the model registry is needed to build and "
+            "export a colorizer"
+        ) from error
+    return models
+
+
+def _folder(path: str | None, default: Path, what: str) -> Path | None:
+    """The folder ``--train``/``--val`` names; the default one if present; None for 'none'."""
+    if path is None:
+        return default if default.is_dir() else None
+    if path.lower() == "none":
+        return None
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: {what} folder not found")
+    return folder
+
+
+def build_datasets(options: argparse.Namespace) -> tuple[Dataset, Dataset | None]:
+    """The training and validation datasets that parsed ``galcolor train`` options describe."""
+    from ..datasets import ImageFolder
+
+    common = {"size": options.size, "crop": options.crop}
+    parts: list[Dataset] = []
+    val: Dataset | None = None
+    train_folder = _folder(options.train, DEFAULT_DATA / "train", "train")
+    if train_folder is not None:
+        if options.val_fraction is not None:
+            images: Dataset = ImageFolder(train_folder, split="train", val_fraction=options.val_fraction,
+                                          **common)
+            val = ImageFolder(train_folder, split="val", val_fraction=options.val_fraction, **common)
+        else:
+            images = ImageFolder(train_folder, **common)
+        if options.limit is not None:
+            images = Subset(images, range(min(options.limit, len(images))))
+        parts.append(images)
+    if options.val_fraction is None:
+        val_folder = _folder(options.val, DEFAULT_DATA / "val", "val")
+        if val_folder is not None:
+            val = ImageFolder(val_folder, **common)
+    if options.simulated:
+        parts.append(SimulatedPairs(options.simulated, size=options.size, seed=options.simulated_seed,
+                                    progress=not options.quiet))
+    if not parts:
+        raise InputError(f"no training data: pass --train FOLDER and/or --simulated N "
+                         f"(the default folder {DEFAULT_DATA / 'train'} is not there)")
+    train = parts[0] if len(parts) == 1 else ConcatDataset(parts)
+    if options.cache:
+        train = InMemoryPairs.from_dataset(train, num_workers=options.workers, progress=not options.quiet)
+        if val is not None:
+            val = InMemoryPairs.from_dataset(val, num_workers=options.workers, progress=not options.quiet)
+    return train, val
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy: NaN and infinities become None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def train_command(options: argparse.Namespace) -> int:
+    """Run ``galcolor train`` with parsed options; return the exit status.
+
+    Prints the final validation numbers and the exported weights as JSON on
+    stdout (rank 0). Errors are printed as ``galcolor train: ...`` on stderr
+    and give status 1.
+    """
+    try:
+        return _train(options)
+    except GalcolorError as error:
+        print(f"galcolor train: {error}", file=sys.stderr)
+        return 1
+
+
+def _train(options: argparse.Namespace) -> int:
+    models = _models()
+    train, val = build_datasets(options)
+    trainer_options: dict[str, Any] = {
+        "augment": False if options.no_augment else Augment(band_probability=options.band_probability,
+                                                            seed=options.seed),
+        "device": options.device,
+        "amp": {"auto": "auto", "on": True, "off": False}[options.amp],
+        "compile": options.compile,
+        "num_workers": 0 if options.cache else options.workers,
+        "checkpoint_dir": options.checkpoint_dir,
+        "progress": not options.quiet,
+    }
+    if options.resume:
+        trainer = Trainer.from_checkpoint(options.resume, train, val, **trainer_options)
+    else:
+        model_options = dict(options.model_option)
+        for key in ("head", "width", "depth"):
+            if getattr(options, key) is not None:
+                model_options[key] = getattr(options, key)
+        torch.manual_seed(options.seed)  # the initial weights
+        model = models.get_model(options.model, **model_options)
+        trainer = Trainer(
+            model, train, val, epochs=options.epochs, batch_size=options.batch_size, lr=options.lr,
+            weight_decay=options.weight_decay, sky_weight=options.sky_weight,
+            early_stopping_patience=options.patience, grad_clip_norm=options.grad_clip,
+            max_batches_per_epoch=options.max_batches, seed=options.seed, **trainer_options,
+        )
+    try:
+        trainer.fit(stop_after=options.stop_after)
+        summary: dict[str, Any] = {"epochs_done": trainer.epoch, "epochs": trainer.epochs,
+                                   "best_epoch": trainer.best_epoch, "stopped_early": trainer.stopped_early,
+                                   "checkpoint_dir": str(trainer.checkpoint_dir)}
+        if trainer.epoch >= trainer.epochs or trainer.stopped_early:
+            model = trainer.restore_best()
+            best = trainer.history[trainer.best_epoch - 1]
+            summary["best"] = _plain(best)
+            if trainer.is_main:
+                name = str(getattr(model, "name", options.model))
+                head = str(getattr(model, "head", options.head or "default"))
+                export = Path(options.export) if options.export else \
+                    Path(trainer.checkpoint_dir or ".") / f"{name}-{head}.pt"
+                sha256 = models.save_weights(model, export, extra={"training": _plain({
+                    "trainer": trainer.settings(), "best_epoch": trainer.best_epoch,
+                    "best": best, "history": trainer.history,
+                })})
+                summary.update(weights=str(export), sha256=sha256)
+        if trainer.is_main:
+            print(json.dumps(summary, indent=1, default=str))
+    finally:
+        trainer.close()
+    return 0

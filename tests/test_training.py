@@ -1,0 +1,445 @@
+"""galcolor.training: augmentation, galaxy-weighted loss, Trainer checkpoints and exact resume.
+
+Everything runs on the CPU with 16-24 px images and a tiny stand-in colorizer
+defined here (the model interface of galcolor.models), so these tests pin the
+trainer down independently of the real architectures. The two-process (DDP)
+test spawns two CPU processes with the Gloo backend (~15 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from galcolor import FileFormatError, InputError
+from galcolor.color import gray_to_lightness, lab_to_rgb_numpy, rgb_to_lab
+from galcolor.datasets import ImageFolder
+from galcolor.training import (
+    CHECKPOINT_FORMAT,
+    HISTORY_COLUMNS,
+    Augment,
+    InMemoryPairs,
+    SimulatedPairs,
+    Trainer,
+    dihedral,
+    dihedral_inverse,
+    load_checkpoint,
+    loss_weight,
+    stretch_lightness,
+    zoom,
+)
+
+# Columns that measure wall-clock time: the only ones allowed to differ between runs.
+TIMING_COLUMNS = ("images_per_s", "epoch_time_s")
+
+# float32 Lab conversions agree with the float64 reference to ~1e-4 (the colour
+# core matches scikit-image to 1e-3, tests/test_color.py); 1e-3 Lab units is
+# far below anything visible (a just-noticeable difference is ~1).
+LAB_TOLERANCE = 1e-3
+
+
+class TinyColorizer(nn.Module):
+    """A stand-in with the galcolor model interface: conv-BN-ReLU-dropout-conv, weighted L1.
+
+    Batch norm and dropout are there on purpose: resuming must restore running
+    statistics and the global torch RNG that dropout draws from.
+    """
+
+    name, head, stride = "tiny", "regression", 1
+
+    def __init__(self, width: int = 4) -> None:
+        super().__init__()
+        self.width = width
+        self.body = nn.Sequential(
+            nn.Conv2d(1, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.Dropout2d(0.2), nn.Conv2d(width, 2, 3, padding=1),
+        )
+
+    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        return 30.0 * self.body(lightness / 50.0 - 1.0)
+
+    def loss(self, output: torch.Tensor, ab: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        return ((output - ab).abs() * weight).sum() / (2.0 * weight.sum()).clamp_min(1e-6)
+
+    def predict(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ab = self(lightness)
+        return ab, torch.zeros_like(ab)
+
+    def config(self) -> dict:
+        return {"name": self.name, "width": self.width}
+
+
+def make_model(seed: int = 0) -> TinyColorizer:
+    torch.manual_seed(seed)
+    return TinyColorizer()
+
+
+def galaxy_png(shape=(24, 24), seed=0) -> np.ndarray:
+    """A coloured blob (warm or blue) on dark noisy sky, uint8 RGB."""
+    rng = np.random.default_rng(seed)
+    height, width = shape
+    y, x = np.mgrid[0:height, 0:width]
+    centre = rng.uniform(8, 16, 2)
+    blob = np.exp(-np.hypot(x - centre[0], y - centre[1]) / rng.uniform(2.5, 4.0))
+    colour = np.array([250.0, 200.0, 140.0]) if seed % 2 else np.array([150.0, 190.0, 255.0])
+    rgb = blob[..., None] * colour + rng.uniform(0, 25, shape + (3,))
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    root = tmp_path / "images"
+    root.mkdir()
+    for index in range(6):
+        Image.fromarray(galaxy_png(seed=index)).save(root / f"galaxy{index}.png")
+    return root
+
+
+@pytest.fixture
+def data(folder):
+    """(train, val): 6 and 3 tiny galaxies, 16 px, read from PNGs by ImageFolder."""
+    images = ImageFolder(folder, size=16)
+    cached = InMemoryPairs.from_dataset(images)  # decode once: the tests train several times
+    val = InMemoryPairs(cached.lightness[:3], cached.ab[:3], cached.galaxy_mask[:3], cached.valid_mask[:3])
+    return cached, val
+
+
+def trainer_for(data, checkpoint_dir, **options) -> Trainer:
+    train, val = data
+    model = options.pop("model", None) or make_model()
+    settings = dict(epochs=2, batch_size=2, lr=3e-3, checkpoint_dir=checkpoint_dir, progress=False, seed=5)
+    settings.update(options)
+    return Trainer(model, train, val, **settings)
+
+
+def asymmetric_item(size: int = 6) -> dict:
+    """An item whose four tensors carry the same marker pixel, on an image with no symmetry."""
+    base = torch.arange(size * size, dtype=torch.float32).reshape(1, size, size)
+    lightness = base.clone()
+    ab = torch.stack([base[0] * 2, -base[0]])
+    galaxy = torch.zeros(1, size, size, dtype=torch.bool)
+    valid = torch.ones(1, size, size, dtype=torch.bool)
+    lightness[0, 1, 4] = 1000.0  # the marker
+    ab[:, 1, 4] = -1000.0
+    galaxy[0, 1, 4] = True
+    valid[0, 1, 4] = False
+    return {"lightness": lightness, "ab": ab, "galaxy_mask": galaxy, "valid_mask": valid, "index": 0}
+
+
+# ---------------------------------------------------------------------------- augmentation
+
+
+def test_each_dihedral_element_moves_l_ab_and_masks_together():
+    item = asymmetric_item()
+    outputs = []
+    for k in range(8):
+        moved = {key: dihedral(item[key], k) for key in ("lightness", "ab", "galaxy_mask", "valid_mask")}
+        marker = (moved["lightness"][0] == 1000.0).nonzero().tolist()
+        assert len(marker) == 1
+        assert (moved["ab"][:, marker[0][0], marker[0][1]] == -1000.0).all()
+        assert moved["galaxy_mask"][0].nonzero().tolist() == marker
+        assert (~moved["valid_mask"][0]).nonzero().tolist() == marker
+        # A bijection: the same values, moved, and undone exactly by the inverse element.
+        assert torch.equal(moved["lightness"].flatten().sort().values,
+                           item["lightness"].flatten().sort().values)
+        assert torch.equal(dihedral(moved["ab"], dihedral_inverse(k)), item["ab"])
+        outputs.append(moved["lightness"])
+    # An image without symmetry has 8 distinct images under D4.
+    assert len({tuple(out.flatten().tolist()) for out in outputs}) == 8
+
+
+def test_augment_applies_the_drawn_element_to_each_image_of_a_batch():
+    single = asymmetric_item()
+    batch = {key: torch.stack([single[key]] * 8) for key in ("lightness", "ab", "galaxy_mask", "valid_mask")}
+    augment = Augment(scale=None, gamma=None, band_probability=0.0)
+    params = augment.sample(8)
+    params["element"] = torch.arange(8)
+    out = augment.apply(batch, params)
+    for k in range(8):
+        for key in ("lightness", "ab", "galaxy_mask", "valid_mask"):
+            assert torch.equal(out[key][k], dihedral(single[key], k)), (key, k)
+
+
+def test_augment_is_deterministic_under_the_same_seed():
+    torch.manual_seed(0)
+    batch = {"lightness": torch.rand(4, 1, 12, 12) * 100, "ab": torch.randn(4, 2, 12, 12) * 10,
+             "galaxy_mask": torch.rand(4, 1, 12, 12) > 0.5,
+             "valid_mask": torch.ones(4, 1, 12, 12, dtype=torch.bool)}
+    augment = Augment(band_probability=0.5)
+    first = augment(batch, generator=torch.Generator().manual_seed(3))
+    again = augment(batch, generator=torch.Generator().manual_seed(3))
+    other = augment(batch, generator=torch.Generator().manual_seed(4))
+    for key in ("lightness", "ab", "galaxy_mask", "valid_mask"):
+        assert torch.equal(first[key], again[key])
+    assert not torch.equal(first["lightness"], other["lightness"])
+
+    # Single items are seeded by (seed, epoch, index): independent of call order and worker.
+    item = {key: value[0] for key, value in batch.items()} | {"index": 7}
+    seeded = Augment(seed=1)
+    a = seeded(item)
+    seeded(dict(item, index=2))  # another item in between changes nothing
+    assert torch.equal(seeded(item)["lightness"], a["lightness"])
+    assert torch.equal(Augment(seed=1)(item)["ab"], a["ab"])
+    seeded.set_epoch(1)
+    assert not torch.equal(seeded(item)["lightness"], a["lightness"])
+
+
+def test_band_as_lightness_gives_the_grey_lightness_of_the_g_channel():
+    rng = np.random.default_rng(1)
+    rgb = rng.uniform(0.0, 1.0, (3, 10, 10, 3)).astype(np.float32)
+    lab = rgb_to_lab(torch.from_numpy(rgb).permute(0, 3, 1, 2))
+    batch = {"lightness": lab[:, :1], "ab": lab[:, 1:],
+             "galaxy_mask": lab[:, :1] > 15, "valid_mask": torch.ones(3, 1, 10, 10, dtype=torch.bool)}
+    out = Augment(dihedral=False, scale=None, gamma=None, band_probability=1.0)(batch)
+
+    composite = lab_to_rgb_numpy(lab.permute(0, 2, 3, 1).numpy())  # the image rebuilt from (L, ab)
+    expected = gray_to_lightness(composite[..., 1])
+    np.testing.assert_allclose(out["lightness"][:, 0].numpy(), expected, atol=LAB_TOLERANCE)
+    # Only the input changes: the target and the masks stay.
+    assert torch.equal(out["ab"], batch["ab"])
+    assert torch.equal(out["galaxy_mask"], batch["galaxy_mask"])
+
+
+def test_zoom_and_stretch_never_make_invalid_pixels_valid():
+    batch = {"lightness": torch.full((2, 1, 16, 16), 50.0), "ab": torch.full((2, 2, 16, 16), 5.0),
+             "galaxy_mask": torch.ones(2, 1, 16, 16, dtype=torch.bool),
+             "valid_mask": torch.ones(2, 1, 16, 16, dtype=torch.bool)}
+    batch["valid_mask"][:, :, 6:9, 6:9] = False
+    augment = Augment(dihedral=False, band_probability=0.0)
+    params = augment.sample(2)
+    params["scale"] = torch.tensor([0.9, 1.1])
+    out = augment.apply(batch, params)
+    # Zooming out shrinks the 3 x 3 hole, zooming in grows it; it never vanishes, and
+    # reflected borders keep the frame valid (no artificial black edge).
+    holes = (~out["valid_mask"]).sum(dim=(1, 2, 3)).tolist()
+    assert 1 <= holes[0] <= 9 <= holes[1]
+    assert out["valid_mask"][:, :, 0].all() and out["valid_mask"][:, :, -1].all()
+    assert not (out["galaxy_mask"] & ~out["valid_mask"]).any()
+    # A constant image stays constant: zoom interpolates, it does not invent colour.
+    torch.testing.assert_close(out["ab"], batch["ab"])
+    assert stretch_lightness(torch.tensor([0.0, 100.0]), 0.8).tolist() == [0.0, 100.0]
+    assert zoom(torch.ones(1, 1, 4, 4), 0.9).allclose(torch.ones(1, 1, 4, 4))
+
+
+# ---------------------------------------------------------------------------- loss
+
+
+def test_galaxy_weighted_loss_ignores_invalid_pixels(data, tmp_path):
+    valid = torch.ones(1, 1, 4, 4, dtype=torch.bool)
+    valid[..., 0] = False
+    galaxy = torch.zeros(1, 1, 4, 4, dtype=torch.bool)
+    galaxy[..., 1:3, 1:3] = True
+    weight = loss_weight(valid, galaxy, sky_weight=0.25)
+    assert weight[..., 0].eq(0).all()  # invalid
+    assert weight[..., 1:3, 1:3].eq(1).all()  # galaxy
+    assert weight[..., 0, 3].item() == 0.25  # sky
+
+    # Garbage targets on invalid pixels change neither the loss nor training.
+    train, val = data
+    poisoned = InMemoryPairs(train.lightness, train.ab.clone(), train.galaxy_mask, train.valid_mask.clone())
+    poisoned.valid_mask[..., :3] = False
+    clean = InMemoryPairs(train.lightness, train.ab, train.galaxy_mask, poisoned.valid_mask)
+    poisoned.ab[..., :3] = 1e4
+    weights = []
+    for dataset in (clean, poisoned):
+        trainer = Trainer(make_model(), dataset, None, epochs=1, batch_size=2, augment=False, progress=False)
+        trainer.fit()
+        weights.append(trainer.model.state_dict())
+    for key in weights[0]:
+        assert torch.equal(weights[0][key], weights[1][key]), key
+
+
+# ---------------------------------------------------------------------------- trainer
+
+
+def test_one_epoch_writes_checkpoints_history_and_figure(data, tmp_path):
+    trainer = trainer_for(data, tmp_path / "run", epochs=1)
+    history = trainer.fit()
+    assert [row["epoch"] for row in history] == [1]
+    row = history[0]
+    assert set(HISTORY_COLUMNS) <= set(row)
+    assert all(np.isfinite(row[column]) for column in HISTORY_COLUMNS)
+    assert row["val_ab_mae_galaxy"] > 0 and row["val_ab_mae_whole"] > 0
+
+    run = tmp_path / "run"
+    for name in ("last.pt", "best.pt", "history.csv", "history.json", "history.png"):
+        assert (run / name).stat().st_size > 0, name
+    state = torch.load(run / "last.pt", weights_only=True)  # no pickled objects inside
+    assert state["format"] == CHECKPOINT_FORMAT and state["epoch"] == 1 and state["best_epoch"] == 1
+    assert state["model_config"] == {"name": "tiny", "width": 4}
+    assert set(state["rng"][0]) >= {"torch", "cuda", "numpy", "python", "generators"}
+    assert list(pd.read_csv(run / "history.csv").columns[:len(HISTORY_COLUMNS)]) == list(HISTORY_COLUMNS)
+    assert json.loads((run / "history.json").read_text())[0]["epoch"] == 1
+    assert Image.open(run / "history.png").size[0] > 100
+
+
+def test_validation_mae_is_the_mean_absolute_ab_on_galaxy_and_whole_images(data):
+    train, val = data
+    model = make_model()
+    nn.init.zeros_(model.body[-1].weight)
+    nn.init.zeros_(model.body[-1].bias)  # predicts grey: the error is |ab| itself
+    metrics = Trainer(model, train, val, epochs=1, batch_size=2, progress=False).evaluate()
+    ab = val.ab.abs()
+    galaxy = val.galaxy_mask.expand_as(ab)
+    valid = val.valid_mask.expand_as(ab)
+    # float64 sums of float32 values: agreement to ~1e-6 relative.
+    assert metrics["val_ab_mae_galaxy"] == pytest.approx(ab[galaxy].double().mean().item(), rel=1e-6)
+    assert metrics["val_ab_mae_whole"] == pytest.approx(ab[valid].double().mean().item(), rel=1e-6)
+
+
+def test_resume_after_epoch_one_equals_an_uninterrupted_run(data, tmp_path):
+    whole = trainer_for(data, tmp_path / "whole", max_batches_per_epoch=2)
+    whole.fit()
+
+    first_half = trainer_for(data, tmp_path / "split", max_batches_per_epoch=2)
+    first_half.fit(stop_after=1)
+    assert first_half.epoch == 1
+    # A fresh process would start from other weights and RNG states: resume overrides them.
+    torch.manual_seed(123)
+    second_half = trainer_for(data, tmp_path / "split", model=make_model(seed=99), max_batches_per_epoch=2)
+    second_half.resume(tmp_path / "split" / "last.pt").fit()
+
+    a = load_checkpoint(tmp_path / "whole" / "last.pt")
+    b = load_checkpoint(tmp_path / "split" / "last.pt")
+    assert a["epoch"] == b["epoch"] == 2
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    drop = list(TIMING_COLUMNS)
+    pd.testing.assert_frame_equal(pd.DataFrame(a["history"]).drop(columns=drop),
+                                  pd.DataFrame(b["history"]).drop(columns=drop), check_exact=True)
+    assert torch.equal(a["rng"][0]["torch"], b["rng"][0]["torch"])
+
+
+def test_resume_refuses_a_run_with_other_settings(data, tmp_path):
+    trainer_for(data, tmp_path / "run", epochs=1).fit()
+    with pytest.raises(InputError, match=r"last\.pt: cannot resume.*epochs: checkpoint 1, trainer 3"):
+        trainer_for(data, None, epochs=3).resume(tmp_path / "run" / "last.pt")
+
+
+def test_corrupted_checkpoints_are_refused_with_the_file_name(data, tmp_path):
+    trainer_for(data, tmp_path / "run", epochs=1).fit()
+    last = tmp_path / "run" / "last.pt"
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint at all")
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weight": torch.ones(2)}, foreign)  # loads, but is no training checkpoint
+    for path in (truncated, garbage):
+        with pytest.raises(FileFormatError,
+                           match=rf"{path.name}: not a readable galcolor training checkpoint"):
+            trainer_for(data, None).resume(path)
+    with pytest.raises(FileFormatError, match=r"foreign\.pt: not a galcolor training checkpoint"):
+        load_checkpoint(foreign)
+    with pytest.raises(OSError, match="missing.pt: checkpoint not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_early_stopping_and_restore_best_use_the_galaxy_metric(data, tmp_path, monkeypatch):
+    trainer = trainer_for(data, tmp_path / "run", epochs=6, early_stopping_patience=2)
+    # Galaxy MAE best at epoch 2, whole-image MAE best later: the galaxy metric decides.
+    galaxy_mae = iter([5.0, 4.0, 4.5, 4.2, 3.0, 3.0])
+    whole_mae = iter([3.0, 2.9, 2.0, 1.0, 1.0, 1.0])
+    monkeypatch.setattr(trainer, "evaluate", lambda: {"val_loss": 1.0, "val_ab_mae_galaxy": next(galaxy_mae),
+                                                       "val_ab_mae_whole": next(whole_mae)})
+    history = trainer.fit()
+    assert trainer.stopped_early and len(history) == 4  # epochs 3 and 4 did not beat epoch 2
+    assert trainer.best_epoch == 2 and trainer.best_metric == 4.0
+    best = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert best["epoch"] == 2
+    model = trainer.restore_best()
+    for key, value in best["model"].items():
+        assert torch.equal(model.state_dict()[key], value), key
+    assert trainer.fit() == history  # a stopped run stays stopped
+
+
+def test_simulated_galaxies_mix_with_folders(data):
+    train, _ = data
+    simulated = SimulatedPairs(2, size=32, seed=2)
+    item = simulated[1]
+    assert item["lightness"].shape == (1, 32, 32) and item["ab"].dtype == torch.float32
+    assert item["valid_mask"].all() and item["galaxy_mask"].any()
+    cached = InMemoryPairs.from_dataset(simulated)
+    assert torch.equal(cached[1]["ab"], item["ab"])
+
+
+# ---------------------------------------------------------------------------- with the model registry
+
+
+def test_trainer_with_a_registered_unet(data, tmp_path):
+    models = pytest.importorskip("galcolor.models")
+    if not hasattr(models, "get_model"):
+        pytest.skip("galcolor.models.get_model not written yet")
+    train, val = data
+    torch.manual_seed(0)
+    model = models.get_model("unet", width=8, depth=2)
+    trainer = Trainer(model, train, val, epochs=1, batch_size=2, checkpoint_dir=tmp_path / "run",
+                      progress=False)
+    trainer.fit()
+    state = load_checkpoint(tmp_path / "run" / "last.pt")
+    rebuilt = Trainer.from_checkpoint(tmp_path / "run" / "last.pt", train, val, progress=False)
+    for key, value in state["model"].items():
+        assert torch.equal(rebuilt.model.state_dict()[key], value)
+
+
+def test_train_command_exports_weights(folder, tmp_path):
+    models = pytest.importorskip("galcolor.models")
+    if not hasattr(models, "save_weights"):
+        pytest.skip("galcolor.models.save_weights not written yet")
+    from galcolor.training import add_train_arguments, train_command
+
+    options = add_train_arguments(argparse.ArgumentParser()).parse_args([
+        "--train", str(folder), "--val", "none", "--size", "16", "--crop", "none", "--model", "unet",
+        "--width", "8", "--depth", "2", "--epochs", "1", "--batch-size", "2", "--quiet",
+        "--checkpoint-dir", str(tmp_path / "run"), "--export", str(tmp_path / "weights.pt"),
+    ])
+    assert train_command(options) == 0
+    assert (tmp_path / "weights.pt").stat().st_size > 0
+
+
+# ---------------------------------------------------------------------------- torchrun / DDP
+
+
+def _ddp_worker(rank: int, port: int, data, checkpoint_dir: str) -> None:
+    """One torchrun-like process: the environment torchrun would set, then a plain Trainer."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2",
+                      RANK=str(rank), LOCAL_RANK=str(rank))
+    trainer = trainer_for(data, checkpoint_dir, epochs=1, device="cpu")
+    try:
+        trainer.fit()
+    finally:
+        trainer.close()
+
+
+def test_two_processes_share_the_work_and_rank_zero_writes(data, tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as probe:  # a free port for the process group
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # spawn, as torchrun starts fresh processes (fork after OpenMP work can deadlock).
+    mp.spawn(_ddp_worker, args=(port, data, str(tmp_path / "run")), nprocs=2, join=True)
+
+    state = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert state["trainer"]["world_size"] == 2 and len(state["rng"]) == 2  # every rank's RNG
+    # 6 images: 3 per process, in one batch of 2 (the incomplete batch is dropped).
+    assert state["trainer"]["steps_per_epoch"] == 1
+    # Sharded validation, summed over ranks, equals validating the saved model in one process
+    # (float32 convolutions in other batch shapes: agreement to ~1e-6 relative).
+    model = make_model()
+    model.load_state_dict(state["model"])
+    train, val = data
+    alone = Trainer(model, train, val, batch_size=3, progress=False).evaluate()
+    for key in ("val_loss", "val_ab_mae_galaxy", "val_ab_mae_whole"):
+        assert state["history"][0][key] == pytest.approx(alone[key], rel=1e-5), key
