@@ -28,14 +28,14 @@ from typing import Iterable, Mapping
 import numpy as np
 import torch
 
+from .color import check_batch
 from .exceptions import InputError
 
 __all__ = ["GreyColorizer", "LightnessLookup"]
 
 
 def _check_lightness(lightness: torch.Tensor) -> None:
-    if lightness.ndim != 4 or lightness.shape[1] != 1:
-        raise InputError(f"lightness must have shape (B, 1, H, W), got {tuple(lightness.shape)}")
+    check_batch(lightness, "lightness", 1)
 
 
 class GreyColorizer:

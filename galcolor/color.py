@@ -54,6 +54,7 @@ __all__ = [
     "rebalance_weights",
     "annealed_mean",
     "ab_std_from_logits",
+    "check_batch",
 ]
 
 # CIE XYZ of the D65 white point, 2-degree observer (CIE 15:2004, Table T.3),
@@ -457,13 +458,31 @@ _LATTICE_MAX_CELLS = 1 << 22
 _SMOOTHING_ROWS = 1024
 
 
+def check_batch(tensor: torch.Tensor, name: str, channels: int) -> None:
+    """Raise unless ``tensor`` is a floating-point ``(B, channels, H, W)`` tensor.
+
+    The one shape check shared by the quantization functions, the models
+    and the baselines; the message prints the shape that arrived.
+
+    Examples
+    --------
+    >>> import torch
+    >>> check_batch(torch.zeros(2, 1, 4, 4), "lightness", 1)
+    >>> check_batch(torch.zeros(4, 4), "lightness", 1)
+    Traceback (most recent call last):
+    ...
+    galcolor.exceptions.InputError: lightness must have shape (B, 1, H, W), got (4, 4)
+    """
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    if tensor.ndim != 4 or tensor.shape[1] != channels:
+        raise InputError(f"{name} must have shape (B, {channels}, H, W), got {tuple(tensor.shape)}")
+    if not tensor.is_floating_point():
+        raise InputError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
+
+
 def _check_ab(ab: torch.Tensor, name: str = "ab") -> None:
-    if not isinstance(ab, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(ab).__name__}")
-    if ab.ndim != 4 or ab.shape[1] != 2:
-        raise InputError(f"{name} must have shape (B, 2, H, W), got {tuple(ab.shape)}")
-    if not ab.is_floating_point():
-        raise InputError(f"{name} must be a floating-point tensor, got {ab.dtype}")
+    check_batch(ab, name, 2)
 
 
 def _check_logits(logits: torch.Tensor, grid: "AbGrid", name: str = "logits") -> None:

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..color import (
+    check_batch,
     DEFAULT_TEMPERATURE,
     AbGrid,
     _soft_encode_sparse,
@@ -159,12 +160,7 @@ class Colorizer(nn.Module):
 
     def check_lightness(self, lightness: torch.Tensor) -> None:
         """Raise :class:`~galcolor.exceptions.InputError` unless ``lightness`` fits the model."""
-        if not isinstance(lightness, torch.Tensor):
-            raise TypeError(f"lightness must be a torch.Tensor, got {type(lightness).__name__}")
-        if lightness.ndim != 4 or lightness.shape[1] != 1:
-            raise InputError(f"lightness must have shape (B, 1, H, W), got {tuple(lightness.shape)}")
-        if not lightness.is_floating_point():
-            raise InputError(f"lightness must be a floating-point tensor, got {lightness.dtype}")
+        check_batch(lightness, "lightness", 1)
         height, width = lightness.shape[-2:]
         if height % self.stride or width % self.stride:
             raise InputError(
