@@ -7,6 +7,8 @@ import math
 
 import pytest
 import torch
+
+import galcolor
 from torch import nn
 
 from galcolor import FileFormatError, GalcolorError, InputError
@@ -437,3 +439,27 @@ def test_tiny_models_are_tiny():
         parameters = sum(parameter.numel() for parameter in tiny_model(name).parameters())
         assert parameters < 100_000, (name, parameters)
     assert math.isclose(AB_SCALE, 110.0)
+
+
+def test_shipped_default_weights_load_with_their_checksum_and_refuse_tampering(tmp_path, monkeypatch):
+    import shutil
+
+    from galcolor.models import WeightsError
+    from galcolor.models import pretrained
+
+    model = pretrained.load_pretrained()
+    assert model.name == "unet" and model.head == "regression" and not model.training
+    ab, _ = model.predict(torch.full((1, 1, 32, 32), 60.0))
+    assert ab.shape == (1, 2, 32, 32) and torch.isfinite(ab).all()
+    tampered = tmp_path / "default.pt"
+    shutil.copy(pretrained.pretrained_path(), tampered)
+    with open(tampered, "r+b") as handle:  # flip one byte deep inside the tensors
+        handle.seek(4_000_000)
+        byte = handle.read(1)
+        handle.seek(4_000_000)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(WeightsError, match="default.pt"):
+        pretrained.load_pretrained()
+    with pytest.raises(galcolor.InputError, match="no shipped model 'best'"):
+        pretrained.load_pretrained("best")

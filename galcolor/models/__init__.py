@@ -33,6 +33,7 @@ from .base import AB_SCALE, HEADS, REGRESSION_LOSSES, Colorizer
 from .baseline import BaselineColorizer
 from .fusion import FusionColorizer
 from .grids import default_galaxy_grid
+from .pretrained import list_pretrained, load_pretrained
 from .registry import get_model, list_models
 from .unet import UNetColorizer
 from .weights import WeightsError, load_weights, save_weights, sha256_of
@@ -52,4 +53,6 @@ __all__ = [
     "save_weights",
     "load_weights",
     "sha256_of",
+    "list_pretrained",
+    "load_pretrained",
 ]
