@@ -29,7 +29,7 @@ import torch
 from skimage.transform import resize
 from torch.utils.data import Dataset
 
-from ..color import rgb_to_lab_numpy
+from .._pairs import item_from_rgb
 from ..exceptions import FileFormatError, GalcolorError, InputError, warn
 from ..io import load
 from ..io.load import _file_kind  # the one place that knows which file names galcolor reads
@@ -418,17 +418,9 @@ class ImageFolder(Dataset):
         window = (slice(top, top + side), slice(left, left + side))
         rgb = resize(cutout.truth_rgb[window], (self.size, self.size), order=1,
                      anti_aliasing=True, preserve_range=True)
-        lab = rgb_to_lab_numpy(np.clip(rgb, 0.0, 1.0).astype(np.float32))
-        valid = ~_any_under(invalid[window], self.size)
-        lightness = np.where(valid, np.clip(lab[..., 0], 0.0, 100.0), 0.0).astype(np.float32)
-        ab = np.where(valid[..., None], lab[..., 1:], 0.0).astype(np.float32)
-        galaxy = valid & (lightness > GALAXY_MIN_LIGHTNESS)
-        return {
-            "lightness": torch.from_numpy(lightness[None]),
-            "ab": torch.from_numpy(np.ascontiguousarray(ab.transpose(2, 0, 1))),
-            "galaxy_mask": torch.from_numpy(galaxy[None]),
-            "valid_mask": torch.from_numpy(valid[None]),
-        }
+        item = item_from_rgb(rgb, valid=~_any_under(invalid[window], self.size))
+        del item["index"]  # __getitem__ records the index actually served
+        return item
 
     def _crop_box(self, shape: tuple[int, int], path: str) -> tuple[int, int, int]:
         """(top, left, side) of the central square kept from an image of ``shape``."""

@@ -21,54 +21,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..color import rgb_to_lab_numpy
+from .._pairs import item_from_rgb
 from ..exceptions import InputError
 
 __all__ = ["SimulatedPairs", "InMemoryPairs", "item_from_rgb"]
 
 Item = dict[str, Any]
-
-
-def item_from_rgb(rgb: np.ndarray, index: int = 0) -> Item:
-    """A training item from an sRGB colour image, as :class:`~galcolor.datasets.ImageFolder` serves it.
-
-    Parameters
-    ----------
-    rgb : numpy.ndarray, shape (H, W, 3)
-        sRGB in [0, 1] (float) or 0-255 (uint8). All pixels are valid.
-    index : int, optional
-        Stored as ``item["index"]``.
-
-    Returns
-    -------
-    dict
-        ``lightness`` (1, H, W) float32, ``ab`` (2, H, W) float32,
-        ``galaxy_mask`` (L > 15) and ``valid_mask`` (1, H, W) bool, ``index``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> item = item_from_rgb(np.ones((4, 4, 3), dtype=np.float32))
-    >>> float(item["lightness"].max()), bool(item["galaxy_mask"].all())
-    (100.0, True)
-    """
-    from ..datasets.folder import GALAXY_MIN_LIGHTNESS  # imported here: galcolor.datasets loads GalSim
-
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 3 or rgb.shape[-1] != 3:
-        raise InputError(f"rgb must have shape (H, W, 3), got {rgb.shape}")
-    if rgb.dtype == np.uint8:
-        rgb = rgb.astype(np.float32) / 255.0
-    lab = rgb_to_lab_numpy(np.clip(rgb, 0.0, 1.0).astype(np.float32))
-    lightness = np.clip(lab[..., 0], 0.0, 100.0).astype(np.float32)
-    valid = np.ones(lightness.shape, dtype=bool)
-    return {
-        "lightness": torch.from_numpy(lightness[None].copy()),
-        "ab": torch.from_numpy(np.ascontiguousarray(lab[..., 1:].transpose(2, 0, 1), dtype=np.float32)),
-        "galaxy_mask": torch.from_numpy((lightness > GALAXY_MIN_LIGHTNESS)[None]),
-        "valid_mask": torch.from_numpy(valid[None]),
-        "index": int(index),
-    }
 
 
 class SimulatedPairs(Dataset):
