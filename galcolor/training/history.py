@@ -15,11 +15,11 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+if TYPE_CHECKING:  # pandas and matplotlib cost ~0.65 s to import: not on every CLI start
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 from .._atomic import atomic_write
 
@@ -40,6 +40,8 @@ HISTORY_COLUMNS = (
 
 def history_table(history: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """The history as a table with the :data:`HISTORY_COLUMNS` (missing values are NaN)."""
+    import pandas as pd
+
     table = pd.DataFrame(list(history))
     for column in HISTORY_COLUMNS:
         if column not in table.columns:
@@ -107,6 +109,8 @@ def plot_history(history: Sequence[dict[str, Any]]) -> Figure:
     ['loss', 'validation ab MAE', 'learning rate']
     """
     import seaborn as sns  # imported here: seaborn takes ~0.5 s to import
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     table = history_table(history)
     figure = Figure(figsize=(12, 3.6), layout="constrained")
