@@ -376,9 +376,8 @@ def test_simulated_galaxies_mix_with_folders(data):
 
 
 def test_trainer_with_a_registered_unet(data, tmp_path):
-    models = pytest.importorskip("galcolor.models")
-    if not hasattr(models, "get_model"):
-        pytest.skip("galcolor.models.get_model not written yet")
+    from galcolor import models
+
     train, val = data
     torch.manual_seed(0)
     model = models.get_model("unet", width=8, depth=2)
@@ -392,9 +391,6 @@ def test_trainer_with_a_registered_unet(data, tmp_path):
 
 
 def test_train_command_exports_weights(folder, tmp_path):
-    models = pytest.importorskip("galcolor.models")
-    if not hasattr(models, "save_weights"):
-        pytest.skip("galcolor.models.save_weights not written yet")
     from galcolor.training import add_train_arguments, train_command
 
     options = add_train_arguments(argparse.ArgumentParser()).parse_args([
@@ -404,6 +400,29 @@ def test_train_command_exports_weights(folder, tmp_path):
     ])
     assert train_command(options) == 0
     assert (tmp_path / "weights.pt").stat().st_size > 0
+
+
+def test_train_command_fine_tunes_from_saved_weights(folder, tmp_path):
+    from galcolor.models import get_model, load_weights, save_weights
+    from galcolor.training import add_train_arguments, train_command
+
+    torch.manual_seed(3)
+    start = get_model("unet", width=4, depth=2, head="regression")
+    checksum = save_weights(start, tmp_path / "start.pt", extra={"training": {"best_epoch": 9}})
+    options = add_train_arguments(argparse.ArgumentParser()).parse_args([
+        "--train", str(folder), "--val", "none", "--size", "16", "--crop", "none",
+        "--init", str(tmp_path / "start.pt"), "--width", "32",  # --width is ignored with --init
+        "--epochs", "1", "--batch-size", "2", "--quiet",
+        "--checkpoint-dir", str(tmp_path / "run"), "--export", str(tmp_path / "tuned.pt"),
+    ])
+    assert train_command(options) == 0
+    tuned = load_weights(tmp_path / "tuned.pt")
+    assert tuned.config() == start.config()
+    # it trained: the weights moved away from the starting point
+    assert any(not torch.equal(a, b) for a, b in zip(tuned.state_dict().values(),
+                                                      start.state_dict().values()))
+    init = tuned.weights_info["extra"]["training"]["init"]
+    assert init["sha256"] == checksum and init["training"] == {"best_epoch": 9}
 
 
 # ---------------------------------------------------------------------------- torchrun / DDP

@@ -33,7 +33,7 @@ from .base import AB_SCALE, HEADS, REGRESSION_LOSSES, Colorizer
 from .baseline import BaselineColorizer
 from .fusion import FusionColorizer
 from .grids import default_galaxy_grid
-from .pretrained import list_pretrained, load_pretrained
+from .pretrained import list_pretrained, load_pretrained, pretrained_path
 from .registry import get_model, list_models
 from .unet import UNetColorizer
 from .weights import WeightsError, load_weights, save_weights, sha256_of
@@ -55,4 +55,5 @@ __all__ = [
     "sha256_of",
     "list_pretrained",
     "load_pretrained",
+    "pretrained_path",
 ]

@@ -107,6 +107,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     model.add_argument("--depth", type=int, default=None, help="number of scales (models that take it)")
     model.add_argument("--model-option", type=_option, action="append", default=[], metavar="KEY=VALUE",
                        help="any other get_model option, value as JSON (repeatable)")
+    model.add_argument("--init", default=None, metavar="WEIGHTS",
+                       help="fine-tune: start from these weights (a save_weights file, or 'default' "
+                       "for the shipped model); the model comes from the file, so --model, --head, "
+                       "--width, --depth and --model-option are ignored")
 
     run = parser.add_argument_group("optimisation")
     run.add_argument("--epochs", type=int, default=20, help="epochs (default 20)")
@@ -228,6 +232,30 @@ def train_command(options: argparse.Namespace) -> int:
         return 1
 
 
+def _initial_model(options: argparse.Namespace, models) -> torch.nn.Module:
+    """A fresh model from the options, or the ``--init`` weights to fine-tune."""
+    torch.manual_seed(options.seed)  # the initial weights
+    if getattr(options, "init", None):
+        if options.init == "default":
+            model = models.load_pretrained("default")
+        else:
+            model = models.load_weights(options.init)
+        return model.train()
+    model_options = dict(options.model_option)
+    for key in ("head", "width", "depth"):
+        if getattr(options, key) is not None:
+            model_options[key] = getattr(options, key)
+    return models.get_model(options.model, **model_options)
+
+
+def _init_record(init: str, models) -> dict[str, Any]:
+    """Where a fine-tuned model started: the weights file, its sha256 and its own training record."""
+    path = models.pretrained_path("default") if init == "default" else Path(init)
+    extra = models.load_weights(path).weights_info
+    previous = extra["extra"].get("training", {}) if isinstance(extra["extra"], dict) else {}
+    return {"weights": str(path), "sha256": extra["sha256"], "training": previous}
+
+
 def _train(options: argparse.Namespace) -> int:
     models = _models()
     train, val = build_datasets(options)
@@ -244,12 +272,7 @@ def _train(options: argparse.Namespace) -> int:
     if options.resume:
         trainer = Trainer.from_checkpoint(options.resume, train, val, **trainer_options)
     else:
-        model_options = dict(options.model_option)
-        for key in ("head", "width", "depth"):
-            if getattr(options, key) is not None:
-                model_options[key] = getattr(options, key)
-        torch.manual_seed(options.seed)  # the initial weights
-        model = models.get_model(options.model, **model_options)
+        model = _initial_model(options, models)
         trainer = Trainer(
             model, train, val, epochs=options.epochs, batch_size=options.batch_size, lr=options.lr,
             weight_decay=options.weight_decay, sky_weight=options.sky_weight,
@@ -270,10 +293,11 @@ def _train(options: argparse.Namespace) -> int:
                 head = str(getattr(model, "head", options.head or "default"))
                 export = Path(options.export) if options.export else \
                     Path(trainer.checkpoint_dir or ".") / f"{name}-{head}.pt"
-                sha256 = models.save_weights(model, export, extra={"training": _plain({
-                    "trainer": trainer.settings(), "best_epoch": trainer.best_epoch,
-                    "best": best, "history": trainer.history,
-                })})
+                training = {"trainer": trainer.settings(), "best_epoch": trainer.best_epoch,
+                            "best": best, "history": trainer.history}
+                if getattr(options, "init", None) and not options.resume:
+                    training["init"] = _init_record(options.init, models)
+                sha256 = models.save_weights(model, export, extra={"training": _plain(training)})
                 summary.update(weights=str(export), sha256=sha256)
         if trainer.is_main:
             print(json.dumps(summary, indent=1, default=str))
