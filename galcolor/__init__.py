@@ -11,18 +11,24 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from .exceptions import FileFormatError, GalcolorError, GalcolorWarning, InputError
-from .io import Cutout, load
-
+# Before the submodules, which record it in their outputs.
 try:
     __version__ = _version("galcolor")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
+from .exceptions import FileFormatError, GalcolorError, GalcolorWarning, InputError
+from .io import Cutout, load
+from .colorization import Colorization
+from .inference import Colorizer, colorize
+
 __all__ = [
     "__version__",
     "load",
     "Cutout",
+    "colorize",
+    "Colorizer",
+    "Colorization",
     "GalcolorError",
     "InputError",
     "FileFormatError",

@@ -186,6 +186,91 @@ def _command_simulate(arguments: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _output_names(inputs: list[str]) -> list[str]:
+    """One output stem per input: the file name without its extensions, made unique."""
+    stems: list[str] = []
+    seen: dict[str, int] = {}
+    for path in inputs:
+        name = Path(path).name
+        for ending in (".gz", ".bz2", ".fz"):
+            name = name.removesuffix(ending)
+        stem = Path(name).stem or "image"
+        seen[stem] = seen.get(stem, 0) + 1
+        stems.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
+    return stems
+
+
+def _command_colorize(arguments: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .colorization import RASTER_FORMATS
+    from .inference import Colorizer
+
+    formats = [item.strip().lower() for item in arguments.format.split(",") if item.strip()]
+    unknown = sorted(set(formats) - {"png", "jpeg", "jpg", "tiff", "tif", "fits"})
+    if not formats or unknown:
+        print(f"galcolor colorize: unknown format(s) {unknown or formats}; use png, jpeg, tiff, fits",
+              file=sys.stderr)
+        return 2
+    folder = Path(arguments.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    band = int(arguments.band) if arguments.band and arguments.band.lstrip("-").isdigit() else arguments.band
+    try:
+        colorizer = Colorizer(arguments.model, device=arguments.device, tta=not arguments.no_tta,
+                              band=band, hdu=arguments.hdu, stretch=arguments.stretch,
+                              batch_size=arguments.batch_size)
+    except GalcolorError as error:
+        print(f"galcolor colorize: {error}", file=sys.stderr)
+        return 1
+    failures = []
+    inputs = [str(path) for path in arguments.inputs]
+    resolved_inputs = {Path(path).resolve() for path in inputs}
+    for path, stem in tqdm(list(zip(inputs, _output_names(inputs))), desc="colorizing", unit="image",
+                           disable=arguments.quiet):
+        try:
+            result = colorizer(path)
+            for kind in formats:
+                ending = {"jpeg": ".jpg", "tif": ".tiff"}.get(kind, f".{kind}")
+                target = folder / f"{stem}_galcolor{ending}"
+                if target.resolve() in resolved_inputs:
+                    raise GalcolorError(f"{target}: output would replace an input; choose another -o")
+                if kind == "fits":
+                    result.to_fits(target, overwrite=True)
+                else:
+                    assert ending in RASTER_FORMATS
+                    result.save(target, bits=arguments.bits)
+        except (GalcolorError, OSError, ValueError) as error:
+            failures.append((path, error))
+            message = str(error) if path in str(error) else f"{path}: {error}"
+            tqdm.write(f"galcolor colorize: FAILED {message}", file=sys.stderr)
+    done = len(inputs) - len(failures)
+    print(f"colorized {done} of {len(inputs)} image(s) into {folder}"
+          + (f"; {len(failures)} failed" if failures else ""))
+    return 1 if failures else 0
+
+
+def _command_demo(arguments: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    try:
+        summary = run_demo(arguments.output, n=arguments.n, size=arguments.size, seed=arguments.seed,
+                           model=arguments.model, device=arguments.device, tta=not arguments.no_tta,
+                           progress=not arguments.quiet)
+    except GalcolorError as error:
+        print(f"galcolor demo: {error}", file=sys.stderr)
+        return 1
+    folder = Path(arguments.output)
+    print(f"colorized {summary['n']} simulated r-band cutouts with model {summary['model']!r} "
+          f"on {summary['device']} in {summary['seconds']['total']:.1f} s")
+    if summary["mean_delta_e2000_galaxy"] is not None:
+        print(f"colour error on the central galaxies against the simulated truth: dE2000 "
+              f"{summary['mean_delta_e2000_galaxy']:.2f} (grey image: "
+              f"{summary['mean_delta_e2000_galaxy_grey']:.2f})")
+    print(f"look at {folder / 'montage.png'} (grey | galcolor | truth); colour images and FITS "
+          f"products are in {folder / 'colour'}, the inputs in {folder / 'inputs'}")
+    return 0
+
+
 def _command_fetch(arguments: argparse.Namespace) -> int:
     from .datasets import fetch_kaggle
 
@@ -246,6 +331,45 @@ def build_parser() -> argparse.ArgumentParser:
         "with galcolor.training.Trainer; see pipelines/train_colorizer.py for examples.")
     add_train_arguments(train)
     train.set_defaults(handler=train_command)
+
+    colorize = commands.add_parser(
+        "colorize", help="colorize FITS/JPEG/PNG/TIFF images (colour image + FITS products)",
+        description="Colorize each INPUT with galcolor.Colorizer and write OUTDIR/<name>_galcolor.<format>. "
+        "A file that fails is reported (file and reason) and the others are still written; the "
+        "exit status is 1 if any failed.")
+    colorize.add_argument("inputs", nargs="+", metavar="INPUT", help="FITS, JPEG, PNG or TIFF files")
+    colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
+    colorize.add_argument("--model", default="default",
+                          help="shipped model name or weights file (default: the shipped default)")
+    colorize.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, ...")
+    colorize.add_argument("--no-tta", action="store_true",
+                          help="no test-time augmentation (8x faster; no TTA spread in the uncertainty)")
+    colorize.add_argument("--format", default="png,fits",
+                          help="comma-separated: png, jpeg, tiff, fits (default png,fits)")
+    colorize.add_argument("--bits", type=int, default=8, choices=[8, 16], help="bits per channel of PNG/TIFF")
+    colorize.add_argument("--band", help="band name or plane index to use as lightness")
+    colorize.add_argument("--hdu", help="FITS HDU index or EXTNAME")
+    colorize.add_argument("--stretch", default="auto", choices=["auto", "asinh", "identity"],
+                          help="how single-band data become lightness (default: auto)")
+    colorize.add_argument("--batch-size", type=int, default=None, help="network images per forward pass")
+    colorize.add_argument("--quiet", action="store_true", help="no progress bar")
+    colorize.set_defaults(handler=_command_colorize)
+
+    demo = commands.add_parser(
+        "demo", help="the main job on an embedded default: simulate, colorize, write products",
+        description="Simulate a small survey of single-band r FITS cutouts with a WCS, colorize them "
+        "with the default model, and write the colour images, the FITS products, a montage "
+        "(grey | galcolor | truth) and summary.json to OUTDIR.")
+    demo.add_argument("-o", "--output", default="galcolor-demo", metavar="OUTDIR",
+                      help="output folder (default ./galcolor-demo)")
+    demo.add_argument("-n", type=int, default=8, help="number of simulated galaxies (default 8)")
+    demo.add_argument("--size", type=int, default=128, help="cutout side in pixels (default 128)")
+    demo.add_argument("--seed", type=int, default=2026, help="simulator seed (default 2026)")
+    demo.add_argument("--model", default="default", help="shipped model name or weights file")
+    demo.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, ...")
+    demo.add_argument("--no-tta", action="store_true", help="no test-time augmentation")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.set_defaults(handler=_command_demo)
 
     fetch = commands.add_parser("fetch", help="download a dataset")
     sources = fetch.add_subparsers(dest="source", required=True)

@@ -1,0 +1,381 @@
+"""The result of :func:`galcolor.colorize`: :class:`Colorization`.
+
+A :class:`Colorization` holds the input's unchanged lightness, the predicted
+chrominance (a*, b*) and its per-pixel uncertainty on the input's pixel grid,
+the mask, WCS and header of the input, and a record of how it was made. It
+writes itself as a colour image (:meth:`Colorization.save`), as a FITS file
+with every map and the WCS (:meth:`Colorization.to_fits`), and draws itself
+(:meth:`Colorization.plot`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from ._atomic import atomic_write
+from .color import lab_to_rgb_numpy
+from .exceptions import InputError
+
+__all__ = ["Colorization", "RASTER_FORMATS"]
+
+#: File name endings :meth:`Colorization.save` writes, and the format of each.
+RASTER_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
+
+# Header keywords of the input copied to every FITS product (besides the WCS).
+_COPIED_KEYWORDS = ("OBJECT", "TELESCOP", "INSTRUME", "FILTER", "DATE-OBS", "MJD-OBS", "EQUINOX",
+                    "RADESYS")
+
+
+@dataclass(eq=False)
+class Colorization:
+    """A colorized galaxy image: lightness, predicted ab, its uncertainty, provenance.
+
+    Made by :func:`galcolor.colorize` and :class:`galcolor.Colorizer`; every
+    array has the input's (H, W) and lines up with the input's pixels.
+
+    Parameters
+    ----------
+    lightness : numpy.ndarray, shape (H, W), float32
+        CIELAB L of the input, unchanged (0 at masked pixels).
+    ab : numpy.ndarray, shape (H, W, 2), float32
+        Predicted a*, b* (0 at masked pixels).
+    ab_std : numpy.ndarray, shape (H, W, 2), float32
+        Standard deviation of the prediction of a* and b*: the spread of the
+        test-time-augmented predictions combined with the spread of the
+        classification head's distribution when the model has one (0 at
+        masked pixels; all 0 for a regression model without TTA).
+    mask : numpy.ndarray, shape (H, W), bool
+        True where the input pixel was bad; such pixels are masked in every
+        product (transparent in PNG/TIFF, NaN in FITS).
+    wcs : astropy.wcs.WCS or None
+        The input's celestial WCS.
+    header : astropy.io.fits.Header or None
+        The input's FITS header.
+    source : str
+        Where the input came from.
+    meta : dict
+        How it was made: ``model``, ``weights_sha256``, ``stretch``, ``tta``,
+        ``device``, ``galcolor_version``, ``date``, ``scale`` (network pixels
+        per input pixel), ``tiles`` and more.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galcolor import Colorization
+    >>> result = Colorization(lightness=np.full((2, 2), 50, np.float32),
+    ...                       ab=np.zeros((2, 2, 2), np.float32), ab_std=np.zeros((2, 2, 2), np.float32),
+    ...                       mask=np.zeros((2, 2), bool))
+    >>> result.rgb.shape, round(float(result.rgb[0, 0, 0]), 3)
+    ((2, 2, 3), 0.466)
+    """
+
+    lightness: np.ndarray
+    ab: np.ndarray
+    ab_std: np.ndarray
+    mask: np.ndarray
+    wcs: WCS | None = None
+    header: fits.Header | None = None
+    source: str = "array input"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.lightness = np.asarray(self.lightness, dtype=np.float32)
+        if self.lightness.ndim != 2:
+            raise InputError(f"{self.source}: lightness must be (H, W), got {self.lightness.shape}")
+        shape = self.lightness.shape
+        self.ab = np.asarray(self.ab, dtype=np.float32)
+        self.ab_std = np.asarray(self.ab_std, dtype=np.float32)
+        self.mask = np.asarray(self.mask, dtype=bool)
+        for name, value, expected in (("ab", self.ab, shape + (2,)), ("ab_std", self.ab_std, shape + (2,)),
+                                      ("mask", self.mask, shape)):
+            if value.shape != expected:
+                raise InputError(f"{self.source}: {name} must have shape {expected}, got {value.shape}")
+        self._rgb: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) of the image."""
+        return self.lightness.shape
+
+    @property
+    def lab(self) -> np.ndarray:
+        """CIELAB image, shape (H, W, 3): L, a*, b*."""
+        return np.concatenate([self.lightness[..., None], self.ab], axis=-1)
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """sRGB image in [0, 1], shape (H, W, 3), float32; 0 at masked pixels."""
+        if self._rgb is None:
+            rgb = lab_to_rgb_numpy(self.lab).astype(np.float32)
+            rgb[self.mask] = 0.0
+            self._rgb = rgb
+        return self._rgb
+
+    @property
+    def chroma_std(self) -> np.ndarray:
+        """Uncertainty of the predicted colour, sqrt(std(a*)^2 + std(b*)^2), shape (H, W)."""
+        return np.hypot(self.ab_std[..., 0], self.ab_std[..., 1])
+
+    @property
+    def origin(self) -> str:
+        """``"lower"`` when the input was a FITS image (row 0 at the bottom), else ``"upper"``."""
+        return "lower" if self.header is not None or self.meta.get("input_format") == "fits" else "upper"
+
+    def __repr__(self) -> str:
+        height, width = self.shape
+        return (f"Colorization(source={self.source!r}, shape=({height}, {width}), "
+                f"model={self.meta.get('model')!r}, tta={self.meta.get('tta')!r}, "
+                f"wcs={'yes' if self.wcs is not None else 'no'}, mask_fraction={float(self.mask.mean()):.3g})")
+
+    # ---------------------------------------------------------------- writers
+
+    def save(self, path: str | os.PathLike, *, bits: int = 8, quality: int = 95,
+             origin: str = "auto") -> Path:
+        """Write the colour image as PNG, JPEG or TIFF, atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file; the format comes from its ending (``.png``,
+            ``.jpg``/``.jpeg``, ``.tif``/``.tiff``).
+        bits : {8, 16}, optional
+            Bits per channel (16 for PNG and TIFF only).
+        quality : int, optional
+            JPEG quality (default 95).
+        origin : {"auto", "upper", "lower"}, optional
+            Which input row goes to the top of the picture. ``"lower"`` puts
+            row 0 at the bottom, as FITS images are displayed (north up for
+            survey cutouts); ``"auto"`` (default) uses :attr:`origin`.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written. Masked pixels are transparent in PNG and TIFF
+            (an alpha channel is added when any pixel is masked) and black in
+            JPEG.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import numpy as np
+        >>> from galcolor import Colorization
+        >>> result = Colorization(np.full((4, 4), 60, np.float32), np.zeros((4, 4, 2), np.float32),
+        ...                       np.zeros((4, 4, 2), np.float32), np.eye(4, dtype=bool))
+        >>> path = result.save(pathlib.Path(tempfile.mkdtemp()) / "galaxy.png")
+        >>> from PIL import Image
+        >>> Image.open(path).mode
+        'RGBA'
+        """
+        from PIL import Image
+
+        path = Path(path)
+        kind = RASTER_FORMATS.get(path.suffix.lower())
+        if kind is None:
+            raise InputError(f"{path}: unknown image format {path.suffix!r}; use one of "
+                             f"{sorted(RASTER_FORMATS)} (or to_fits for FITS)")
+        if bits not in (8, 16):
+            raise InputError(f"{path}: bits must be 8 or 16, got {bits}")
+        if bits == 16 and kind == "JPEG":
+            raise InputError(f"{path}: JPEG holds 8 bits per channel; use PNG or TIFF for 16")
+        if origin == "auto":
+            origin = self.origin
+        if origin not in ("upper", "lower"):
+            raise InputError(f"origin must be 'auto', 'upper' or 'lower', got {origin!r}")
+        rgb = self.rgb
+        alpha = None if kind == "JPEG" or not self.mask.any() else (~self.mask).astype(np.float32)
+        if alpha is not None:
+            rgb = np.concatenate([rgb, alpha[..., None]], axis=-1)
+        if origin == "lower":
+            rgb = rgb[::-1]
+        top = 65535.0 if bits == 16 else 255.0
+        pixels = np.round(np.clip(rgb, 0.0, 1.0) * top).astype(np.uint16 if bits == 16 else np.uint8)
+        with atomic_write(path) as temporary:
+            if bits == 16 and kind == "TIFF":
+                import tifffile
+
+                tifffile.imwrite(temporary, np.ascontiguousarray(pixels),
+                                 photometric="rgb", extrasamples=["unassalpha"] if alpha is not None else None)
+            elif bits == 16:
+                import png  # pypng: Pillow cannot write 16-bit colour PNG
+
+                planes = pixels.shape[-1]
+                writer = png.Writer(width=pixels.shape[1], height=pixels.shape[0], bitdepth=16,
+                                    greyscale=False, alpha=planes == 4)
+                with open(temporary, "wb") as stream:
+                    writer.write(stream, pixels.reshape(pixels.shape[0], -1).tolist())
+            else:
+                options = {"quality": quality} if kind == "JPEG" else {}
+                Image.fromarray(np.ascontiguousarray(pixels)).save(temporary, format=kind, **options)
+        return path
+
+    def _product_header(self) -> fits.Header:
+        """WCS, selected input keywords and galcolor provenance for every HDU."""
+        header = fits.Header()
+        if self.wcs is not None:
+            header.update(self.wcs.to_header(relax=True))
+        if self.header is not None:
+            for key in _COPIED_KEYWORDS:
+                if key in self.header and key not in header:
+                    header[key] = (self.header[key], self.header.comments[key])
+        meta = self.meta
+        provenance = [
+            ("ORIGIN", "galcolor", "software that made this file"),
+            ("GCVERS", str(meta.get("galcolor_version", "")), "galcolor version"),
+            ("GCMODEL", str(meta.get("model", "")), "colorizer model"),
+            ("GCSHA256", str(meta.get("weights_sha256", "")), ""),
+            ("GCTTA", bool(meta.get("tta", False)), "test-time augmentation (8 rotations/flips)"),
+            ("GCSTRTCH", str(meta.get("stretch", "")), "stretch from flux to lightness"),
+            ("GCSCALE", float(meta.get("scale", 1.0)), "network pixels per input pixel"),
+            ("GCDEVICE", str(meta.get("device", "")), "device the network ran on"),
+            ("DATE", str(meta.get("date", "")), "when the colorization was made (UTC)"),
+        ]
+        for key, value, comment in provenance:
+            header[key] = (value, comment)
+        header["GCSOURCE"] = str(self.source)
+        header.add_comment("Colour predicted from a grey image by galcolor: an inference with an "
+                           "uncertainty (A_STD, B_STD), not a measurement.")
+        return header
+
+    def to_fits(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write every map to one FITS file with the input's WCS, atomically.
+
+        HDUs: primary ``L`` (CIELAB lightness), ``RGB`` (3, H, W cube of sRGB
+        in [0, 1]), ``A``, ``B`` (predicted a*, b*), ``A_STD``, ``B_STD``
+        (their standard deviations) and ``MASK`` (1 where the input was bad).
+        Every image carries the input's celestial WCS (the cube's third axis
+        is the RGB channel), selected input keywords and provenance keywords
+        (``GCVERS``, ``GCMODEL``, ``GCSHA256``, ``GCTTA``, ``GCSTRTCH``,
+        ``GCSCALE``, ``GCDEVICE``, ``DATE``, ``GCSOURCE``). Masked pixels are NaN.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file (``.fits``, ``.fits.gz``...).
+        overwrite : bool, optional
+            Replace an existing file (default False: refuse).
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import numpy as np
+        >>> from astropy.io import fits
+        >>> from galcolor import Colorization
+        >>> result = Colorization(np.full((4, 4), 60, np.float32), np.ones((4, 4, 2), np.float32),
+        ...                       np.zeros((4, 4, 2), np.float32), np.zeros((4, 4), bool))
+        >>> path = result.to_fits(pathlib.Path(tempfile.mkdtemp()) / "galaxy.fits")
+        >>> [hdu.name for hdu in fits.open(path)]
+        ['L', 'RGB', 'A', 'B', 'A_STD', 'B_STD', 'MASK']
+        """
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise InputError(f"{path}: file exists (pass overwrite=True to replace it)")
+        header = self._product_header()
+
+        def plane(values: np.ndarray) -> np.ndarray:
+            values = values.astype(np.float32, copy=True)
+            values[self.mask] = np.nan
+            return values
+
+        images = [("L", plane(self.lightness)), ("A", plane(self.ab[..., 0])), ("B", plane(self.ab[..., 1])),
+                  ("A_STD", plane(self.ab_std[..., 0])), ("B_STD", plane(self.ab_std[..., 1]))]
+        descriptions = {"L": "CIELAB lightness L* of the input (0-100)", "A": "predicted CIELAB a*",
+                        "B": "predicted CIELAB b*", "A_STD": "standard deviation of predicted a*",
+                        "B_STD": "standard deviation of predicted b*"}
+        hdus: list[fits.ImageHDU | fits.PrimaryHDU] = []
+        primary = fits.PrimaryHDU(images[0][1], header=header.copy())
+        primary.name = "L"
+        primary.header["CONTENT"] = descriptions["L"]
+        hdus.append(primary)
+        rgb = np.moveaxis(self.rgb, -1, 0).astype(np.float32, copy=True)
+        rgb[:, self.mask] = np.nan
+        cube_header = header.copy()
+        if self.wcs is not None:
+            cube_wcs = self.wcs.sub([1, 2, 0])  # a third, linear axis: the channel
+            cube_wcs.wcs.ctype[2] = ""
+            cube_wcs.wcs.cname = ["", "", "RGB channel"]
+            cube_wcs.wcs.crpix[2], cube_wcs.wcs.crval[2], cube_wcs.wcs.cdelt[2] = 1.0, 1.0, 1.0
+            for key in self.wcs.to_header(relax=True):
+                cube_header.remove(key, ignore_missing=True, remove_all=True)
+            cube_header.update(cube_wcs.to_header(relax=True))
+        cube = fits.ImageHDU(rgb, header=cube_header, name="RGB")
+        cube.header["CONTENT"] = "sRGB colour image in [0, 1], planes R, G, B"
+        hdus.append(cube)
+        for name, values in images[1:]:
+            hdu = fits.ImageHDU(values, header=header.copy(), name=name)
+            hdu.header["CONTENT"] = descriptions[name]
+            hdus.append(hdu)
+        mask = fits.ImageHDU(self.mask.astype(np.uint8), header=header.copy(), name="MASK")
+        mask.header["CONTENT"] = "1 where the input pixel was bad (masked in every map)"
+        hdus.append(mask)
+        with atomic_write(path) as temporary:
+            fits.HDUList(hdus).writeto(temporary, output_verify="exception")
+        return path
+
+    # ------------------------------------------------------------------ plots
+
+    def plot(self, *, figsize: tuple[float, float] | None = None, sky: bool = True):
+        """Draw grey | colour | uncertainty side by side; return the figure.
+
+        Parameters
+        ----------
+        figsize : (float, float), optional
+            Figure size in inches (default 12 x 4.4).
+        sky : bool, optional
+            With a WCS, draw right ascension and declination axes
+            (``astropy.visualization.wcsaxes``); default True.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from galcolor import Colorization
+        >>> result = Colorization(np.full((8, 8), 60, np.float32), np.ones((8, 8, 2), np.float32),
+        ...                       np.ones((8, 8, 2), np.float32), np.zeros((8, 8), bool))
+        >>> figure = result.plot()
+        >>> [axes.get_title() for axes in figure.axes[:3]]
+        ['grey input (L)', 'galcolor colour', 'colour uncertainty']
+        """
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=figsize or (12.0, 4.4), layout="constrained")
+        projection = self.wcs if (sky and self.wcs is not None) else None
+        axes = [figure.add_subplot(1, 3, index + 1, projection=projection) for index in range(3)]
+        origin = self.origin
+        grey = np.ma.masked_array(self.lightness, self.mask)
+        axes[0].imshow(grey, cmap="gray", vmin=0.0, vmax=100.0, origin=origin)
+        axes[0].set_title("grey input (L)")
+        rgba = np.concatenate([self.rgb, (~self.mask)[..., None].astype(np.float32)], axis=-1)
+        axes[1].imshow(rgba, origin=origin)
+        axes[1].set_title("galcolor colour")
+        spread = np.ma.masked_array(self.chroma_std, self.mask)
+        image = axes[2].imshow(spread, cmap="magma", origin=origin, vmin=0.0,
+                               vmax=max(float(np.percentile(self.chroma_std[~self.mask], 99.5))
+                                        if (~self.mask).any() else 1.0, 1e-6))
+        axes[2].set_title("colour uncertainty")
+        figure.colorbar(image, ax=axes[2], shrink=0.8, label=r"$\sqrt{\sigma_{a^*}^2 + \sigma_{b^*}^2}$")
+        for ax in axes:
+            if projection is not None:
+                ax.coords[0].set_axislabel("RA")
+                ax.coords[1].set_axislabel("Dec")
+            else:
+                ax.set_xticks([])
+                ax.set_yticks([])
+        figure.suptitle(f"{Path(str(self.source)).name}: model {self.meta.get('model', '?')}, "
+                        f"TTA {'on' if self.meta.get('tta') else 'off'}", fontsize=10)
+        return figure

@@ -1,0 +1,541 @@
+"""Colorize galaxy images: :func:`colorize` and the reusable :class:`Colorizer`.
+
+How an image is colorized
+-------------------------
+1. The input becomes a :class:`~galcolor.Cutout` (:func:`galcolor.load`):
+   CIELAB lightness L, a mask, WCS and header.
+2. L is resampled to the network's scale. The shipped model was trained on
+   Galaxy Zoo frames whose central 208 px were resized to 128 px, so it knows
+   galaxies of a typical size in its pixels. ``scale="auto"`` measures the
+   galaxy (the connected region with L > 15 at or nearest the centre) and
+   resamples so that its equivalent radius becomes
+   :data:`REFERENCE_GALAXY_RADIUS` network pixels, the median of the training
+   galaxies; a float gives network pixels per input pixel directly.
+3. The network predicts ab (and, for a classification head, its spread). Large
+   frames are cut into overlapping tiles whose predictions are blended with
+   feathered weights, so no seams show and memory stays bounded. With test-time
+   augmentation (``tta=True``) the 8 rotations/flips of the input are predicted
+   and averaged, and their spread is part of ``ab_std``.
+4. ab and ab_std are resampled back to the input's pixel grid and joined with
+   the **unchanged** full-resolution L; masked input pixels stay masked.
+
+Examples
+--------
+>>> import galcolor
+>>> from galcolor.io import example_hdulist
+>>> result = galcolor.colorize(example_hdulist(), tta=False)
+>>> result.rgb.shape, result.meta["model"]
+((128, 128, 3), 'default')
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from astropy.io import fits
+from scipy import ndimage
+
+from .colorization import Colorization
+from .exceptions import InputError
+from .io import Cutout, load
+from .metrics import GALAXY_MIN_LIGHTNESS
+from .training.augment import dihedral, dihedral_inverse
+
+__all__ = ["Colorizer", "colorize", "galaxy_radius", "central_galaxy_mask", "REFERENCE_GALAXY_RADIUS", "DEFAULT_TILE",
+           "DEFAULT_OVERLAP"]
+
+#: Median equivalent radius (sqrt(area / pi) of the L > 15 region) of the
+#: training galaxies in network pixels: SDSS Galaxy Zoo validation images,
+#: central 208 px resized to 128 px, measured by
+#: ``python benchmarks/bench_colorize.py --reference-radius``.
+REFERENCE_GALAXY_RADIUS = 30.4
+
+#: Network-resolution tile side; frames larger than this are tiled.
+DEFAULT_TILE = 512
+#: Overlap of neighbouring tiles, blended with feathered weights.
+DEFAULT_OVERLAP = 64
+
+# auto scale never zooms in more than this (tiny galaxies stay blurry rather
+# than inventing detail) nor out more than this.
+_SCALE_RANGE = (1.0 / 16.0, 2.0)
+# ... and never makes the network image larger than this many pixels a side.
+_MAX_NETWORK_SIDE = 8192
+
+_SINGLE_TYPES = (str, os.PathLike, np.ndarray, fits.HDUList, fits.PrimaryHDU, fits.ImageHDU,
+                 fits.CompImageHDU, Cutout)
+
+
+def central_galaxy_mask(lightness: np.ndarray, mask: np.ndarray | None = None,
+                        threshold: float = GALAXY_MIN_LIGHTNESS) -> np.ndarray:
+    """Pixels of the galaxy at (or nearest) the image centre.
+
+    The galaxy is the connected region where the 3x3-median-filtered
+    lightness exceeds ``threshold`` that contains the centre pixel, or else
+    the one with the pixel nearest to it. Other objects in the frame
+    (neighbours, stars) are left out.
+
+    Parameters
+    ----------
+    lightness : numpy.ndarray, shape (H, W)
+        CIELAB L.
+    mask : numpy.ndarray of bool, optional
+        Bad pixels, never part of the galaxy.
+    threshold : float, optional
+        L above which a pixel is galaxy (default 15, ``galcolor.metrics``).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (H, W)
+        All False when no pixel exceeds the threshold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((15, 15)); image[5:10, 5:10] = 50; image[0:4, 0:4] = 90
+    >>> mask = central_galaxy_mask(image)  # the centre square, not the brighter corner one
+    >>> bool(mask[7, 7]), bool(mask[1, 1])
+    (True, False)
+    """
+    lightness = np.asarray(lightness, dtype=np.float32)
+    if lightness.ndim != 2:
+        raise InputError(f"lightness must be (H, W), got shape {lightness.shape}")
+    smooth = ndimage.median_filter(lightness, size=3, mode="nearest")
+    above = smooth > threshold
+    if mask is not None:
+        above &= ~np.asarray(mask, dtype=bool)
+    if not above.any():
+        return above
+    labels, _ = ndimage.label(above)
+    height, width = lightness.shape
+    centre = labels[height // 2, width // 2]
+    if centre == 0:
+        rows, columns = np.nonzero(above)
+        nearest = np.argmin((rows - height / 2.0) ** 2 + (columns - width / 2.0) ** 2)
+        centre = labels[rows[nearest], columns[nearest]]
+    return labels == centre
+
+
+def galaxy_radius(lightness: np.ndarray, mask: np.ndarray | None = None,
+                  threshold: float = GALAXY_MIN_LIGHTNESS) -> float | None:
+    """Equivalent radius sqrt(area / pi) in pixels of :func:`central_galaxy_mask`.
+
+    Returns
+    -------
+    float or None
+        None when no pixel exceeds the threshold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y, x = np.mgrid[:64, :64]
+    >>> disk = np.where(np.hypot(x - 32, y - 32) < 10, 60.0, 0.0)
+    >>> round(galaxy_radius(disk), 1)
+    9.8
+    """
+    area = int(np.count_nonzero(central_galaxy_mask(lightness, mask, threshold)))
+    return math.sqrt(area / math.pi) if area else None
+
+
+def _resolve_device(device: str | torch.device) -> torch.device:
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:
+        raise InputError(f"unknown device {device!r}: {error}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} asked for, but CUDA is not available on this machine")
+    return resolved
+
+
+def _load_model(model: Any, device: torch.device) -> tuple[torch.nn.Module, str, str | None]:
+    """(network, name, weights sha256) for a shipped name, a weights path or a network."""
+    from . import models
+
+    if isinstance(model, torch.nn.Module):
+        info = getattr(model, "weights_info", {}) or {}
+        name = str(getattr(model, "name", type(model).__name__))
+        return model.to(device).eval(), name, info.get("sha256")
+    if not isinstance(model, (str, os.PathLike)):
+        raise InputError(f"model must be a shipped model name, a weights file or a galcolor network, "
+                         f"got {type(model).__name__}")
+    if isinstance(model, str) and model in models.list_pretrained():
+        network = models.load_pretrained(model, map_location=str(device))
+        return network.eval(), model, network.weights_info["sha256"]
+    path = Path(model)
+    if not path.exists():
+        raise InputError(f"model {str(model)!r} is neither a shipped model "
+                         f"({', '.join(models.list_pretrained())}) nor an existing weights file")
+    network = models.load_weights(path, map_location=str(device))
+    return network.eval(), str(path), network.weights_info["sha256"]
+
+
+def _feather(length: int, overlap: int, at_start: bool, at_end: bool) -> torch.Tensor:
+    """1-D blending weights of a tile: linear ramps over the overlap, not at frame edges."""
+    weight = torch.ones(length)
+    ramp = torch.arange(1, overlap + 1, dtype=torch.float32) / (overlap + 1)
+    if overlap > 0 and not at_start:
+        weight[:overlap] = ramp
+    if overlap > 0 and not at_end:
+        weight[-overlap:] = torch.minimum(weight[-overlap:], ramp.flip(0))
+    return weight
+
+
+def _tile_starts(size: int, tile: int, overlap: int) -> list[int]:
+    if size <= tile:
+        return [0]
+    step = tile - overlap
+    starts = list(range(0, size - tile, step)) + [size - tile]
+    return sorted(set(starts))
+
+
+class Colorizer:
+    """A loaded colorizer, reused across calls: ``Colorizer(...)(source)``.
+
+    Loading the network is the slow part of a first call; a ``Colorizer``
+    keeps it, so colorizing many images never reloads weights. Call it (or
+    :meth:`colorize`) with one source or a list.
+
+    Not to be confused with :class:`galcolor.models.Colorizer`, the base
+    class of the networks themselves.
+
+    Parameters
+    ----------
+    model : str, os.PathLike or torch.nn.Module, optional
+        ``"default"`` (the shipped model; see ``galcolor/weights/MODEL_CARD.md``),
+        another name from :func:`galcolor.models.list_pretrained`, a weights
+        file written by :func:`galcolor.models.save_weights` (or ``galcolor
+        train``), or a network.
+    device : str or torch.device, optional
+        ``"auto"`` (default): CUDA when present, with bf16 autocast; else CPU.
+    tta : bool, optional
+        Test-time augmentation: average the 8 rotations/flips (default True;
+        ``False`` is 8 times cheaper and gives no spread for a regression model).
+    stretch : str or callable, optional
+        How single-band flux becomes lightness, as in :func:`galcolor.load`.
+    batch_size : int, optional
+        Network images per forward pass (default 8 on CPU, 64 on CUDA).
+    scale : "auto" or float, optional
+        Network pixels per input pixel (see the module docstring).
+    tile, overlap : int, optional
+        Tile side and overlap in network pixels for large frames
+        (default 512 and 64).
+    band, hdu : optional
+        Passed to :func:`galcolor.load` for file inputs.
+
+    Examples
+    --------
+    >>> import galcolor
+    >>> from galcolor.io import example_hdulist
+    >>> colorizer = galcolor.Colorizer(tta=False)
+    >>> results = colorizer([example_hdulist(seed=1), example_hdulist(seed=2)])
+    >>> [result.shape for result in results]
+    [(128, 128), (128, 128)]
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | torch.nn.Module = "default",
+        *,
+        device: str | torch.device = "auto",
+        tta: bool = True,
+        stretch: Any = "auto",
+        batch_size: int | None = None,
+        scale: str | float = "auto",
+        tile: int = DEFAULT_TILE,
+        overlap: int = DEFAULT_OVERLAP,
+        band: str | int | None = None,
+        hdu: int | str | None = None,
+    ) -> None:
+        self.device = _resolve_device(device)
+        self.network, self.model_name, self.weights_sha256 = _load_model(model, self.device)
+        self.stride = int(getattr(self.network, "stride", 1))
+        if batch_size is None:
+            batch_size = 64 if self.device.type == "cuda" else 8
+        if int(batch_size) < 1:
+            raise InputError(f"batch_size must be at least 1, got {batch_size}")
+        if not (scale == "auto" or (isinstance(scale, (int, float)) and scale > 0)):
+            raise InputError(f"scale must be 'auto' or a positive number, got {scale!r}")
+        if tile < 2 * self.stride or tile % self.stride:
+            raise InputError(f"tile must be a multiple of the network stride {self.stride} "
+                             f"and at least {2 * self.stride}, got {tile}")
+        if not 0 <= overlap < tile // 2:
+            raise InputError(f"overlap must be between 0 and tile / 2, got {overlap}")
+        self.tta = bool(tta)
+        self.stretch = stretch
+        self.batch_size = int(batch_size)
+        self.scale = scale
+        self.tile = int(tile)
+        self.overlap = int(overlap)
+        self.band = band
+        self.hdu = hdu
+        self.autocast = self.device.type == "cuda"
+        if self.device.type == "cuda":
+            self.network = self.network.to(memory_format=torch.channels_last)
+
+    def __repr__(self) -> str:
+        return (f"Colorizer(model={self.model_name!r}, device={str(self.device)!r}, tta={self.tta}, "
+                f"scale={self.scale!r}, batch_size={self.batch_size})")
+
+    # ------------------------------------------------------------- public API
+
+    def __call__(self, source: Any) -> Colorization | list[Colorization]:
+        return self.colorize(source)
+
+    def colorize(self, source: Any) -> Colorization | list[Colorization]:
+        """Colorize one source, or a list/iterable of sources (batched).
+
+        Parameters
+        ----------
+        source : path, array, HDU, HDUList, Cutout, or an iterable of them
+            Anything :func:`galcolor.load` accepts.
+
+        Returns
+        -------
+        Colorization or list of Colorization
+            One per source, in order.
+
+        Raises
+        ------
+        galcolor.InputError, galcolor.FileFormatError
+            For an input that cannot be loaded (the message names it).
+        """
+        if isinstance(source, _SINGLE_TYPES):
+            return self.colorize_cutouts([self._load(source)])[0]
+        if not isinstance(source, Iterable):
+            raise InputError(f"cannot colorize a {type(source).__name__}; give a path, array, FITS HDU, "
+                             "Cutout or a list of them")
+        return self.colorize_cutouts([self._load(item) for item in source])
+
+    def colorize_cutouts(self, cutouts: Sequence[Cutout]) -> list[Colorization]:
+        """Colorize loaded cutouts; cutouts of equal network size share forward passes."""
+        started = time.perf_counter()
+        plans = [self._plan(cutout) for cutout in cutouts]
+        predictions: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(plans)
+        # group single-tile images of the same network size into batches
+        groups: dict[tuple[int, int], list[int]] = {}
+        for index, plan in enumerate(plans):
+            height, width = plan["network_shape"]
+            if height <= self.tile and width <= self.tile:
+                groups.setdefault((height, width), []).append(index)
+            else:
+                predictions[index] = self._predict_tiled(plan["network_lightness"])
+        for indices in groups.values():
+            for start in range(0, len(indices), self.batch_size):
+                chunk = indices[start:start + self.batch_size]
+                batch = torch.stack([plans[index]["network_lightness"] for index in chunk])
+                ab, variance = self._predict(batch)
+                for offset, index in enumerate(chunk):
+                    predictions[index] = (ab[offset], variance[offset])
+        elapsed = time.perf_counter() - started
+        results = []
+        for cutout, plan, prediction in zip(cutouts, plans, predictions):
+            assert prediction is not None
+            results.append(self._finish(cutout, plan, *prediction, seconds=elapsed / max(len(cutouts), 1)))
+        return results
+
+    # ------------------------------------------------------------- internals
+
+    def _load(self, source: Any) -> Cutout:
+        if isinstance(source, Cutout):
+            return source
+        return load(source, band=self.band, hdu=self.hdu, stretch=self.stretch)
+
+    def _network_scale(self, cutout: Cutout) -> float:
+        height, width = cutout.shape
+        if self.scale == "auto":
+            radius = galaxy_radius(cutout.lightness, cutout.mask)
+            scale = 1.0 if radius is None else REFERENCE_GALAXY_RADIUS / max(radius, 1.0)
+            scale = float(np.clip(scale, *_SCALE_RANGE))
+        else:
+            scale = float(self.scale)
+        return min(scale, _MAX_NETWORK_SIDE / max(height, width))
+
+    def _plan(self, cutout: Cutout) -> dict[str, Any]:
+        scale = self._network_scale(cutout)
+        height, width = cutout.shape
+        network_shape = (max(1, round(height * scale)), max(1, round(width * scale)))
+        lightness = torch.from_numpy(np.where(cutout.mask, 0.0, cutout.lightness).astype(np.float32))
+        if network_shape != (height, width):
+            lightness = F.interpolate(lightness[None, None], size=network_shape, mode="bilinear",
+                                      align_corners=False, antialias=scale < 1.0)[0]
+        else:
+            lightness = lightness[None]
+        return {"scale": scale, "network_shape": network_shape, "network_lightness": lightness}
+
+    def _elements(self) -> range:
+        return range(8) if self.tta else range(1)
+
+    def _forward(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """ab and its variance from the network for a batch whose H, W are stride multiples."""
+        lightness = lightness.to(self.device, non_blocking=True)
+        if self.device.type == "cuda":
+            lightness = lightness.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
+                                                   enabled=self.autocast):
+            ab, std = self.network.predict(lightness)
+        return ab.float(), std.float().square()
+
+    def _predict(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean ab (B, 2, H, W) and total variance over the TTA elements, on the CPU."""
+        height, width = lightness.shape[-2:]
+        pad_h, pad_w = (-height) % self.stride, (-width) % self.stride
+        if pad_h or pad_w:
+            lightness = F.pad(lightness, (0, pad_w, 0, pad_h), mode="replicate")
+        # Welford's running mean and sum of squared deviations: a stable TTA spread
+        mean = squares = spread = None
+        for count, k in enumerate(self._elements(), start=1):
+            ab, variance = self._forward(dihedral(lightness, k))
+            ab, variance = dihedral(ab, dihedral_inverse(k)), dihedral(variance, dihedral_inverse(k))
+            if mean is None:
+                mean, squares, spread = ab, torch.zeros_like(ab), variance
+                continue
+            delta = ab - mean
+            mean = mean + delta / count
+            squares = squares + delta * (ab - mean)
+            spread = spread + variance
+        count = len(self._elements())
+        # law of total variance: the mean of the model's own variance plus the TTA spread
+        variance = spread / count + squares / count
+        return mean[..., :height, :width].cpu(), variance[..., :height, :width].cpu()
+
+    def _predict_tiled(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Predict a large (1, H, W) image in overlapping, feather-blended tiles."""
+        _, height, width = lightness.shape
+        tile_h, tile_w = min(self.tile, height), min(self.tile, width)
+        rows = _tile_starts(height, tile_h, self.overlap)
+        columns = _tile_starts(width, tile_w, self.overlap)
+        ab_sum = torch.zeros(2, height, width)
+        variance_sum = torch.zeros(2, height, width)
+        weight_sum = torch.zeros(1, height, width)
+        windows = [(top, left) for top in rows for left in columns]
+        for start in range(0, len(windows), self.batch_size):
+            chunk = windows[start:start + self.batch_size]
+            batch = torch.stack([lightness[:, top:top + tile_h, left:left + tile_w] for top, left in chunk])
+            ab, variance = self._predict(batch)
+            for (top, left), tile_ab, tile_variance in zip(chunk, ab, variance):
+                weight = (_feather(tile_h, self.overlap, top == 0, top + tile_h == height)[:, None]
+                          * _feather(tile_w, self.overlap, left == 0, left + tile_w == width)[None, :])
+                where = (slice(None), slice(top, top + tile_h), slice(left, left + tile_w))
+                ab_sum[where] += tile_ab * weight
+                variance_sum[where] += tile_variance * weight
+                weight_sum[where] += weight
+        return ab_sum / weight_sum, variance_sum / weight_sum
+
+    def _finish(self, cutout: Cutout, plan: dict[str, Any], ab: torch.Tensor, variance: torch.Tensor,
+                *, seconds: float) -> Colorization:
+        from . import __version__
+
+        height, width = cutout.shape
+        std = variance.clamp_min(0.0).sqrt()
+        if tuple(ab.shape[-2:]) != (height, width):
+            both = F.interpolate(torch.cat([ab, std])[None], size=(height, width), mode="bilinear",
+                                 align_corners=False)[0]
+            ab, std = both[:2], both[2:]
+        ab_map = ab.permute(1, 2, 0).numpy().astype(np.float32)
+        std_map = std.permute(1, 2, 0).numpy().astype(np.float32)
+        ab_map[cutout.mask] = 0.0
+        std_map[cutout.mask] = 0.0
+        stretch = cutout.meta.get("stretch", {})
+        meta = {
+            "model": self.model_name,
+            "weights_sha256": self.weights_sha256,
+            "head": getattr(self.network, "head", None),
+            "stretch": stretch.get("name") if isinstance(stretch, dict) else str(stretch),
+            "tta": self.tta,
+            "device": str(self.device),
+            "scale": plan["scale"],
+            "network_shape": list(plan["network_shape"]),
+            "tiles": max(1, len(_tile_starts(plan["network_shape"][0], self.tile, self.overlap))
+                         * len(_tile_starts(plan["network_shape"][1], self.tile, self.overlap))),
+            "band": cutout.band,
+            "input_format": cutout.meta.get("format"),
+            "galcolor_version": __version__,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+            "seconds": seconds,
+        }
+        return Colorization(lightness=cutout.lightness.copy(), ab=ab_map, ab_std=std_map,
+                            mask=cutout.mask.copy(), wcs=cutout.wcs, header=cutout.header,
+                            source=cutout.source, meta=meta)
+
+
+_CACHE: dict[tuple[Any, ...], Colorizer] = {}
+
+
+def colorize(
+    source: Any,
+    *,
+    model: str | os.PathLike | torch.nn.Module = "default",
+    device: str | torch.device = "auto",
+    tta: bool = True,
+    stretch: Any = "auto",
+    batch_size: int | None = None,
+    scale: str | float = "auto",
+    band: str | int | None = None,
+    hdu: int | str | None = None,
+) -> Colorization | list[Colorization]:
+    """Colorize a galaxy image (or a list of them) with galcolor's network.
+
+    Parameters
+    ----------
+    source : path, array, FITS HDU/HDUList, Cutout, or an iterable of them
+        Anything :func:`galcolor.load` accepts; a list or other iterable
+        returns a list, batched through the network.
+    model : str, os.PathLike or torch.nn.Module, optional
+        ``"default"`` (shipped), a weights file, or a network.
+    device : str, optional
+        ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+    tta : bool, optional
+        Average the 8 rotations/flips (default True); their spread enters ``ab_std``.
+    stretch : str or callable, optional
+        Flux to lightness for single-band data, as in :func:`galcolor.load`.
+    batch_size : int, optional
+        Network images per forward pass.
+    scale : "auto" or float, optional
+        Network pixels per input pixel (``"auto"``: from the galaxy's size).
+    band, hdu : optional
+        Which band/HDU of a FITS file becomes the lightness.
+
+    Returns
+    -------
+    Colorization or list of Colorization
+        Same shape and WCS as each input; L is the input's, unchanged.
+
+    Notes
+    -----
+    The loaded model is kept between calls with the same ``model`` (a name or
+    path), ``device`` and options, so repeated calls do not reload weights; a
+    :class:`Colorizer` makes that explicit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import galcolor
+    >>> y, x = np.mgrid[:96, :96]
+    >>> galaxy = 200.0 * np.exp(-np.hypot(x - 48, y - 48) / 8.0)
+    >>> result = galcolor.colorize(galaxy, tta=False)
+    >>> result.ab.shape, bool(np.array_equal(result.lightness, galcolor.load(galaxy).lightness))
+    ((96, 96, 2), True)
+    """
+    options = dict(device=device, tta=tta, stretch=stretch, batch_size=batch_size, scale=scale,
+                   band=band, hdu=hdu)
+    if isinstance(model, torch.nn.Module) or not isinstance(stretch, str):
+        return Colorizer(model, **options).colorize(source)
+    key = (str(model), str(device), tta, stretch, batch_size, str(scale), str(band), str(hdu))
+    colorizer = _CACHE.get(key)
+    if colorizer is None:
+        colorizer = _CACHE[key] = Colorizer(model, **options)
+        while len(_CACHE) > 4:
+            del _CACHE[next(iter(_CACHE))]
+    return colorizer.colorize(source)
