@@ -14,9 +14,17 @@ For each: ab MAE and CIEDE2000 on galaxy pixels (L > 15) and on whole images,
 and the ratio of the galaxy ΔE00 to the lookup table's. Writes
 ``benchmarks/results/colorizer_quality.md`` (and ``.json``).
 
+With ``--full`` it evaluates at the full 424 px resolution instead, through
+the public API: each JPEG goes through :func:`galcolor.load` and a
+:class:`galcolor.Colorizer` (automatic scale, with and without TTA), and the
+prediction at the JPEG's own pixels is compared with the JPEG's colour (the
+lookup table is applied to the full-resolution L). Writes
+``colorizer_quality_full.md`` (and ``.json``).
+
 Run from the repository root::
 
     python benchmarks/bench_colorizer.py [--n-val 500] [--weights galcolor/weights/default.pt ...]
+    python benchmarks/bench_colorizer.py --full [--n-val 500] [--weights ...]
 """
 
 from __future__ import annotations
@@ -42,15 +50,15 @@ RESULTS = ROOT / "benchmarks" / "results"
 SIZE, CROP = 128, 208
 
 
-def fitted_lookup(n_train: int | None, workers: int) -> LightnessLookup:
+def fitted_lookup(n_train: int | None, workers: int, size: int = SIZE) -> LightnessLookup:
     """The lookup table of the training set (cached as an .npz)."""
-    cache = RESULTS / f"lookup_table_{SIZE}px_crop{CROP}.npz"
+    cache = RESULTS / f"lookup_table_{size}px_crop{CROP}.npz"
     lookup = LightnessLookup()
     if cache.exists() and n_train is None:
         stored = np.load(cache)
         lookup.counts, lookup.sums, lookup.squares = stored["counts"], stored["sums"], stored["squares"]
         return lookup
-    train = ImageFolder(SHARED / "sdss-gz" / "train", size=SIZE, crop=CROP)
+    train = ImageFolder(SHARED / "sdss-gz" / "train", size=size, crop=CROP)
     indices = range(len(train)) if n_train is None else range(min(n_train, len(train)))
     loader = DataLoader(torch.utils.data.Subset(train, list(indices)), batch_size=32, num_workers=workers)
     lookup.fit(tqdm(loader, desc="fitting the lookup table"))
@@ -78,16 +86,65 @@ def evaluate(colorizer, batches: list[dict]) -> dict[str, float]:
     }
 
 
+def evaluate_full(arguments, lookup: LightnessLookup) -> dict[str, dict[str, float]]:
+    """Galaxy-pixel and whole-image metrics at the JPEGs' full resolution, through galcolor.colorize."""
+    from galcolor.color import rgb_to_lab_numpy
+    from galcolor.metrics import galaxy_mask
+
+    paths = sorted((SHARED / "sdss-gz" / "val").glob("*.jpg"))[: arguments.n_val]
+    colorizers: dict[str, object] = {}
+    weights = arguments.weights or ["default"]
+    for name in weights:
+        for tta in (False, True):
+            colorizer = galcolor.Colorizer(name, tta=tta, device="cpu")
+            label = f"{colorizer.network.name}/{colorizer.network.head} ({Path(name).name}"
+            colorizers[f"{label}, TTA {'on' if tta else 'off'})"] = colorizer
+    names = ["grey", "lookup", *colorizers]
+    sums = {name: np.zeros(4) for name in names}  # ab abs error, dE00 on galaxy; same on whole
+    counts = np.zeros(2)
+    for path in tqdm(paths, desc="full-resolution validation"):
+        cutout = galcolor.load(path)
+        truth = rgb_to_lab_numpy(cutout.truth_rgb)
+        galaxy = galaxy_mask(truth[..., 0], ~cutout.mask)
+        whole = ~cutout.mask
+        counts += [galaxy.sum(), whole.sum()]
+        lightness = torch.from_numpy(cutout.lightness)[None, None]
+        predictions = {"grey": np.zeros_like(truth[..., 1:]),
+                       "lookup": lookup.predict(lightness)[0][0].numpy().transpose(1, 2, 0)}
+        for name, colorizer in colorizers.items():
+            predictions[name] = colorizer(cutout).ab
+        for name, ab in predictions.items():
+            lab = np.concatenate([cutout.lightness[..., None], ab], axis=-1)
+            for offset, mask in ((0, galaxy), (2, whole)):
+                if mask.any():
+                    sums[name][offset] += ab_mae(ab, truth[..., 1:], mask) * mask.sum()
+                    sums[name][offset + 1] += delta_e2000(lab, truth, mask) * mask.sum()
+    return {name: {"ab_mae_galaxy": total[0] / counts[0], "de00_galaxy": total[1] / counts[0],
+                   "ab_mae_whole": total[2] / counts[1], "de00_whole": total[3] / counts[1]}
+            for name, total in sums.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-val", type=int, default=500)
     parser.add_argument("--n-train", type=int, default=None, help="fit the lookup table on fewer images")
     parser.add_argument("--weights", nargs="*", default=[], help="weights files of trained models")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--output", default="colorizer_quality")
+    parser.add_argument("--output", default=None)
+    parser.add_argument("--full", action="store_true",
+                        help="evaluate at the full 424 px through galcolor.Colorizer (with/without TTA)")
     arguments = parser.parse_args()
     if not SHARED.is_dir():
         raise SystemExit(f"needs the real data in {SHARED}")
+    if arguments.output is None:
+        arguments.output = "colorizer_quality_full" if arguments.full else "colorizer_quality"
+    if arguments.full:
+        results = evaluate_full(arguments, fitted_lookup(arguments.n_train, arguments.workers))
+        n_images = min(arguments.n_val, len(list((SHARED / "sdss-gz" / "val").glob("*.jpg"))))
+        data = (f"{n_images} val images at their full 424 px through galcolor.load + galcolor.Colorizer "
+                "(auto scale); galaxy = L > 15; metrics pooled over pixels")
+        write_report(arguments, results, data, " --full")
+        return
 
     val = ImageFolder(SHARED / "sdss-gz" / "val", size=SIZE, crop=CROP)
     subset = torch.utils.data.Subset(val, list(range(min(arguments.n_val, len(val)))))
@@ -99,22 +156,27 @@ def main() -> None:
         model = load_weights(path).eval()
         colorizers[f"{model.name}/{model.head} ({Path(path).name})"] = model
     results = {name: evaluate(colorizer, batches) for name, colorizer in colorizers.items()}
-    reference = results["lookup"]["de00_galaxy"]
+    data = (f"{len(subset)} val images, central {CROP} px -> {SIZE} px; galaxy = L > 15; "
+            "metrics pooled over pixels")
+    write_report(arguments, results, data, "")
 
+
+def write_report(arguments, results: dict[str, dict[str, float]], data: str, flags: str) -> None:
+    """Print the table and write it as Markdown and JSON under benchmarks/results."""
+    reference = results["lookup"]["de00_galaxy"]
     lines = [
         "Colour quality on real SDSS Galaxy Zoo validation galaxies",
         "==========================================================",
         "",
-        f"Command:  python benchmarks/bench_colorizer.py --n-val {arguments.n_val}"
+        f"Command:  python benchmarks/bench_colorizer.py{flags} --n-val {arguments.n_val}"
         + (f" --weights {' '.join(arguments.weights)}" if arguments.weights else ""),
         f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}",
-        f"Data:     {len(subset)} val images, central {CROP} px -> {SIZE} px; galaxy = L > 15; "
-        "metrics pooled over pixels",
+        f"Data:     {data}",
         "",
-        f"{'colorizer':40s} {'ab MAE gal':>10s} {'dE00 gal':>9s} {'vs lookup':>9s} {'ab MAE all':>10s} {'dE00 all':>9s}",
+        f"{'colorizer':56s} {'ab MAE gal':>10s} {'dE00 gal':>9s} {'vs lookup':>9s} {'ab MAE all':>10s} {'dE00 all':>9s}",
     ]
     for name, row in results.items():
-        lines.append(f"{name:40s} {row['ab_mae_galaxy']:10.2f} {row['de00_galaxy']:9.2f} "
+        lines.append(f"{name:56s} {row['ab_mae_galaxy']:10.2f} {row['de00_galaxy']:9.2f} "
                      f"{row['de00_galaxy'] / reference:8.2f}x {row['ab_mae_whole']:10.2f} {row['de00_whole']:9.2f}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{arguments.output}.md").write_text("\n".join(lines) + "\n")

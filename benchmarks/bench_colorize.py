@@ -1,0 +1,266 @@
+"""galcolor.colorize: throughput against reference networks, real-data figures, reference scale.
+
+``--speed`` (default): CPU throughput of 424 x 424 JPEG -> ``Colorization``
+including I/O (load, stretch, network, resampling, Lab -> RGB), measured side
+by side in one run through the same harness (:class:`galcolor.Colorizer`) for
+
+* the shipped default model, without and with TTA;
+* the ``baseline`` network (the seed tutorial's), random weights, same scale;
+* the Zhang, Isola & Efros (2016, ECCV) colorization network, random weights:
+  the VGG-style 8-block network with dilated conv5/conv6, 313 ab-bin logits at
+  a quarter of the input resolution, annealed-mean decoding, run at 256 px
+  as in the paper (about 32 M parameters).
+
+``--real``: colorize the r band of the DECaLS grz cubes and the SDSS NGC 6976
+r-band file in ``../shared/data/fits`` and draw grey | galcolor | truth
+(``real_fits_colorized.png``), with the galaxy-pixel colour error of each.
+
+``--reference-radius``: the median equivalent radius of the training galaxies
+in network pixels (``galcolor.inference.REFERENCE_GALAXY_RADIUS``).
+
+Results go to ``benchmarks/results/colorize_speed.md`` (and ``.json``) and
+``real_fits.md``. Run from the repository root::
+
+    python benchmarks/bench_colorize.py --speed [--n 48]
+    python benchmarks/bench_colorize.py --real
+    python benchmarks/bench_colorize.py --reference-radius
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from astropy.io import fits
+from torch import nn
+from tqdm import tqdm
+
+import galcolor
+from galcolor.color import rgb_to_lab_numpy
+from galcolor.inference import central_galaxy_mask, galaxy_radius
+from galcolor.metrics import ab_mae, delta_e2000
+from galcolor.models import get_model
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+class ZhangECCV16(nn.Module):
+    """The Zhang et al. (2016) colorization network, for timing (random weights).
+
+    Blocks of 3x3 convolutions with ReLU and batch norm: 64x2 (stride 2),
+    128x2 (stride 2), 256x3 (stride 2), 512x3, 512x3 dilated 2, 512x3
+    dilated 2, 512x3, then a 4x4 transposed convolution to 256 and 256x2, and
+    a 1x1 convolution to 313 ab-bin logits at a quarter of the input size;
+    annealed-mean decoding (T = 0.38) and x4 bilinear upsampling.
+    """
+
+    name = "zhang-eccv16"
+    head = "classification"
+    stride = 8
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        def block(c_in, c_out, n, stride=1, dilation=1):
+            layers = []
+            for index in range(n):
+                last = index == n - 1
+                layers += [nn.Conv2d(c_in if index == 0 else c_out, c_out, 3,
+                                     stride=stride if last else 1, padding=dilation, dilation=dilation),
+                           nn.ReLU(inplace=True)]
+            return nn.Sequential(*layers, nn.BatchNorm2d(c_out))
+
+        self.features = nn.Sequential(
+            block(1, 64, 2, stride=2), block(64, 128, 2, stride=2), block(128, 256, 3, stride=2),
+            block(256, 512, 3), block(512, 512, 3, dilation=2), block(512, 512, 3, dilation=2),
+            block(512, 512, 3),
+            nn.ConvTranspose2d(512, 256, 4, stride=2, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 313, 1),
+        )
+        # 313 in-gamut bins of 10 units (the ImageNet grid of the paper)
+        grid = torch.stack(torch.meshgrid(torch.arange(-110, 120, 10.0), torch.arange(-110, 120, 10.0),
+                                          indexing="ij"), -1).reshape(-1, 2)
+        order = grid.norm(dim=1).argsort()[:313]
+        self.register_buffer("centres", grid[order])
+
+    def predict(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.features(lightness / 50.0 - 1.0)
+        probabilities = torch.softmax(logits / 0.38, dim=1)
+        ab = torch.einsum("bkhw,kc->bchw", probabilities, self.centres)
+        ab = F.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
+        return ab, torch.zeros_like(ab)
+
+
+def parameters(model: nn.Module) -> float:
+    return sum(parameter.numel() for parameter in model.parameters()) / 1e6
+
+
+def time_colorizer(colorizer: galcolor.Colorizer, paths: list[Path], batch: int) -> float:
+    """Images per second, JPEG file -> Colorization with RGB, in batches (after one warm-up)."""
+    colorizer(paths[:batch])
+    started = time.perf_counter()
+    for start in range(0, len(paths), batch):
+        for result in colorizer(paths[start:start + batch]):
+            result.rgb  # noqa: B018 - the colour image is part of the job
+    return len(paths) / (time.perf_counter() - started)
+
+
+def speed(arguments) -> None:
+    paths = sorted((SHARED / "sdss-gz" / "val").glob("*.jpg"))[: arguments.n]
+    if len(paths) < arguments.n:
+        raise SystemExit(f"needs {arguments.n} JPEGs in {SHARED / 'sdss-gz' / 'val'}")
+    torch.manual_seed(0)
+    default = galcolor.Colorizer("default", device="cpu", tta=False, batch_size=arguments.batch)
+    scales = [default._network_scale(galcolor.load(path)) for path in paths]
+    typical = float(np.median(scales))
+    rows = []
+    runs = [
+        ("galcolor default (unet), TTA off", default, "auto"),
+        ("galcolor default (unet), TTA on", galcolor.Colorizer("default", device="cpu", tta=True,
+                                                               batch_size=arguments.batch), "auto"),
+        ("baseline network (random weights), TTA off",
+         galcolor.Colorizer(get_model("baseline"), device="cpu", tta=False, batch_size=arguments.batch), "auto"),
+        ("Zhang et al. 2016 ECCV (random weights) at 256 px",
+         galcolor.Colorizer(ZhangECCV16(), device="cpu", tta=False, batch_size=arguments.batch,
+                            scale=256 / 424), "256/424"),
+    ]
+    for name, colorizer, scale in tqdm(runs, desc="timing"):
+        n = len(paths) if "TTA on" not in name and "Zhang" not in name else max(arguments.n // 4, arguments.batch)
+        rate = time_colorizer(colorizer, paths[:n], arguments.batch)
+        rows.append({"name": name, "images_per_s": rate, "images": n, "scale": scale,
+                     "parameters_M": parameters(colorizer.network)})
+    zhang = rows[-1]["images_per_s"]
+    lines = [
+        "galcolor.colorize throughput on this CPU",
+        "========================================",
+        "",
+        f"Command:  python benchmarks/bench_colorize.py --speed --n {arguments.n} --batch {arguments.batch}",
+        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads",
+        f"Machine:  {platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        f"Job:      424x424 SDSS JPEG file -> galcolor.Colorization with RGB (load, stretch, network, "
+        f"resampling to 424 px, Lab->RGB), batches of {arguments.batch}; the default model's auto "
+        f"scale is {typical:.3f} (median), i.e. a ~{round(424 * typical)} px network image",
+        "",
+        f"{'colorizer':52s} {'params':>8s} {'img/s':>8s} {'vs Zhang':>9s}",
+    ]
+    for row in rows:
+        lines.append(f"{row['name']:52s} {row['parameters_M']:7.2f}M {row['images_per_s']:8.2f} "
+                     f"{row['images_per_s'] / zhang:8.1f}x")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "colorize_speed.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "colorize_speed.json").write_text(json.dumps(
+        {"rows": rows, "median_scale": typical, "threads": torch.get_num_threads()}, indent=2))
+    print("\n".join(lines))
+
+
+def real(arguments) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = sorted((SHARED / "fits" / "decals-grz").glob("example_*.fits"))
+    files.append(SHARED / "fits" / "sdss-ngc6976" / "reprojected_sdss_r.fits.bz2")
+    colorizer = galcolor.Colorizer("default", device="cpu", tta=True)
+    rows, panels = [], []
+    for path in tqdm(files, desc="real FITS"):
+        if "ngc6976" in path.name or "ngc6976" in str(path.parent):
+            # one band per file (their FILTER keywords are wrong; the names are
+            # right): the truth is the gri composite of the three, as extensions
+            hdus = [fits.PrimaryHDU()]
+            for band in "gri":
+                with fits.open(path.parent / f"reprojected_sdss_{band}.fits.bz2") as hdulist:
+                    hdu = fits.ImageHDU(hdulist[0].data, header=hdulist[0].header.copy())
+                hdu.header["FILTER"] = band
+                hdus.append(hdu)
+            cutout = galcolor.load(path)
+            truth = galcolor.load(fits.HDUList(hdus)).truth_rgb
+        else:
+            cube = galcolor.load(path)  # the truth_rgb of the grz cube
+            cutout = galcolor.load(path, band="r")
+            truth = cube.truth_rgb
+        result = colorizer(cutout)
+        true_lab = rgb_to_lab_numpy(truth)
+        galaxy = central_galaxy_mask(true_lab[..., 0], result.mask)
+        predicted = np.concatenate([true_lab[..., :1], result.ab], axis=-1)
+        grey = np.concatenate([true_lab[..., :1], np.zeros_like(result.ab)], axis=-1)
+        rows.append({"file": str(path.relative_to(SHARED)), "shape": list(result.shape),
+                     "scale": result.meta["scale"], "galaxy_pixels": int(galaxy.sum()),
+                     "ab_mae_galaxy": ab_mae(result.ab, true_lab[..., 1:], galaxy),
+                     "de00_galaxy": delta_e2000(predicted, true_lab, galaxy),
+                     "de00_galaxy_grey": delta_e2000(grey, true_lab, galaxy)})
+        panels.append((path.name, result, truth))
+    figure, axes = plt.subplots(3, len(panels), figsize=(2.3 * len(panels), 7.2), layout="constrained")
+    for column, (name, result, truth) in enumerate(panels):
+        for row, image in enumerate([np.repeat(result.lightness[..., None] / 100, 3, -1), result.rgb, truth]):
+            axes[row, column].imshow(np.clip(image, 0, 1), origin="lower")
+            axes[row, column].set_xticks([])
+            axes[row, column].set_yticks([])
+        axes[0, column].set_title(name.replace("reprojected_sdss_r.fits.bz2", "NGC 6976 (SDSS r)"), fontsize=8)
+    for row, label in enumerate(["r band (input)", "galcolor", "truth (grz/gri)"]):
+        axes[row, 0].set_ylabel(label)
+    figure.savefig(RESULTS / "real_fits_colorized.png", dpi=100)
+    lines = [
+        "Colorizing the r band of real survey FITS files",
+        "===============================================",
+        "",
+        "Command:  python benchmarks/bench_colorize.py --real",
+        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}",
+        "Truth:    the file's own colour composite (galcolor.load truth_rgb: DECaLS grz, SDSS gri); "
+        "errors on the central galaxy with the true L on both sides (the r-band stretch and the "
+        "composite differ in L, which is not what is predicted); TTA on",
+        "",
+        f"{'file':52s} {'scale':>6s} {'ab MAE':>7s} {'dE00':>6s} {'grey dE00':>9s}",
+    ]
+    for row in rows:
+        lines.append(f"{row['file']:52s} {row['scale']:6.3f} {row['ab_mae_galaxy']:7.2f} "
+                     f"{row['de00_galaxy']:6.2f} {row['de00_galaxy_grey']:9.2f}")
+    (RESULTS / "real_fits.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "real_fits.json").write_text(json.dumps(rows, indent=2))
+    print("\n".join(lines))
+
+
+def reference_radius(arguments) -> None:
+    from galcolor.datasets import ImageFolder
+
+    val = ImageFolder(SHARED / "sdss-gz" / "val", size=128, crop=208)
+    radii = [galaxy_radius(val[index]["lightness"][0].numpy()) for index in tqdm(range(len(val)))]
+    radii = np.array([np.nan if radius is None else radius for radius in radii])
+    print(f"median equivalent radius of {np.isfinite(radii).sum()} training-frame galaxies: "
+          f"{np.nanmedian(radii):.1f} network pixels (quartiles {np.nanpercentile(radii, 25):.1f}, "
+          f"{np.nanpercentile(radii, 75):.1f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--real", action="store_true")
+    parser.add_argument("--reference-radius", action="store_true")
+    parser.add_argument("--n", type=int, default=48, help="JPEGs to time (default 48)")
+    parser.add_argument("--batch", type=int, default=8, help="images per call (default 8)")
+    arguments = parser.parse_args()
+    if not SHARED.is_dir():
+        raise SystemExit(f"needs the real data in {SHARED}")
+    if arguments.reference_radius:
+        reference_radius(arguments)
+    if arguments.real:
+        real(arguments)
+    if arguments.speed or not (arguments.real or arguments.reference_radius):
+        speed(arguments)
+
+
+if __name__ == "__main__":
+    main()
