@@ -306,7 +306,13 @@ class Colorization:
             cube_wcs = self.wcs.sub([1, 2, 0])  # a third, linear axis: the channel
             cube_wcs.wcs.ctype[2] = ""
             cube_wcs.wcs.cname = ["", "", "RGB channel"]
-            cube_wcs.wcs.crpix[2], cube_wcs.wcs.crval[2], cube_wcs.wcs.cdelt[2] = 1.0, 1.0, 1.0
+            cube_wcs.wcs.crpix[2], cube_wcs.wcs.crval[2] = 1.0, 1.0
+            if cube_wcs.wcs.has_cd():
+                cd = cube_wcs.wcs.cd.copy()
+                cd[2, 2] = 1.0
+                cube_wcs.wcs.cd = cd
+            else:
+                cube_wcs.wcs.cdelt[2] = 1.0
             for key in self.wcs.to_header(relax=True):
                 cube_header.remove(key, ignore_missing=True, remove_all=True)
             cube_header.update(cube_wcs.to_header(relax=True))

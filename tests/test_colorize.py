@@ -367,3 +367,62 @@ def test_cli_demo_runs_end_to_end(tmp_path, capsys):
     assert len(list((tmp_path / "colour").glob("*_galcolor.fits"))) == 2
     assert all("delta_e2000_galaxy" in record for record in summary["galaxies"])
     assert "montage.png" in capsys.readouterr().out
+
+
+# -------------------------------------------------------------- real files (../shared/data)
+
+from .conftest import SHARED_DATA, requires_shared_data  # noqa: E402
+
+REAL_INPUTS = [
+    ("sdss-gz/val/100062.jpg", {}, (424, 424), False),
+    ("fits/sdss-ngc6976/reprojected_sdss_r.fits.bz2", {}, (496, 682), True),
+    ("fits/decals-grz/example_a.fits", {"band": "r"}, (424, 424), True),
+    ("fits/hsc-cosmos/Cut_HSC.fits", {}, (50, 50), True),
+]
+
+
+@requires_shared_data()
+@pytest.mark.parametrize("relative, options, shape, has_wcs", REAL_INPUTS,
+                         ids=[item[0].split("/")[-1] for item in REAL_INPUTS])
+def test_real_files_keep_shape_wcs_and_lightness(relative, options, shape, has_wcs, tmp_path):
+    import warnings
+
+    path = SHARED_DATA / relative
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", galcolor.GalcolorWarning)  # NGC 6976's FILTER keyword
+        cutout = galcolor.load(path, **options)
+        result = colorize(path, tta=False, **options)
+    assert result.shape == shape == cutout.shape
+    assert np.array_equal(result.lightness, cutout.lightness)
+    assert np.array_equal(result.mask, cutout.mask)
+    assert result.source == str(path)
+    assert (result.wcs is not None) == has_wcs
+    if has_wcs:
+        written = result.to_fits(tmp_path / "product.fits")
+        height, width = shape
+        pixels = ([0, width - 1, width / 2], [0, height - 1, height / 3])
+        with fits.open(written) as hdulist:
+            for name in ("L", "RGB", "A", "B_STD"):
+                reopened = WCS(hdulist[name].header).celestial
+                assert np.all(reopened.pixel_to_world(*pixels).separation(
+                    cutout.wcs.pixel_to_world(*pixels)).arcsec < 1e-6), name
+    assert np.isfinite(result.ab).all() and np.isfinite(result.ab_std).all()
+
+
+@requires_shared_data()
+def test_decals_bad_pixels_stay_masked():
+    result = colorize(SHARED_DATA / "fits/decals-grz/example_bad_pix.fits", band="g", tta=False)
+    assert result.mask.mean() > 0.5
+    assert np.all(result.ab[result.mask] == 0) and np.all(result.rgb[result.mask] == 0)
+
+
+def test_a_2000_pixel_frame_takes_the_tiling_path(tiny_unet):
+    rng = np.random.default_rng(5)
+    frame = rng.normal(0.0, 1.0, (2000, 2000)).astype(np.float32)
+    for row, column in [(300, 400), (1000, 1000), (1700, 1500), (1024, 260)]:
+        frame[row - 60:row + 60, column - 60:column + 60] += blob(shape=(120, 120), centre=(60, 60),
+                                                                  sigma=12.0, peak=400.0).astype(np.float32)
+    result = Colorizer(tiny_unet, tta=False, scale=1.0)(frame)
+    assert result.shape == (2000, 2000) and result.meta["tiles"] == 25
+    assert np.isfinite(result.ab).all()
+    assert np.array_equal(result.lightness, galcolor.load(frame).lightness)
