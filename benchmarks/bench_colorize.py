@@ -140,7 +140,7 @@ def speed(arguments) -> None:
         n = len(paths) if "TTA on" not in name and "Zhang" not in name else max(arguments.n // 4, arguments.batch)
         rate = time_colorizer(colorizer, paths[:n], arguments.batch)
         rows.append({"name": name, "images_per_s": rate, "images": n, "scale": scale,
-                     "parameters_M": parameters(colorizer.network)})
+                     "parameters_M": parameters(colorizer.model)})
     zhang = rows[-1]["images_per_s"]
     lines = [
         "galcolor.colorize throughput on this CPU",

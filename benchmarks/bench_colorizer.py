@@ -97,7 +97,7 @@ def evaluate_full(arguments, lookup: LightnessLookup) -> dict[str, dict[str, flo
     for name in weights:
         for tta in (False, True):
             colorizer = galcolor.Colorizer(name, tta=tta, device="cpu")
-            label = f"{colorizer.network.name}/{colorizer.network.head} ({Path(name).name}"
+            label = f"{colorizer.model.name}/{colorizer.model.head} ({Path(name).name}"
             colorizers[f"{label}, TTA {'on' if tta else 'off'})"] = colorizer
     names = ["grey", "lookup", *colorizers]
     sums = {name: np.zeros(4) for name in names}  # ab abs error, dE00 on galaxy; same on whole

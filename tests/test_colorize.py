@@ -426,3 +426,20 @@ def test_a_2000_pixel_frame_takes_the_tiling_path(tiny_unet):
     assert result.shape == (2000, 2000) and result.meta["tiles"] == 25
     assert np.isfinite(result.ab).all()
     assert np.array_equal(result.lightness, galcolor.load(frame).lightness)
+
+
+def test_the_given_network_is_not_modified_and_folding_batch_norm_changes_nothing():
+    from galcolor.inference import fold_batch_norm
+
+    torch.manual_seed(4)
+    model = get_model("unet", width=4, depth=2)
+    model.train()
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    image = blob(shape=(64, 64), centre=(30, 30))
+    result = colorize(image, model=model, tta=False, scale=1.0)
+    assert model.training  # still in training mode: inference ran on a copy
+    assert all(torch.equal(before[key], value) for key, value in model.state_dict().items())
+    model.eval()
+    expected = model.predict(torch.from_numpy(galcolor.load(image).lightness)[None, None])[0][0]
+    np.testing.assert_allclose(result.ab, expected.permute(1, 2, 0).numpy(), atol=1e-3)
+    assert not any(isinstance(module, nn.BatchNorm2d) for module in fold_batch_norm(model).modules())
