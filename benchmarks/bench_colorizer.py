@@ -156,9 +156,39 @@ def main() -> None:
         model = load_weights(path).eval()
         colorizers[f"{model.name}/{model.head} ({Path(path).name})"] = model
     results = {name: evaluate(colorizer, batches) for name, colorizer in colorizers.items()}
+    if arguments.weights:
+        examples(colorizers[next(name for name in colorizers if name not in ("grey", "lookup"))],
+                 colorizers["lookup"], batches, RESULTS / f"{arguments.output}_examples.png")
     data = (f"{len(subset)} val images, central {CROP} px -> {SIZE} px; galaxy = L > 15; "
             "metrics pooled over pixels")
     write_report(arguments, results, data, "")
+
+
+def examples(model, lookup, batches: list[dict], path: Path, n: int = 8) -> None:
+    """Grey | lookup | model | truth for n validation galaxies spread over the set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from galcolor.color import lab_to_rgb_numpy
+
+    items = [(batch, index) for batch in batches for index in range(len(batch["lightness"]))]
+    chosen = [items[i] for i in np.linspace(0, len(items) - 1, n).round().astype(int)]
+    figure = Figure(figsize=(2.0 * n, 8.4), layout="constrained")
+    axes = figure.subplots(4, n)
+    for column, (batch, index) in enumerate(chosen):
+        lightness = batch["lightness"][index:index + 1]
+        panels = [torch.zeros(1, 2, *lightness.shape[-2:]), lookup.predict(lightness)[0],
+                  model.predict(lightness)[0], batch["ab"][index:index + 1]]
+        for row, ab in enumerate(panels):
+            lab = torch.cat([lightness, ab], 1)[0].numpy().transpose(1, 2, 0)
+            axes[row, column].imshow(lab_to_rgb_numpy(lab))
+            axes[row, column].set_xticks([])
+            axes[row, column].set_yticks([])
+    for row, label in enumerate(["grey (L)", "lookup table", "model", "truth"]):
+        axes[row, 0].set_ylabel(label)
+    figure.savefig(path, dpi=90)
 
 
 def write_report(arguments, results: dict[str, dict[str, float]], data: str, flags: str) -> None:

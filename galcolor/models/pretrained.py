@@ -30,7 +30,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 PRETRAINED: dict[str, dict[str, str]] = {
     "default": {
         "file": "default.pt",
-        "sha256": "b5d33b78ec6bb4868eab683f95c425420bf286840763ee17d2128fea061bad47",
+        "sha256": "8a480623ea8dbd11229febb185114a29d88481e7469f491e312a11d324de2faa",
         "card": "MODEL_CARD.md",
     },
 }
