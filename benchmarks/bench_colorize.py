@@ -15,6 +15,12 @@ by side in one run through the same harness (:class:`galcolor.Colorizer`) for
 r-band file in ``../shared/data/fits`` and draw grey | galcolor | truth
 (``real_fits_colorized.png``), with the galaxy-pixel colour error of each.
 
+``--large``: a 4000 x 4000 wide field (simulated galaxies scattered over a
+noisy sky) colorized through the tiling path at scale 1: time, peak memory
+(resident set size of the process) and a seam check (the tile grid drawn over
+the colour image and the map of |gradient of ab|, where seams would show as
+lines), in ``large_frame.md`` and ``large_frame.png``.
+
 ``--reference-radius``: the median equivalent radius of the training galaxies
 in network pixels (``galcolor.inference.REFERENCE_GALAXY_RADIUS``).
 
@@ -23,6 +29,7 @@ Results go to ``benchmarks/results/colorize_speed.md`` (and ``.json``) and
 
     python benchmarks/bench_colorize.py --speed [--n 48]
     python benchmarks/bench_colorize.py --real
+    python benchmarks/bench_colorize.py --large
     python benchmarks/bench_colorize.py --reference-radius
 """
 
@@ -233,6 +240,70 @@ def real(arguments) -> None:
     print("\n".join(lines))
 
 
+def large(arguments) -> None:
+    import resource
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from galcolor.datasets import iter_simulate
+    from galcolor.inference import DEFAULT_OVERLAP, DEFAULT_TILE, _tile_starts
+
+    side, rng = 4000, np.random.default_rng(7)
+    frame = rng.normal(0.0, 0.02, (side, side)).astype(np.float32)  # sky noise, nanomaggies
+    for galaxy in tqdm(iter_simulate(150, size=128, seed=11), total=150, desc="wide field"):
+        top, left = rng.integers(0, side - 128, 2)
+        frame[top:top + 128, left:left + 128] += galaxy.bands[1]  # r band, noise included
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    colorizer = galcolor.Colorizer("default", device="cpu", tta=False, scale=1.0)
+    started = time.perf_counter()
+    result = colorizer(frame)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    gradient = np.hypot(*np.gradient(result.ab[..., 1]))
+    starts = _tile_starts(side, DEFAULT_TILE, DEFAULT_OVERLAP)
+    # seams would be steps along the tile edges: compare the gradient there with elsewhere
+    edges = sorted({start for start in starts[1:]} | {start + DEFAULT_TILE - 1 for start in starts[:-1]})
+    on_edges = np.concatenate([gradient[:, edges].ravel(), gradient[edges, :].ravel()])
+    figure, axes = plt.subplots(1, 3, figsize=(16, 5.6), layout="constrained")
+    window = (slice(300, 1500), slice(300, 1500))
+    axes[0].imshow(result.rgb[window], origin="lower")
+    for top in starts:
+        for left in starts:
+            if 300 <= top < 1500 and 300 <= left < 1500:
+                axes[0].add_patch(Rectangle((left - 300, top - 300), DEFAULT_TILE, DEFAULT_TILE, fill=False,
+                                            lw=0.6, ec="cyan", alpha=0.6))
+    axes[0].set_title("colour, with the tile grid (cyan)")
+    axes[1].imshow(np.clip(result.rgb[window] * 4.0, 0, 1), origin="lower")
+    axes[1].set_title("colour x4 (faint structure)")
+    image = axes[2].imshow(gradient[window], origin="lower", cmap="magma", vmax=np.percentile(gradient, 99.5))
+    axes[2].set_title("|gradient of b*|: seams would show as straight lines")
+    figure.colorbar(image, ax=axes[2], shrink=0.8)
+    figure.savefig(RESULTS / "large_frame.png", dpi=90)
+    lines = [
+        "A 4000 x 4000 frame through the tiling path",
+        "===========================================",
+        "",
+        "Command:  python benchmarks/bench_colorize.py --large",
+        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}, "
+        f"CPU, {torch.get_num_threads()} threads",
+        f"Frame:    {side} x {side} px, 150 simulated r-band galaxies on sky noise; scale 1.0, "
+        f"tiles {DEFAULT_TILE} px with {DEFAULT_OVERLAP} px feathered overlap "
+        f"({result.meta['tiles']} tiles), TTA off",
+        "",
+        f"time                         {seconds:8.1f} s",
+        f"peak memory (max RSS)        {peak / 1024.0:8.2f} GB (before colorizing: {before / 1024.0:.2f} GB)",
+        f"median |grad b*| on tile edges {np.median(on_edges):8.4f}, everywhere {np.median(gradient):.4f}",
+        f"99th pct |grad b*| on edges  {np.percentile(on_edges, 99):8.4f}, everywhere "
+        f"{np.percentile(gradient, 99):.4f}",
+    ]
+    (RESULTS / "large_frame.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def reference_radius(arguments) -> None:
     from galcolor.datasets import ImageFolder
 
@@ -248,6 +319,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--real", action="store_true")
+    parser.add_argument("--large", action="store_true")
     parser.add_argument("--reference-radius", action="store_true")
     parser.add_argument("--n", type=int, default=48, help="JPEGs to time (default 48)")
     parser.add_argument("--batch", type=int, default=8, help="images per call (default 8)")
@@ -258,7 +330,9 @@ def main() -> None:
         reference_radius(arguments)
     if arguments.real:
         real(arguments)
-    if arguments.speed or not (arguments.real or arguments.reference_radius):
+    if arguments.large:
+        large(arguments)
+    if arguments.speed or not (arguments.real or arguments.reference_radius or arguments.large):
         speed(arguments)
 
 

@@ -68,7 +68,7 @@ DEFAULT_OVERLAP = 64
 # than inventing detail) nor out more than this.
 _SCALE_RANGE = (1.0 / 16.0, 2.0)
 # ... and never makes the network image larger than this many pixels a side.
-_MAX_NETWORK_SIDE = 8192
+_MAX_NETWORK_SIDE = 4096
 
 _SINGLE_TYPES = (str, os.PathLike, np.ndarray, fits.HDUList, fits.PrimaryHDU, fits.ImageHDU,
                  fits.CompImageHDU, Cutout)
