@@ -379,6 +379,8 @@ class Colorization:
             if projection is not None:
                 ax.coords[0].set_axislabel("RA")
                 ax.coords[1].set_axislabel("Dec")
+                ax.coords[0].set_ticks(number=3)
+                ax.coords[1].set_ticks(number=4)
             else:
                 ax.set_xticks([])
                 ax.set_yticks([])

@@ -430,8 +430,10 @@ class Colorizer:
         """Mean ab (B, 2, H, W) and total variance over the TTA elements, on the CPU."""
         height, width = lightness.shape[-2:]
         pad_h, pad_w = (-height) % self.stride, (-width) % self.stride
+        # centred padding, so that the rotated and flipped copies are padded alike
+        top, left = pad_h // 2, pad_w // 2
         if pad_h or pad_w:
-            lightness = F.pad(lightness, (0, pad_w, 0, pad_h), mode="replicate")
+            lightness = F.pad(lightness, (left, pad_w - left, top, pad_h - top), mode="replicate")
         # Welford's running mean and sum of squared deviations: a stable TTA spread
         mean = squares = spread = None
         for count, k in enumerate(self._elements(), start=1):
@@ -447,7 +449,8 @@ class Colorizer:
         count = len(self._elements())
         # law of total variance: the mean of the model's own variance plus the TTA spread
         variance = spread / count + squares / count
-        return mean[..., :height, :width].cpu(), variance[..., :height, :width].cpu()
+        window = (..., slice(top, top + height), slice(left, left + width))
+        return mean[window].cpu(), variance[window].cpu()
 
     def _predict_tiled(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Predict a large (1, H, W) image in overlapping, feather-blended tiles."""
