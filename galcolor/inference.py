@@ -79,9 +79,10 @@ def central_galaxy_mask(lightness: np.ndarray, mask: np.ndarray | None = None,
     """Pixels of the galaxy at (or nearest) the image centre.
 
     The galaxy is the connected region where the 3x3-median-filtered
-    lightness exceeds ``threshold`` that contains the centre pixel, or else
-    the one with the pixel nearest to it. Other objects in the frame
-    (neighbours, stars) are left out.
+    lightness exceeds ``threshold`` that contains the centre pixel; when no
+    region does, the brightest (summed L) of the regions that come within a
+    quarter of the frame of the centre, or else the region nearest to it.
+    Other objects in the frame (neighbours, stars) are left out.
 
     Parameters
     ----------
@@ -114,13 +115,22 @@ def central_galaxy_mask(lightness: np.ndarray, mask: np.ndarray | None = None,
         above &= ~np.asarray(mask, dtype=bool)
     if not above.any():
         return above
-    labels, _ = ndimage.label(above)
+    labels, count = ndimage.label(above)
     height, width = lightness.shape
     centre = labels[height // 2, width // 2]
     if centre == 0:
+        # the brightest region (summed L) reaching within a quarter frame of
+        # the centre, else the region nearest to it
         rows, columns = np.nonzero(above)
-        nearest = np.argmin((rows - height / 2.0) ** 2 + (columns - width / 2.0) ** 2)
-        centre = labels[rows[nearest], columns[nearest]]
+        distance = np.hypot(rows - (height - 1) / 2.0, columns - (width - 1) / 2.0)
+        near = np.unique(labels[rows[distance <= 0.25 * min(height, width)],
+                                columns[distance <= 0.25 * min(height, width)]])
+        if near.size:
+            totals = ndimage.sum_labels(smooth, labels, index=near)
+            centre = near[int(np.argmax(totals))]
+        else:
+            nearest = np.argmin(distance)
+            centre = labels[rows[nearest], columns[nearest]]
     return labels == centre
 
 

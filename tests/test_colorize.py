@@ -115,8 +115,15 @@ def test_central_galaxy_is_the_region_at_the_centre_not_the_brightest():
     assert mask[20, 20] and not mask[5, 5] and 21 <= mask.sum() <= 25  # median-filtered corners
     assert galaxy_radius(np.zeros((8, 8))) is None
     shifted = np.zeros((40, 40))
-    shifted[25:30, 25:30] = 40.0  # nothing at the centre: the nearest region
+    shifted[25:30, 25:30] = 40.0  # nothing at the centre: the region near it
     assert central_galaxy_mask(shifted)[27, 27]
+    offset = np.zeros((80, 80))
+    offset[42:45, 40:43] = 60.0  # a star next to the centre
+    offset[20:34, 44:60] = 50.0  # the galaxy, a little further but far brighter
+    assert central_galaxy_mask(offset)[27, 50] and not central_galaxy_mask(offset)[43, 41]
+    far = np.zeros((80, 80))
+    far[2:6, 2:6] = 50.0  # only a region far from the centre: it is the one
+    assert central_galaxy_mask(far)[3, 3]
 
 
 # ------------------------------------------------------------------------------ TTA
