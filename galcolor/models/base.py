@@ -49,6 +49,9 @@ _HEAD_DEFAULTS = {
 class Colorizer(nn.Module):
     """Base class of the networks that predict ab from L.
 
+    To colorize images with a network, use :class:`galcolor.Colorizer` (the
+    inference engine, a different class) or :func:`galcolor.colorize`.
+
     Subclasses build their layers in ``__init__`` (after calling
     ``super().__init__``, which sets :attr:`out_channels`) and implement
     :meth:`network`; the head, the loss, decoding and the configuration live
