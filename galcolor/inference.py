@@ -49,6 +49,7 @@ from .exceptions import InputError
 from .io import Cutout, load
 from .metrics import GALAXY_MIN_LIGHTNESS
 from .training.augment import dihedral, dihedral_inverse
+from .training.trainer import resolve_device
 
 __all__ = ["Colorizer", "colorize", "galaxy_radius", "central_galaxy_mask", "fold_batch_norm", "REFERENCE_GALAXY_RADIUS", "DEFAULT_TILE",
            "DEFAULT_OVERLAP"]
@@ -153,20 +154,6 @@ def galaxy_radius(lightness: np.ndarray, mask: np.ndarray | None = None,
     """
     area = int(np.count_nonzero(central_galaxy_mask(lightness, mask, threshold)))
     return math.sqrt(area / math.pi) if area else None
-
-
-def _resolve_device(device: str | torch.device) -> torch.device:
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as error:
-        raise InputError(f"unknown device {device!r}: {error}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} asked for, but CUDA is not available on this machine")
-    return resolved
 
 
 def _load_model(model: Any, device: torch.device) -> tuple[torch.nn.Module, str, str | None]:
@@ -308,7 +295,7 @@ class Colorizer:
         band: str | int | None = None,
         hdu: int | str | None = None,
     ) -> None:
-        self.device = _resolve_device(device)
+        self.device = resolve_device(device)
         network, self.model_name, self.weights_sha256 = _load_model(model, self.device)
         #: the model as given (or loaded); inference runs on a copy with batch norm folded
         self.model = network

@@ -318,6 +318,8 @@ def test_bad_inputs_and_options_get_clear_errors(tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="CUDA is not available"):
             Colorizer(Pointwise(), device="cuda")
+    with pytest.raises(InputError, match="unknown device 'gpu7'"):
+        Colorizer(Pointwise(), device="gpu7")
 
 
 def test_inputs_are_never_modified(tmp_path, tiny_unet):

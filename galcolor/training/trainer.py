@@ -74,11 +74,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """
     if isinstance(device, str) and device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError as error:
+        raise InputError(f"unknown device {device!r}: {error}") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise InputError(
-                "device='cuda' but this torch build or machine has no CUDA GPU; use 'auto' or 'cpu'")
+                f"device={str(device)!r} but CUDA is not available (this torch build or machine has no "
+                "CUDA GPU); use 'auto' or 'cpu'")
         if device.index is None:
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     return device
