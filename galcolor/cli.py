@@ -101,6 +101,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
     print("\n".join(lines))
 
 
+def _index_or_name(text: str | None) -> int | str | None:
+    """``--band``/``--hdu``: an integer index ("1", "-1") or a name ("r", "SCI")."""
+    return int(text) if text and text.lstrip("-").isdigit() else text
+
+
 def _command_info(arguments: argparse.Namespace) -> int:
     inputs = [str(path) for path in arguments.inputs]
     with tempfile.TemporaryDirectory() as folder:
@@ -111,8 +116,7 @@ def _command_info(arguments: argparse.Namespace) -> int:
             return 2
         failures = 0
         summaries = []
-        band = int(arguments.band) if arguments.band and arguments.band.lstrip("-").isdigit() else arguments.band
-        hdu = int(arguments.hdu) if arguments.hdu and arguments.hdu.lstrip("-").isdigit() else arguments.hdu
+        band, hdu = _index_or_name(arguments.band), _index_or_name(arguments.hdu)
         for path in inputs:
             try:
                 with warnings.catch_warnings():
@@ -214,10 +218,10 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
         return 2
     folder = Path(arguments.output)
     folder.mkdir(parents=True, exist_ok=True)
-    band = int(arguments.band) if arguments.band and arguments.band.lstrip("-").isdigit() else arguments.band
     try:
         colorizer = Colorizer(arguments.model, device=arguments.device, tta=not arguments.no_tta,
-                              band=band, hdu=arguments.hdu, stretch=arguments.stretch,
+                              band=_index_or_name(arguments.band), hdu=_index_or_name(arguments.hdu),
+                              stretch=arguments.stretch,
                               batch_size=arguments.batch_size)
     except GalcolorError as error:
         print(f"galcolor colorize: {error}", file=sys.stderr)

@@ -364,6 +364,9 @@ def test_cli_colorize_writes_products_and_reports_failures(tmp_path, capsys):
     assert "colorized 1 of 2" in captured.out
     assert main(["colorize", str(good), "-o", str(tmp_path / "out2"), "--model", str(weights),
                  "--no-tta", "--quiet"]) == 0
+    # --hdu and --band take indices as well as names
+    assert main(["colorize", str(good), "-o", str(tmp_path / "out3"), "--model", str(weights),
+                 "--no-tta", "--quiet", "--hdu", "0", "--band", "0"]) == 0
 
 
 def test_cli_demo_runs_end_to_end(tmp_path, capsys):
