@@ -51,7 +51,7 @@ from torch import nn
 from tqdm import tqdm
 
 import galcolor
-from galcolor.color import rgb_to_lab_numpy
+from galcolor.color import AbGrid, annealed_mean, rgb_to_lab_numpy
 from galcolor.inference import central_galaxy_mask, galaxy_radius
 from galcolor.metrics import ab_mae, delta_e2000
 from galcolor.models import get_model
@@ -100,12 +100,11 @@ class ZhangECCV16(nn.Module):
         grid = torch.stack(torch.meshgrid(torch.arange(-110, 120, 10.0), torch.arange(-110, 120, 10.0),
                                           indexing="ij"), -1).reshape(-1, 2)
         order = grid.norm(dim=1).argsort()[:313]
-        self.register_buffer("centres", grid[order])
+        self.grid = AbGrid(grid[order].numpy(), 10.0)
 
     def predict(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self.features(lightness / 50.0 - 1.0)
-        probabilities = torch.softmax(logits / 0.38, dim=1)
-        ab = torch.einsum("bkhw,kc->bchw", probabilities, self.centres)
+        ab = annealed_mean(logits, self.grid, 0.38)
         ab = F.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
         return ab, torch.zeros_like(ab)
 

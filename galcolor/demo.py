@@ -58,10 +58,7 @@ def montage(results: list[Colorization], truths: list[np.ndarray | None], path: 
     -------
     pathlib.Path
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # no pyplot, so no display backend is needed
 
     columns = len(results)
     rows = 3 if any(truth is not None for truth in truths) else 2
