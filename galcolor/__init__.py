@@ -21,6 +21,8 @@ from .exceptions import FileFormatError, GalcolorError, GalcolorWarning, InputEr
 from .io import Cutout, load
 from .colorization import Colorization
 from .inference import Colorizer, colorize
+from .analysis import NoRegionsWarning, find_star_forming_regions
+from . import catalog
 
 __all__ = [
     "__version__",
@@ -29,6 +31,9 @@ __all__ = [
     "colorize",
     "Colorizer",
     "Colorization",
+    "find_star_forming_regions",
+    "NoRegionsWarning",
+    "catalog",
     "GalcolorError",
     "InputError",
     "FileFormatError",

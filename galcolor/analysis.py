@@ -1,0 +1,982 @@
+"""Star-forming regions from colour: blue-excess maps, detection, calibrated scores.
+
+Young star-forming clumps are compact knots bluer than the disk around them.
+:func:`find_star_forming_regions` finds them in the colour of a galaxy image,
+predicted (a :class:`~galcolor.Colorization`) or true (a
+:class:`~galcolor.Cutout` that carries ``truth_rgb``), with the same code:
+
+1. **Galaxy.** photutils segmentation of the PSF-smoothed lightness above a
+   sigma-clipped sky threshold; the main galaxy is the segment at (or
+   nearest) the image centre, or every large segment with
+   ``galaxies="all"``.
+2. **Blue excess** (the contrast method of Mehta et al. 2021, applied to
+   colour): the local disk b*, a normalised Gaussian smoothing of b* over the
+   galaxy with candidate clumps excluded (iterated), minus the PSF-smoothed
+   b*. Positive means bluer than the disk around it.
+3. **Significance**: the excess over its uncertainty, from ``ab_std`` for a
+   predicted colour and from the pixel noise of b* (measured as a function of
+   L) for a true colour.
+4. **Regions**: :func:`photutils.segmentation.detect_sources` on the
+   significance map inside the galaxy, split by
+   :func:`~photutils.segmentation.deblend_sources` on the lightness contrast
+   (image minus the smoothed disk), measured with
+   :class:`~photutils.segmentation.SourceCatalog`.
+5. **Score**: a logistic model of the region's measurements, calibrated on
+   simulated galaxies whose clumps are known (:func:`fit_score_calibration`;
+   the shipped coefficients come from ``pipelines/calibrate_regions.py``).
+
+Catalog columns and their units are defined once, in :mod:`galcolor.catalog`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from astropy import units as u
+from astropy.table import QTable
+from astropy.utils.exceptions import AstropyUserWarning
+from astropy.wcs import WCS
+from astropy.wcs.utils import proj_plane_pixel_scales
+from photutils.segmentation import SegmentationImage, SourceCatalog, deblend_sources, detect_sources, detect_threshold
+from photutils.utils import NoDetectionsWarning
+from scipy import ndimage, optimize
+
+from . import __version__
+from .catalog import RegionFlag, conform, empty_table
+from .color import rgb_to_lab_numpy
+from .colorization import Colorization
+from .exceptions import GalcolorWarning, InputError
+from .metrics import GALAXY_MIN_LIGHTNESS
+from .io import Cutout
+
+__all__ = [
+    "NoRegionsWarning",
+    "RegionMaps",
+    "ScoreCalibration",
+    "find_star_forming_regions",
+    "load_score_calibration",
+    "fit_score_calibration",
+    "match_regions",
+    "label_candidates",
+    "evaluate_on_simulation",
+    "completeness_purity",
+    "psf_fwhm_pixels",
+    "relative_luminance",
+    "score_features",
+    "SCORE_FEATURES",
+]
+
+#: PSF FWHM assumed when the header names none: SDSS's median r-band seeing.
+DEFAULT_SEEING_ARCSEC = 1.4
+#: ... and in pixels when there is no WCS either (1.4" at SDSS's 0.396"/px).
+DEFAULT_PSF_FWHM_PIXELS = DEFAULT_SEEING_ARCSEC / 0.396
+#: Header keywords that carry the PSF FWHM in arcsec, in order of preference.
+SEEING_KEYWORDS = ("PSF_FWHM", "PSFFWHM", "SEEING", "FWHM")
+#: Floor of the colour uncertainty (CIELAB units): a regression model without
+#: TTA reports ab_std = 0, and no colour inferred from grey is better than ~1.
+MIN_COLOUR_STD = 1.0
+#: Gaussian sigma of the local-disk smoothing, in PSF FWHMs.
+DISK_SCALE = 2.0
+#: Where the shipped calibration lives.
+_CALIBRATION_FILE = "region_score.json"
+#: Measurements the score is a function of (see :func:`_score_features`).
+SCORE_FEATURES = ("log_significance", "blue_excess", "log_area_psf", "log_flux_fraction",
+                  "r_gal_norm", "b_mean", "a_mean")
+
+
+class NoRegionsWarning(GalcolorWarning):
+    """No star-forming region (or no galaxy) was found; the catalog is empty."""
+
+
+@dataclass(eq=False)
+class RegionMaps:
+    """The maps behind a region catalog, all (H, W) like the input.
+
+    Attributes
+    ----------
+    galaxy_mask : numpy.ndarray of bool
+        Pixels of the analysed galaxies.
+    galaxy_segmentation : photutils.segmentation.SegmentationImage or None
+        Segmentation of the lightness; label ``k`` is galaxy ``k`` of the
+        catalog's ``galaxy_id`` (other segments are relabelled 0).
+    disk_b : numpy.ndarray
+        Local disk b* (NaN outside the galaxies).
+    blue_excess : numpy.ndarray
+        ``disk_b`` minus the PSF-smoothed b* (NaN outside the galaxies).
+    significance : numpy.ndarray
+        ``blue_excess`` over its uncertainty (NaN outside the galaxies).
+    segmentation : photutils.segmentation.SegmentationImage or None
+        The regions; label ``k`` is the row with ``id == k``, before the
+        ``min_score`` cut.
+    psf_fwhm : float
+        PSF FWHM in pixels that set the smoothing scales.
+    """
+
+    galaxy_mask: np.ndarray
+    galaxy_segmentation: SegmentationImage | None
+    disk_b: np.ndarray
+    blue_excess: np.ndarray
+    significance: np.ndarray
+    segmentation: SegmentationImage | None
+    psf_fwhm: float
+
+
+@dataclass(frozen=True)
+class ScoreCalibration:
+    """Logistic model that turns a region's measurements into a probability.
+
+    ``score = 1 / (1 + exp(-(intercept + coef . (features - mean) / scale)))``
+    with the features of :data:`SCORE_FEATURES`.
+
+    Attributes
+    ----------
+    colour : {"predicted", "true"}
+        Which colour the coefficients were fitted on.
+    mean, scale, coef : tuple of float
+        Standardisation and weights, one per feature.
+    intercept : float
+    provenance : dict
+        How the calibration was made (seeds, number of galaxies, model).
+    """
+
+    colour: str
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    features: tuple[str, ...] = SCORE_FEATURES
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        """Probabilities for an (N, n_features) array of features."""
+        features = np.asarray(features, dtype=np.float64).reshape(-1, len(self.features))
+        z = (features - np.asarray(self.mean)) / np.asarray(self.scale)
+        logit = self.intercept + z @ np.asarray(self.coef)
+        return 1.0 / (1.0 + np.exp(-np.clip(logit, -50, 50)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary (the format of the shipped file)."""
+        return {"colour": self.colour, "features": list(self.features), "mean": list(self.mean),
+                "scale": list(self.scale), "coef": list(self.coef), "intercept": self.intercept,
+                "provenance": self.provenance}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ScoreCalibration":
+        """Inverse of :meth:`to_dict`."""
+        features = tuple(data["features"])
+        if features != SCORE_FEATURES:
+            raise InputError(f"calibration features {features} are not galcolor's {SCORE_FEATURES}")
+        return cls(colour=data["colour"], mean=tuple(data["mean"]), scale=tuple(data["scale"]),
+                   coef=tuple(data["coef"]), intercept=float(data["intercept"]), features=features,
+                   provenance=dict(data.get("provenance", {})))
+
+
+def load_score_calibration(colour: str = "predicted", path: str | Path | None = None) -> ScoreCalibration:
+    """The calibration of ``score`` for predicted or true colour.
+
+    Parameters
+    ----------
+    colour : {"predicted", "true"}
+        Predicted colour (a :class:`~galcolor.Colorization`) or true colour.
+    path : str or pathlib.Path, optional
+        A JSON file written by ``pipelines/calibrate_regions.py``; default:
+        the calibration shipped with galcolor.
+
+    Examples
+    --------
+    >>> from galcolor.analysis import load_score_calibration
+    >>> load_score_calibration("true").colour
+    'true'
+    """
+    if colour not in ("predicted", "true"):
+        raise InputError(f"colour must be 'predicted' or 'true', got {colour!r}")
+    if path is None:
+        text = resources.files("galcolor").joinpath("data", _CALIBRATION_FILE).read_text()
+        origin = f"galcolor/data/{_CALIBRATION_FILE}"
+    else:
+        text = Path(path).read_text()
+        origin = str(path)
+    data = json.loads(text)
+    if colour not in data:
+        raise InputError(f"{origin} has no calibration for {colour} colour")
+    return ScoreCalibration.from_dict(data[colour])
+
+
+# ----------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass
+class _ColourPlanes:
+    lightness: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    a_std: np.ndarray | None  # None: estimate from the pixel noise (true colour)
+    b_std: np.ndarray | None
+    mask: np.ndarray
+    wcs: WCS | None
+    header: Any
+    source: str
+    colour: str
+    meta: dict[str, Any]
+
+
+def _colour_planes(data: Colorization | Cutout) -> _ColourPlanes:
+    if isinstance(data, Colorization):
+        return _ColourPlanes(data.lightness, data.ab[..., 0], data.ab[..., 1], data.ab_std[..., 0],
+                             data.ab_std[..., 1], data.mask, data.wcs, data.header, data.source,
+                             "predicted", dict(data.meta))
+    if isinstance(data, Cutout):
+        if data.truth_rgb is None:
+            raise InputError(f"{data.source}: a Cutout without true colour has no colour to search; "
+                             "colorize it first (galcolor.colorize) or pass one with truth_rgb")
+        lab = rgb_to_lab_numpy(np.asarray(data.truth_rgb, dtype=np.float32))
+        mask = data.mask if data.truth_mask is None else (data.mask | data.truth_mask)
+        # The cutout's own lightness, not the composite's: the galaxy and the
+        # regions are then segmented on the same L as the predicted colour.
+        return _ColourPlanes(data.lightness, lab[..., 1], lab[..., 2], None, None, mask, data.wcs,
+                             data.header, data.source, "true",
+                             {"model": "none (true colour)", "weights_sha256": ""})
+    raise InputError(f"expected a galcolor.Colorization or a galcolor.Cutout with truth_rgb, "
+                     f"got {type(data).__name__}")
+
+
+def psf_fwhm_pixels(header: Any = None, wcs: WCS | None = None) -> float:
+    """PSF FWHM in pixels from a FITS header, or SDSS-like seeing by default.
+
+    The first of ``PSF_FWHM``, ``PSFFWHM``, ``SEEING`` and ``FWHM`` (arcsec)
+    in the header is converted with the WCS pixel scale; without one,
+    1.4 arcsec is assumed; without a WCS, 3.5 pixels (1.4" at 0.396"/px).
+
+    Examples
+    --------
+    >>> from astropy.io import fits
+    >>> from galcolor.analysis import psf_fwhm_pixels
+    >>> round(psf_fwhm_pixels(fits.Header({"SEEING": 1.2, "CDELT1": -0.0001, "CDELT2": 0.0001,
+    ...                                    "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN"})), 2)
+    3.33
+    """
+    seeing = DEFAULT_SEEING_ARCSEC
+    for key in SEEING_KEYWORDS:
+        if header is not None and key in header:
+            try:
+                value = float(header[key])
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(value) and value > 0:
+                seeing = value
+                break
+    if wcs is None and header is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                wcs = WCS(header).celestial
+            except Exception:  # noqa: BLE001 - any header without a usable WCS
+                wcs = None
+    if wcs is None or not wcs.has_celestial:
+        return DEFAULT_PSF_FWHM_PIXELS if seeing == DEFAULT_SEEING_ARCSEC else seeing / 0.396
+    scale_arcsec = float(np.mean(proj_plane_pixel_scales(wcs.celestial))) * 3600.0
+    return seeing / scale_arcsec
+
+
+# ----------------------------------------------------------------------------
+# Maps
+
+
+def _gaussian_kernel_norm(sigma: float) -> float:
+    """sqrt(sum k^2) of a normalised 2-D Gaussian: white noise shrinks by this."""
+    return 1.0 / (2.0 * math.sqrt(math.pi) * sigma)
+
+
+def _smooth(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
+    """Normalised convolution: the Gaussian mean of ``values`` where ``weights`` > 0."""
+    numerator = ndimage.gaussian_filter(np.where(weights > 0, values * weights, 0.0), sigma, mode="nearest")
+    denominator = ndimage.gaussian_filter(weights.astype(np.float64), sigma, mode="nearest")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 1e-3, numerator / np.maximum(denominator, 1e-12), np.nan)
+
+
+def relative_luminance(lightness: np.ndarray) -> np.ndarray:
+    """CIE relative luminance Y in [0, 1] of CIELAB L (the inverse of L's cube root)."""
+    lightness = np.asarray(lightness, dtype=np.float64)
+    f = (lightness + 16.0) / 116.0
+    return np.where(lightness > 8.0, f ** 3, lightness / 903.3)
+
+
+def _noise_by_lightness(values: np.ndarray, lightness: np.ndarray, valid: np.ndarray,
+                        n_bins: int = 16) -> np.ndarray:
+    """Per-pixel noise of ``values`` as a function of L, from its high-pass residual.
+
+    Colour noise of a composite falls as the pixel gets brighter, so one
+    number for the whole image would be wrong at both ends.
+    """
+    sigma = 1.0
+    residual = values - ndimage.gaussian_filter(values, sigma, mode="nearest")
+    # var(x - k*x) = 1 - 2 k(0) + sum k^2 for white noise x.
+    k0 = 1.0 / (2.0 * math.pi * sigma ** 2)
+    correction = math.sqrt(max(1.0 - 2.0 * k0 + _gaussian_kernel_norm(sigma) ** 2, 1e-6))
+    samples_l = lightness[valid]
+    samples_r = residual[valid]
+    if samples_l.size < 50:
+        return np.full(values.shape, 1.4826 * float(np.median(np.abs(samples_r))) / correction
+                       if samples_r.size else MIN_COLOUR_STD)
+    edges = np.unique(np.quantile(samples_l, np.linspace(0, 1, n_bins + 1)))
+    centres, noise = [], []
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (samples_l >= low) & (samples_l <= high)
+        if inside.sum() < 20:
+            continue
+        centres.append(float(np.median(samples_l[inside])))
+        noise.append(1.4826 * float(np.median(np.abs(samples_r[inside] - np.median(samples_r[inside])))))
+    if not centres:
+        return np.full(values.shape, MIN_COLOUR_STD)
+    return np.interp(lightness, centres, np.asarray(noise) / correction)
+
+
+def _galaxy_segmentation(lightness: np.ndarray, mask: np.ndarray, psf_fwhm: float, galaxies: str,
+                         n_sigma: float, source: str) -> SegmentationImage | None:
+    """Segments of the galaxies to analyse, relabelled 1 (central), 2, ..."""
+    sigma = psf_fwhm / 2.3548
+    smoothed = _smooth(lightness, (~mask).astype(np.float64), sigma)
+    smoothed = np.where(np.isfinite(smoothed), smoothed, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyUserWarning)
+        warnings.simplefilter("ignore", NoDetectionsWarning)
+        threshold = detect_threshold(lightness, n_sigma=n_sigma, mask=mask)
+        # The sky of a stretched image is ~0 with little spread: keep the
+        # threshold above the faintest L that can still be told from sky.
+        threshold = np.maximum(threshold, 2.0)
+        min_pixels = max(int(round(4 * math.pi * (psf_fwhm / 2) ** 2)), 9)
+        segments = detect_sources(smoothed, threshold, min_pixels, mask=mask)
+    if segments is None:
+        return None
+    height, width = lightness.shape
+    centre = ((height - 1) / 2.0, (width - 1) / 2.0)
+    data = segments.data
+    labels = segments.labels
+    rows, cols = np.nonzero(data)
+    distance = np.hypot(rows - centre[0], cols - centre[1])
+    nearest = np.full(labels.max() + 1, np.inf)
+    np.minimum.at(nearest, data[rows, cols], distance)
+    order = [int(label) for label in labels[np.argsort(nearest[labels])]]
+    keep = order[:1] if galaxies == "central" else order
+    mapping = np.zeros(labels.max() + 1, dtype=np.int32)
+    for new, label in enumerate(keep, start=1):
+        mapping[label] = new
+    return SegmentationImage(mapping[data])
+
+
+def _central_component(mask: np.ndarray) -> np.ndarray:
+    """The connected part of ``mask`` at, or nearest to, the image centre."""
+    pieces, count = ndimage.label(mask)
+    if count <= 1:
+        return mask
+    rows, cols = np.nonzero(pieces)
+    centre = ((mask.shape[0] - 1) / 2.0, (mask.shape[1] - 1) / 2.0)
+    nearest = np.argmin(np.hypot(rows - centre[0], cols - centre[1]))
+    return pieces == pieces[rows[nearest], cols[nearest]]
+
+
+def _region_maps(planes: _ColourPlanes, galaxy_mask: np.ndarray, psf_fwhm: float,
+                 clip_sigma: float) -> tuple[np.ndarray, ...]:
+    """Disk b*, blue excess, its uncertainty and significance; lightness contrast."""
+    psf_sigma = psf_fwhm / 2.3548
+    disk_sigma = max(DISK_SCALE * psf_fwhm, 3.0)
+    valid = galaxy_mask & ~planes.mask
+    weights = valid.astype(np.float64)
+    b_psf = _smooth(planes.b, weights, psf_sigma)
+    luminance = relative_luminance(planes.lightness)
+    luminance_psf = _smooth(luminance, weights, psf_sigma)
+
+    if planes.b_std is None:
+        sky = ~planes.mask
+        noise = _noise_by_lightness(planes.b, planes.lightness, sky)
+        b_std = noise * _gaussian_kernel_norm(psf_sigma)
+    else:
+        b_std = _smooth(planes.b_std, weights, psf_sigma)
+    b_std = np.maximum(np.nan_to_num(b_std, nan=MIN_COLOUR_STD), MIN_COLOUR_STD)
+
+    candidates = np.zeros_like(galaxy_mask)
+    for _ in range(3):
+        disk_weights = weights * ~candidates
+        disk_b = _smooth(planes.b, disk_weights, disk_sigma)
+        excess = disk_b - b_psf
+        with np.errstate(invalid="ignore"):
+            new = valid & (excess > clip_sigma * b_std)
+        new = ndimage.binary_dilation(new, iterations=1) & valid
+        if np.array_equal(new, candidates):
+            break
+        candidates = new
+    disk_luminance = _smooth(luminance, weights * ~candidates, disk_sigma)
+    excess = np.where(valid, disk_b - b_psf, np.nan)
+    significance = excess / b_std
+    contrast = np.where(valid, luminance_psf - disk_luminance, np.nan)
+    return np.where(valid, disk_b, np.nan), excess, b_std, significance, contrast, disk_luminance, luminance
+
+
+# ----------------------------------------------------------------------------
+# The public entry point
+
+
+def find_star_forming_regions(
+    data: Colorization | Cutout,
+    *,
+    min_significance: float = 3.0,
+    min_area: int = 5,
+    min_score: float = 0.5,
+    galaxies: str = "central",
+    psf_fwhm: float | None = None,
+    galaxy_n_sigma: float = 2.0,
+    min_lightness: float = GALAXY_MIN_LIGHTNESS,
+    calibration: ScoreCalibration | None = None,
+    return_maps: bool = False,
+) -> QTable | tuple[QTable, RegionMaps]:
+    """Find compact regions bluer than the disk around them and score them.
+
+    Parameters
+    ----------
+    data : galcolor.Colorization or galcolor.Cutout
+        A colorized image (predicted colour), or a cutout with ``truth_rgb``
+        (true colour: the same method on the real colour, for comparison).
+    min_significance : float, optional
+        Detection threshold on the blue excess over its uncertainty.
+    min_area : int, optional
+        Fewest connected pixels in a region.
+    min_score : float, optional
+        Keep regions whose calibrated score is at least this (0 keeps every
+        candidate, for precision-recall curves).
+    galaxies : {"central", "all"}, optional
+        Analyse the galaxy at (or nearest) the centre, or every galaxy in
+        the frame (wide fields).
+    psf_fwhm : float, optional
+        PSF FWHM in pixels; default from the header (:func:`psf_fwhm_pixels`).
+    galaxy_n_sigma : float, optional
+        Galaxy segmentation threshold in sky sigmas (sigma-clipped).
+    min_lightness : float, optional
+        Regions are searched only where the PSF-smoothed L reaches this
+        (galcolor's galaxy-pixel convention, L > 15): in fainter outskirts
+        the colour of a pixel is mostly noise, true or predicted.
+    calibration : ScoreCalibration, optional
+        Score model; default: the shipped one for the colour in hand.
+    return_maps : bool, optional
+        Also return the :class:`RegionMaps`.
+
+    Returns
+    -------
+    astropy.table.QTable or (QTable, RegionMaps)
+        One row per region, with the columns of
+        :data:`galcolor.catalog.REGION_COLUMNS` and metadata naming the
+        source, the model, its weights and the parameters. No region gives
+        an empty table with the full schema and a :class:`NoRegionsWarning`.
+
+    Examples
+    --------
+    A simulated galaxy, its true colour, and the clumps the simulator put
+    there:
+
+    >>> from galcolor.datasets import simulate
+    >>> from galcolor.analysis import find_star_forming_regions, label_candidates
+    >>> galaxy = simulate(1, size=96, seed=17, max_clumps=4, star_rate=0)[0]
+    >>> regions = find_star_forming_regions(galaxy.to_cutout("r"))
+    >>> regions.colnames[:4]
+    ['id', 'galaxy_id', 'source', 'x']
+    >>> bool(((regions["score"] >= 0.5) & (regions["score"] <= 1)).all())
+    True
+    >>> correct, _, _ = label_candidates(regions, galaxy.truth)
+    >>> len(regions), int(correct.sum()), int((galaxy.truth["kind"] == "clump").sum())
+    (3, 3, 3)
+    """
+    if galaxies not in ("central", "all"):
+        raise InputError(f"galaxies must be 'central' or 'all', got {galaxies!r}")
+    if min_area < 1:
+        raise InputError(f"min_area must be >= 1 pixel, got {min_area}")
+    if not 0.0 <= min_score <= 1.0:
+        raise InputError(f"min_score must be in [0, 1], got {min_score}")
+    planes = _colour_planes(data)
+    lightness = np.asarray(planes.lightness, dtype=np.float64)
+    finite = np.isfinite(lightness) & np.isfinite(planes.a) & np.isfinite(planes.b)
+    mask = np.asarray(planes.mask, dtype=bool) | ~finite
+    planes.mask = mask
+    planes.lightness = np.where(mask, 0.0, lightness)
+    planes.a = np.where(mask, 0.0, planes.a).astype(np.float64)
+    planes.b = np.where(mask, 0.0, planes.b).astype(np.float64)
+    if psf_fwhm is None:
+        psf_fwhm = psf_fwhm_pixels(planes.header, planes.wcs)
+    if not (psf_fwhm > 0 and math.isfinite(psf_fwhm)):
+        raise InputError(f"psf_fwhm must be a positive number of pixels, got {psf_fwhm}")
+    parameters = {"min_significance": min_significance, "min_area": min_area, "min_score": min_score,
+                  "galaxies": galaxies, "psf_fwhm": round(float(psf_fwhm), 4),
+                  "galaxy_n_sigma": galaxy_n_sigma, "min_lightness": min_lightness, "calibration": planes.colour if calibration is None else calibration.colour}
+    meta = {"source": planes.source, "colour": planes.colour,
+            "model": str(planes.meta.get("model", "")),
+            "weights_sha256": str(planes.meta.get("weights_sha256", "")),
+            "galcolor_version": __version__,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "parameters": parameters}
+    shape = lightness.shape
+    nan_map = np.full(shape, np.nan)
+
+    def nothing(reason: str, maps: RegionMaps) -> QTable | tuple[QTable, RegionMaps]:
+        warnings.warn(f"{planes.source}: {reason}; the catalog is empty", NoRegionsWarning, stacklevel=3)
+        table = empty_table(meta=meta)
+        return (table, maps) if return_maps else table
+
+    if mask.all() or np.ptp(planes.lightness[~mask]) == 0:
+        maps = RegionMaps(np.zeros(shape, bool), None, nan_map, nan_map, nan_map, None, float(psf_fwhm))
+        return nothing("the image is empty or constant", maps)
+    galaxy_segments = _galaxy_segmentation(planes.lightness, mask, psf_fwhm, galaxies, galaxy_n_sigma,
+                                           planes.source)
+    if galaxy_segments is None or galaxy_segments.n_labels == 0:
+        maps = RegionMaps(np.zeros(shape, bool), None, nan_map, nan_map, nan_map, None, float(psf_fwhm))
+        return nothing("no galaxy was found", maps)
+    smoothed = _smooth(planes.lightness, (~mask).astype(np.float64), psf_fwhm / 2.3548)
+    galaxy_mask = (galaxy_segments.data > 0) & (np.nan_to_num(smoothed) >= min_lightness)
+    if galaxies == "central":
+        # Above min_lightness a neighbour that touched the galaxy in the
+        # faint outskirts comes apart from it: keep the central piece.
+        galaxy_mask = _central_component(galaxy_mask)
+    if not galaxy_mask.any():
+        maps = RegionMaps(galaxy_mask, galaxy_segments, nan_map, nan_map, nan_map, None, float(psf_fwhm))
+        return nothing(f"no galaxy pixel reaches L = {min_lightness}", maps)
+    disk_b, excess, b_std, significance, contrast, disk_luminance, luminance = _region_maps(
+        planes, galaxy_mask, psf_fwhm, clip_sigma=min_significance)
+
+    detection = np.where(np.isfinite(significance), significance, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoDetectionsWarning)
+        segments = detect_sources(detection, min_significance, min_area, mask=~galaxy_mask)
+    if segments is None:
+        maps = RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, significance, None, float(psf_fwhm))
+        return nothing("no region is bluer than its disk", maps)
+    parents = segments.data.copy()
+    deblend_data = np.where(np.isfinite(contrast), np.clip(contrast, 0.0, None), 0.0) + 1e-9 * detection
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        segments = deblend_sources(deblend_data, segments, min_area, n_levels=32, contrast=0.02,
+                                   progress_bar=False)
+
+    table = _measure(planes, segments, parents, galaxy_segments, significance, excess, b_std,
+                     contrast, disk_luminance, luminance, psf_fwhm)
+    if calibration is None:
+        calibration = load_score_calibration(planes.colour)
+    features = _score_features(table, psf_fwhm)
+    table["score"] = calibration(features) if len(table) else np.zeros(0)
+    maps = RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, significance, segments, float(psf_fwhm))
+    table.meta.update(meta)
+    keep = np.asarray(table["score"]) >= min_score
+    table = conform(table[keep])
+    table.meta.update(meta)
+    if len(table) == 0:
+        return nothing(f"no region scores {min_score} or more", maps)
+    return (table, maps) if return_maps else table
+
+
+def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.ndarray,
+             galaxy_segments: SegmentationImage, significance: np.ndarray, excess: np.ndarray,
+             b_std: np.ndarray, contrast: np.ndarray, disk_luminance: np.ndarray,
+             luminance: np.ndarray, psf_fwhm: float) -> QTable:
+    """One row per segment: positions, areas, colours, light and the features."""
+    labels = segments.labels
+    data = segments.data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weights = np.where(np.isfinite(significance), np.clip(significance, 0.0, None), 0.0)
+        positions = SourceCatalog(weights, segments)
+        # Local-background photometry (rectangular annulus, sigma-clipped
+        # median): a smoothed disk overestimates the light under a knot on
+        # a steep exponential profile.
+        light = SourceCatalog(luminance, segments, mask=planes.mask,
+                              local_bkg_width=max(2, int(round(psf_fwhm))))
+        a_cat = SourceCatalog(planes.a, segments)
+        b_cat = SourceCatalog(planes.b, segments)
+        galaxy_light = SourceCatalog(luminance, galaxy_segments, mask=planes.mask)
+    x = np.asarray(positions.x_centroid, dtype=np.float64)
+    y = np.asarray(positions.y_centroid, dtype=np.float64)
+    area = np.asarray(positions.area.value, dtype=np.float64)
+
+    a_std_map = np.full(planes.a.shape, np.nan) if planes.a_std is None else planes.a_std
+    b_std_raw = np.full(planes.b.shape, np.nan) if planes.b_std is None else planes.b_std
+
+    def per_label(values: np.ndarray, function=ndimage.mean) -> np.ndarray:
+        return np.asarray(function(values, labels=data, index=labels), dtype=np.float64)
+
+    a_mean = np.asarray(a_cat.segment_flux, dtype=np.float64) / area
+    b_mean = np.asarray(b_cat.segment_flux, dtype=np.float64) / area
+    # Pixel errors of a predicted colour are correlated, so the mean of the
+    # pixel uncertainties is the honest error of the mean, not sigma/sqrt(N).
+    a_err = per_label(a_std_map) if planes.a_std is not None else per_label(b_std)
+    b_err = per_label(b_std_raw) if planes.b_std is not None else per_label(b_std)
+    blue_excess = per_label(excess)
+    peak_significance = per_label(significance, ndimage.maximum)
+    region_light = np.asarray(light.segment_flux, dtype=np.float64)
+
+    galaxy_ids = np.asarray([np.bincount(galaxy_segments.data[data == label]).argmax() for label in labels])
+    gx = np.asarray(galaxy_light.x_centroid, dtype=np.float64)
+    gy = np.asarray(galaxy_light.y_centroid, dtype=np.float64)
+    total = np.asarray(galaxy_light.segment_flux, dtype=np.float64)
+    half_light = np.asarray(galaxy_light.flux_radius(0.5).value, dtype=np.float64)
+    index = np.searchsorted(galaxy_light.labels, np.maximum(galaxy_ids, 1))
+    r_gal = np.hypot(x - gx[index], y - gy[index])
+
+    flags = np.zeros(len(labels), dtype=np.int32)
+    height, width = data.shape
+    galaxy_edge = galaxy_segments.data > 0
+    galaxy_edge = galaxy_edge & ~ndimage.binary_erosion(galaxy_edge)
+    masked_near = ndimage.binary_dilation(planes.mask, iterations=1)
+    parent_counts = np.bincount(parents[data > 0].ravel(), minlength=parents.max() + 1)
+    children = {}
+    for label in labels:
+        region = data == label
+        parent = np.bincount(parents[region]).argmax()
+        children.setdefault(parent, []).append(label)
+    for row, (label, bbox) in enumerate(zip(labels, segments.bbox)):
+        region = data == label
+        value = 0
+        if bbox.ixmin == 0 or bbox.iymin == 0 or bbox.ixmax == width or bbox.iymax == height \
+                or (region & galaxy_edge).any():
+            value |= RegionFlag.EDGE
+        if (region & masked_near).any():
+            value |= RegionFlag.MASKED
+        parent = np.bincount(parents[region]).argmax()
+        if len(children[parent]) > 1:
+            value |= RegionFlag.DEBLENDED
+        if r_gal[row] < psf_fwhm:
+            value |= RegionFlag.NUCLEUS
+        if b_err[row] > blue_excess[row]:
+            value |= RegionFlag.LOW_SNR_COLOUR
+        flags[row] = value
+    del parent_counts
+
+    ra = np.full(len(labels), np.nan)
+    dec = np.full(len(labels), np.nan)
+    if planes.wcs is not None and planes.wcs.has_celestial and len(labels):
+        sky = planes.wcs.celestial.pixel_to_world(x, y)
+        sky = sky.icrs if hasattr(sky, "icrs") else sky
+        ra, dec = sky.ra.deg, sky.dec.deg
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        flux_fraction = region_light / total[index]
+        r_gal_norm = r_gal / half_light[index]
+    table = QTable()
+    table["id"] = np.arange(1, len(labels) + 1, dtype=np.int64)
+    table["galaxy_id"] = galaxy_ids.astype(np.int64)
+    table["source"] = np.asarray([planes.source] * len(labels), dtype=str)
+    table["x"] = x * u.pix
+    table["y"] = y * u.pix
+    table["ra"] = ra * u.deg
+    table["dec"] = dec * u.deg
+    table["area"] = area * u.pix ** 2
+    table["flux_fraction"] = flux_fraction
+    table["r_gal"] = r_gal * u.pix
+    table["r_gal_norm"] = r_gal_norm
+    table["a_mean"] = a_mean
+    table["a_err"] = a_err
+    table["b_mean"] = b_mean
+    table["b_err"] = b_err
+    table["blue_excess"] = blue_excess
+    table["significance"] = peak_significance
+    table["score"] = np.zeros(len(labels))
+    table["flags"] = flags
+    # Region ids follow the segmentation labels of RegionMaps.segmentation.
+    table["id"] = np.asarray(labels, dtype=np.int64)
+    return table
+
+
+def _score_features(table: QTable, psf_fwhm: float) -> np.ndarray:
+    """The (N, len(SCORE_FEATURES)) feature array of a measured region table."""
+    if len(table) == 0:
+        return np.zeros((0, len(SCORE_FEATURES)))
+    psf_area = math.pi * (psf_fwhm / 2.0) ** 2
+    columns = [
+        np.log10(np.clip(np.asarray(table["significance"], dtype=np.float64), 1e-3, None)),
+        np.asarray(table["blue_excess"], dtype=np.float64),
+        np.log10(np.asarray(u.Quantity(table["area"]).value, dtype=np.float64) / psf_area),
+        np.log10(np.clip(np.asarray(table["flux_fraction"], dtype=np.float64), 1e-4, None)),
+        np.clip(np.asarray(table["r_gal_norm"], dtype=np.float64), 0.0, 10.0),
+        np.asarray(table["b_mean"], dtype=np.float64),
+        np.asarray(table["a_mean"], dtype=np.float64),
+    ]
+    features = np.stack(columns, axis=1)
+    return np.nan_to_num(features, nan=0.0, posinf=10.0, neginf=-10.0)
+
+
+# ----------------------------------------------------------------------------
+# Truth matching and calibration
+
+
+def match_regions(x: np.ndarray, y: np.ndarray, true_x: np.ndarray, true_y: np.ndarray,
+                  radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one matching of detections to true positions within ``radius``.
+
+    Pairs are taken closest first (a greedy assignment, which equals the
+    optimal one whenever true objects are further apart than twice the
+    radius).
+
+    Returns
+    -------
+    detected_match, true_match : numpy.ndarray of int
+        For each detection the index of its true object (-1: none), and for
+        each true object the index of its detection (-1: missed).
+
+    Examples
+    --------
+    >>> from galcolor.analysis import match_regions
+    >>> match_regions([0.0, 10.0], [0.0, 0.0], [0.5, 30.0], [0.0, 0.0], radius=2.0)
+    (array([ 0, -1]), array([ 0, -1]))
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    true_x, true_y = np.asarray(true_x, dtype=np.float64), np.asarray(true_y, dtype=np.float64)
+    detected_match = np.full(x.size, -1)
+    true_match = np.full(true_x.size, -1)
+    if x.size == 0 or true_x.size == 0:
+        return detected_match, true_match
+    distance = np.hypot(x[:, None] - true_x[None, :], y[:, None] - true_y[None, :])
+    for flat in np.argsort(distance, axis=None):
+        i, j = np.unravel_index(flat, distance.shape)
+        if distance[i, j] > radius:
+            break
+        if detected_match[i] < 0 and true_match[j] < 0:
+            detected_match[i] = j
+            true_match[j] = i
+    return detected_match, true_match
+
+
+def completeness_purity(n_true_found: int, n_true: int, n_correct: int, n_detected: int) -> tuple[float, float]:
+    """Completeness (found / true) and purity (correct / detected); NaN for 0/0.
+
+    Examples
+    --------
+    >>> from galcolor.analysis import completeness_purity
+    >>> completeness_purity(17, 20, 18, 20)
+    (0.85, 0.9)
+    """
+    completeness = n_true_found / n_true if n_true else float("nan")
+    purity = n_correct / n_detected if n_detected else float("nan")
+    return completeness, purity
+
+
+def fit_score_calibration(features: np.ndarray, labels: np.ndarray, *, colour: str,
+                          l2: float = 1e-2, provenance: dict[str, Any] | None = None) -> ScoreCalibration:
+    """Fit the logistic score model to labelled candidate regions.
+
+    Parameters
+    ----------
+    features : numpy.ndarray, shape (N, len(SCORE_FEATURES))
+        Features of candidates (``find_star_forming_regions(...,
+        min_score=0)`` on simulated galaxies, see ``pipelines/calibrate_regions.py``).
+    labels : numpy.ndarray of bool, shape (N,)
+        True where the candidate matched a simulated clump.
+    colour : {"predicted", "true"}
+    l2 : float, optional
+        Ridge penalty on the standardised weights (keeps the fit stable when
+        two features move together).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galcolor.analysis import SCORE_FEATURES, fit_score_calibration
+    >>> rng = np.random.default_rng(0)
+    >>> features = rng.normal(size=(400, len(SCORE_FEATURES)))
+    >>> labels = features[:, 0] + 0.3 * rng.normal(size=400) > 0
+    >>> model = fit_score_calibration(features, labels, colour="true")
+    >>> float(((model(features) > 0.5) == labels).mean()) > 0.9
+    True
+    """
+    features = np.asarray(features, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    if features.ndim != 2 or features.shape[1] != len(SCORE_FEATURES):
+        raise InputError(f"features must be (N, {len(SCORE_FEATURES)}), got {features.shape}")
+    if labels.shape != (features.shape[0],):
+        raise InputError(f"labels must be ({features.shape[0]},), got {labels.shape}")
+    if labels.min(initial=1) == labels.max(initial=0):
+        raise InputError("calibration needs both matched and unmatched candidates")
+    mean = features.mean(axis=0)
+    scale = features.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    z = (features - mean) / scale
+    n = len(labels)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        logit = theta[0] + z @ theta[1:]
+        # log(1 + exp(-y*logit)) written stably.
+        nll = np.logaddexp(0.0, logit) - labels * logit
+        p = 1.0 / (1.0 + np.exp(-logit))
+        grad = np.concatenate([[np.sum(p - labels)], z.T @ (p - labels)]) / n
+        grad[1:] += l2 * theta[1:]
+        return float(nll.mean() + 0.5 * l2 * np.sum(theta[1:] ** 2)), grad
+
+    result = optimize.minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B")
+    theta = result.x
+    return ScoreCalibration(colour=colour, mean=tuple(float(v) for v in mean),
+                            scale=tuple(float(v) for v in scale), coef=tuple(float(v) for v in theta[1:]),
+                            intercept=float(theta[0]), provenance=dict(provenance or {}))
+
+
+def score_features(table: QTable, psf_fwhm: float | None = None) -> np.ndarray:
+    """The features :class:`ScoreCalibration` scores, from a region catalog.
+
+    Parameters
+    ----------
+    table : astropy.table.QTable
+        A catalog from :func:`find_star_forming_regions`.
+    psf_fwhm : float, optional
+        PSF FWHM in pixels; default: the one recorded in the catalog's
+        ``parameters`` metadata.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, len(SCORE_FEATURES))
+    """
+    if psf_fwhm is None:
+        try:
+            psf_fwhm = float(table.meta["parameters"]["psf_fwhm"])
+        except (KeyError, TypeError) as error:
+            raise InputError("the catalog records no psf_fwhm in meta['parameters']; pass psf_fwhm") from error
+    return _score_features(table, psf_fwhm)
+
+
+def label_candidates(catalog: QTable, truth: QTable, *, psf_fwhm: float | None = None,
+                     radius_factor: float = 1.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Match a region catalog to a simulated galaxy's truth table.
+
+    Detections are matched one to one, closest first, to the true objects of
+    every kind within ``radius_factor`` PSF FWHMs; a detection is correct
+    when its match is a star-forming clump. Foreground stars, red companions
+    and neighbours are in the truth table as hard negatives: a detection on
+    one of them is wrong.
+
+    Parameters
+    ----------
+    catalog : astropy.table.QTable
+        From :func:`find_star_forming_regions`.
+    truth : astropy.table.QTable
+        :attr:`galcolor.datasets.SimulatedGalaxy.truth`.
+    psf_fwhm : float, optional
+        PSF FWHM in pixels; default: the catalog's ``parameters``.
+    radius_factor : float, optional
+        Matching radius in PSF FWHMs.
+
+    Returns
+    -------
+    correct : numpy.ndarray of bool, shape (len(catalog),)
+        The detection matched a clump.
+    truth_match : numpy.ndarray of int, shape (len(truth),)
+        Row of the detection matched to each true object, -1 when none.
+    matched_kind : numpy.ndarray of str, shape (len(catalog),)
+        Kind of the matched true object ("" when none).
+    """
+    if psf_fwhm is None:
+        psf_fwhm = float(catalog.meta["parameters"]["psf_fwhm"])
+    x = u.Quantity(catalog["x"]).value if len(catalog) else np.zeros(0)
+    y = u.Quantity(catalog["y"]).value if len(catalog) else np.zeros(0)
+    true_x = np.asarray(u.Quantity(truth["x"]).value if len(truth) else np.zeros(0), dtype=np.float64)
+    true_y = np.asarray(u.Quantity(truth["y"]).value if len(truth) else np.zeros(0), dtype=np.float64)
+    detected_match, truth_match = match_regions(x, y, true_x, true_y, radius_factor * psf_fwhm)
+    kinds = np.asarray(truth["kind"], dtype=str) if len(truth) else np.zeros(0, dtype=str)
+    matched_kind = np.asarray([kinds[j] if j >= 0 else "" for j in detected_match], dtype=str)
+    return matched_kind == "clump", truth_match, matched_kind
+
+
+def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = ("predicted", "true"),
+                           colorizer: Any = None, band: str = "r", progress: bool = True,
+                           **find_options: Any):
+    """Run the region finder on simulated galaxies and match it to their truth.
+
+    The shared harness of ``pipelines/calibrate_regions.py`` (fitting the
+    score) and ``benchmarks/bench_regions.py`` (completeness and purity).
+
+    Parameters
+    ----------
+    galaxies : sequence of galcolor.datasets.SimulatedGalaxy
+    colours : sequence of {"predicted", "true"}
+        Predicted colour colorizes ``band`` with ``colorizer``; true colour
+        uses the simulated gri composite.
+    colorizer : galcolor.Colorizer, optional
+        Default: ``galcolor.Colorizer()`` (the shipped model).
+    band : str, optional
+        The band that becomes the grey input.
+    progress : bool, optional
+        tqdm progress bar.
+    **find_options
+        Passed to :func:`find_star_forming_regions` (``min_score=0`` keeps
+        every candidate).
+
+    Returns
+    -------
+    candidates : pandas.DataFrame
+        One row per detection: ``galaxy``, ``colour``, the catalog columns,
+        the score features, ``correct`` and ``matched_kind``.
+    truth : pandas.DataFrame
+        One row per true object and colour: ``galaxy``, ``colour``, ``kind``,
+        ``flux_fraction_g``, ``detection`` (catalog ``id`` of its match, -1)
+        and ``score`` (of that match, NaN when missed).
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    if colorizer is None and "predicted" in colours:
+        from .inference import Colorizer
+
+        colorizer = Colorizer()
+    candidate_frames, truth_frames = [], []
+    galaxies = list(galaxies)
+    chunk = 16  # colorize in batches: one network call for many cutouts
+    bar = tqdm(total=len(galaxies), desc="regions", unit="galaxy", disable=not progress)
+    for start in range(0, len(galaxies), chunk):
+        cutouts = [galaxy.to_cutout(band) for galaxy in galaxies[start:start + chunk]]
+        predicted = colorizer(cutouts) if "predicted" in colours else [None] * len(cutouts)
+        for offset, (cutout, colorized) in enumerate(zip(cutouts, predicted)):
+            number = start + offset
+            galaxy = galaxies[number]
+            candidate_frames_galaxy, truth_frames_galaxy = _evaluate_one(
+                galaxy, number, {"predicted": colorized, "true": cutout}, colours, find_options)
+            candidate_frames += candidate_frames_galaxy
+            truth_frames += truth_frames_galaxy
+            bar.update(1)
+    bar.close()
+    candidates = pd.concat(candidate_frames, ignore_index=True) if candidate_frames else pd.DataFrame()
+    truth = pd.concat(truth_frames, ignore_index=True) if truth_frames else pd.DataFrame()
+    return candidates, truth
+
+
+def _evaluate_one(galaxy: Any, number: int, inputs: dict[str, Any], colours: Sequence[str],
+                  find_options: dict[str, Any]) -> tuple[list, list]:
+    import pandas as pd
+
+    candidate_frames, truth_frames = [], []
+    for colour in colours:
+        data = inputs[colour]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoRegionsWarning)
+            catalog = find_star_forming_regions(data, **find_options)
+        psf = float(catalog.meta["parameters"]["psf_fwhm"])
+        correct, truth_match, matched_kind = label_candidates(catalog, galaxy.truth, psf_fwhm=psf)
+        frame = catalog.to_pandas() if len(catalog) else pd.DataFrame(columns=catalog.colnames)
+        features = _score_features(catalog, psf)
+        for column, name in enumerate(SCORE_FEATURES):
+            frame[name] = features[:, column] if len(catalog) else []
+        frame["correct"] = correct
+        frame["matched_kind"] = matched_kind
+        frame["psf_fwhm"] = psf
+        frame.insert(0, "colour", colour)
+        frame.insert(0, "galaxy", number)
+        candidate_frames.append(frame)
+        truth = galaxy.truth
+        scores = np.asarray(catalog["score"], dtype=np.float64) if len(catalog) else np.zeros(0)
+        ids = np.asarray(catalog["id"]) if len(catalog) else np.zeros(0, dtype=np.int64)
+        truth_frames.append(pd.DataFrame({
+            "galaxy": number, "colour": colour, "kind": np.asarray(truth["kind"], dtype=str),
+            "flux_fraction_g": np.asarray(truth["flux_fraction_g"], dtype=np.float64),
+            "detection": [int(ids[j]) if j >= 0 else -1 for j in truth_match],
+            "score": [float(scores[j]) if j >= 0 else np.nan for j in truth_match],
+            "psf_fwhm": psf,
+        }))
+    return candidate_frames, truth_frames

@@ -1,0 +1,293 @@
+"""Star-forming regions: detection on known images, rejection of red knots, schema, scores."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from astropy import units as u
+from astropy.wcs import WCS
+
+import galcolor
+from galcolor.analysis import (
+    SCORE_FEATURES,
+    NoRegionsWarning,
+    ScoreCalibration,
+    completeness_purity,
+    find_star_forming_regions,
+    fit_score_calibration,
+    label_candidates,
+    load_score_calibration,
+    match_regions,
+    psf_fwhm_pixels,
+    score_features,
+)
+from galcolor.catalog import REGION_COLUMNS, RegionFlag
+
+SIZE = 96
+#: Blue knots (x, y): bluer than the disk by 25 b* units, 8 pixels apart or more.
+BLUE_KNOTS = ((40.0, 50.0), (58.0, 42.0), (52.0, 62.0))
+#: Red knot and a bright red "star": brighter than the disk but redder.
+RED_KNOTS = ((36.0, 36.0), (62.0, 58.0))
+#: Scores every candidate 0.5 (min_score=0 tests look at detection alone).
+FLAT = ScoreCalibration(colour="predicted", mean=(0.0,) * len(SCORE_FEATURES),
+                        scale=(1.0,) * len(SCORE_FEATURES), coef=(0.0,) * len(SCORE_FEATURES), intercept=0.0)
+
+
+def _blob(x0: float, y0: float, sigma: float) -> np.ndarray:
+    y, x = np.mgrid[:SIZE, :SIZE]
+    return np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * sigma ** 2))
+
+
+def knotty_galaxy(wcs: WCS | None = None, ab_std: float = 1.5) -> galcolor.Colorization:
+    """An exponential disk (b* = +8) with three blue knots and two red ones."""
+    y, x = np.mgrid[:SIZE, :SIZE]
+    radius = np.hypot(x - (SIZE - 1) / 2, y - (SIZE - 1) / 2)
+    lightness = 75.0 * np.exp(-radius / 14.0)
+    b = np.where(lightness > 2, 8.0, 0.0)
+    a = np.where(lightness > 2, 2.0, 0.0)
+    for x0, y0 in BLUE_KNOTS:
+        lightness = lightness + 15.0 * _blob(x0, y0, 1.8)
+        b = b - 25.0 * _blob(x0, y0, 1.8)
+    for x0, y0 in RED_KNOTS:
+        lightness = lightness + 25.0 * _blob(x0, y0, 1.5)
+        b = b + 25.0 * _blob(x0, y0, 1.5)
+        a = a + 15.0 * _blob(x0, y0, 1.5)
+    lightness = np.clip(lightness, 0, 100).astype(np.float32)
+    ab = np.stack([a, b], axis=-1).astype(np.float32)
+    return galcolor.Colorization(lightness=lightness, ab=ab, ab_std=np.full_like(ab, ab_std),
+                                 mask=np.zeros((SIZE, SIZE), bool), wcs=wcs, source="knotty test galaxy",
+                                 meta={"model": "test", "weights_sha256": "0" * 64})
+
+
+def tan_wcs() -> WCS:
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [150.1, 2.2]
+    wcs.wcs.crpix = [48.5, 48.5]
+    wcs.wcs.cd = [[-0.396 / 3600, 0.0], [0.0, 0.396 / 3600]]
+    return wcs
+
+
+def test_blue_knots_are_found_where_they_are() -> None:
+    table = find_star_forming_regions(knotty_galaxy(), min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    found = np.stack([u.Quantity(table["x"]).value, u.Quantity(table["y"]).value], axis=1)
+    for knot in BLUE_KNOTS:
+        distance = np.hypot(*(found - np.asarray(knot)).T)
+        # The significance-weighted centroid of a symmetric knot on a smooth
+        # disk is within a pixel of its centre; the disk gradient pulls less.
+        assert distance.min() < 1.0, f"blue knot at {knot} not found: {found}"
+
+
+def test_red_knots_and_stars_are_not_regions() -> None:
+    table = find_star_forming_regions(knotty_galaxy(), min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    found = np.stack([u.Quantity(table["x"]).value, u.Quantity(table["y"]).value], axis=1)
+    assert len(table) == len(BLUE_KNOTS)
+    for knot in RED_KNOTS:
+        assert np.hypot(*(found - np.asarray(knot)).T).min() > 5.0
+
+
+def test_measured_colours_and_excess_are_those_of_the_knots() -> None:
+    table = find_star_forming_regions(knotty_galaxy(), min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    # The knots reach b* = 8 - 25 = -17 at the centre; the segment mean is
+    # bluer than the disk (+8) but not as blue as the peak.
+    assert np.all(np.asarray(table["b_mean"]) < 0)
+    assert np.all(np.asarray(table["blue_excess"]) > 5)
+    # ab_std = 1.5 everywhere, and the excess of ~20 is many of those.
+    assert np.all(np.asarray(table["significance"]) > 5)
+    assert np.allclose(np.asarray(table["b_err"]), 1.5, atol=1e-6)
+    assert np.all(np.asarray(table["galaxy_id"]) == 1)
+    assert np.all((np.asarray(table["flux_fraction"]) > 0) & (np.asarray(table["flux_fraction"]) < 0.2))
+
+
+def test_default_calibration_scores_clear_knots_as_likely() -> None:
+    table = find_star_forming_regions(knotty_galaxy(), min_score=0, psf_fwhm=3.5)
+    assert len(table) == len(BLUE_KNOTS)
+    assert np.all((np.asarray(table["score"]) >= 0) & (np.asarray(table["score"]) <= 1))
+
+
+def test_catalog_has_the_schema_and_provenance() -> None:
+    table = find_star_forming_regions(knotty_galaxy(), min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    assert table.colnames == [column.name for column in REGION_COLUMNS]
+    for column in REGION_COLUMNS:
+        if column.unit is not None:
+            assert table[column.name].unit == column.unit
+    assert table.meta["source"] == "knotty test galaxy"
+    assert table.meta["colour"] == "predicted"
+    assert table.meta["model"] == "test"
+    assert table.meta["weights_sha256"] == "0" * 64
+    assert table.meta["galcolor_version"] == galcolor.__version__
+    assert table.meta["parameters"]["psf_fwhm"] == 3.5
+    assert "date" in table.meta
+
+
+def test_ra_dec_come_from_the_wcs() -> None:
+    wcs = tan_wcs()
+    table = find_star_forming_regions(knotty_galaxy(wcs=wcs), min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    sky = wcs.pixel_to_world(u.Quantity(table["x"]).value, u.Quantity(table["y"]).value)
+    # Same transform, so agreement to float precision (1e-9 deg = 4 micro-arcsec).
+    assert np.allclose(u.Quantity(table["ra"]).to_value(u.deg), sky.ra.deg, atol=1e-9)
+    assert np.allclose(u.Quantity(table["dec"]).to_value(u.deg), sky.dec.deg, atol=1e-9)
+
+
+def test_no_wcs_gives_nan_sky_positions() -> None:
+    table = find_star_forming_regions(knotty_galaxy(), min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    assert np.all(np.isnan(u.Quantity(table["ra"]).value))
+
+
+def test_constant_image_gives_empty_table_with_full_schema_and_warning() -> None:
+    flat = galcolor.Colorization(lightness=np.full((32, 32), 40, np.float32), ab=np.zeros((32, 32, 2), np.float32),
+                                 ab_std=np.ones((32, 32, 2), np.float32), mask=np.zeros((32, 32), bool))
+    with pytest.warns(NoRegionsWarning, match="empty or constant"):
+        table = find_star_forming_regions(flat)
+    assert len(table) == 0
+    assert table.colnames == [column.name for column in REGION_COLUMNS]
+
+
+def test_galaxy_without_blue_knots_gives_empty_table() -> None:
+    galaxy = knotty_galaxy()
+    galaxy.ab[..., 1] = np.where(galaxy.lightness > 2, 8.0, 0.0)
+    with pytest.warns(NoRegionsWarning):
+        table = find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    assert len(table) == 0
+
+
+def test_masked_pixels_never_make_regions_and_are_flagged() -> None:
+    galaxy = knotty_galaxy()
+    x0, y0 = BLUE_KNOTS[0]
+    galaxy.mask[int(y0) - 1:int(y0) + 2, int(x0) + 3:int(x0) + 5] = True
+    table = find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    nearest = np.argmin(np.hypot(u.Quantity(table["x"]).value - x0, u.Quantity(table["y"]).value - y0))
+    assert table["flags"][nearest] & RegionFlag.MASKED
+
+
+def test_input_is_not_modified() -> None:
+    galaxy = knotty_galaxy()
+    before = (galaxy.lightness.copy(), galaxy.ab.copy(), galaxy.ab_std.copy(), galaxy.mask.copy())
+    find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    for old, new in zip(before, (galaxy.lightness, galaxy.ab, galaxy.ab_std, galaxy.mask)):
+        assert np.array_equal(old, new)
+
+
+def test_cutout_without_colour_is_refused_with_its_name() -> None:
+    cutout = galcolor.load(np.full((32, 32), 100, np.uint8))
+    with pytest.raises(galcolor.InputError, match="array input.*colorize it first"):
+        find_star_forming_regions(cutout)
+
+
+@pytest.mark.parametrize("option, value", [("galaxies", "some"), ("min_area", 0), ("min_score", 1.5)])
+def test_bad_options_are_refused(option: str, value) -> None:
+    with pytest.raises(galcolor.InputError, match=option):
+        find_star_forming_regions(knotty_galaxy(), **{option: value})
+
+
+def test_true_colour_of_a_simulated_galaxy_runs_and_matches_truth() -> None:
+    from galcolor.datasets import simulate
+
+    galaxy = simulate(1, size=96, seed=5, max_clumps=4, star_rate=0.0)[0]
+    table = find_star_forming_regions(galaxy.to_cutout("r"), min_score=0, calibration=FLAT)
+    assert table.meta["colour"] == "true"
+    correct, truth_match, kinds = label_candidates(table, galaxy.truth)
+    assert correct.shape == (len(table),) and truth_match.shape == (len(galaxy.truth),)
+    assert set(kinds) <= {"", "clump", "star", "companion", "neighbour"}
+    assert np.isfinite(u.Quantity(table["ra"]).value).all()
+
+
+def test_psf_fwhm_from_header_and_defaults() -> None:
+    wcs = tan_wcs()
+    header = wcs.to_header()
+    header["SEEING"] = 1.98
+    assert psf_fwhm_pixels(header) == pytest.approx(5.0, rel=1e-3)
+    assert psf_fwhm_pixels(None) == pytest.approx(1.4 / 0.396)
+
+
+def test_matching_is_one_to_one_and_closest_first() -> None:
+    detected, truth = match_regions([0.0, 0.4, 9.0], [0.0, 0.0, 0.0], [0.5, 8.0], [0.0, 0.0], radius=2.0)
+    assert detected.tolist() == [-1, 0, 1]
+    assert truth.tolist() == [1, 2]
+    assert completeness_purity(0, 0, 0, 0)[0] != completeness_purity(0, 0, 0, 0)[0]  # NaN
+
+
+def test_calibration_fit_is_monotonic_in_a_separating_feature_and_round_trips() -> None:
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(500, len(SCORE_FEATURES)))
+    labels = features[:, 0] > 0
+    model = fit_score_calibration(features, labels, colour="true")
+    probe = np.zeros((3, len(SCORE_FEATURES)))
+    probe[:, 0] = [-2.0, 0.0, 2.0]
+    scores = model(probe)
+    assert scores[0] < 0.1 < scores[1] < 0.9 < scores[2]
+    assert ScoreCalibration.from_dict(model.to_dict()) == model
+    with pytest.raises(galcolor.InputError, match="both"):
+        fit_score_calibration(features, np.ones(500, bool), colour="true")
+
+
+def test_shipped_calibrations_load_and_record_their_provenance() -> None:
+    for colour in ("predicted", "true"):
+        calibration = load_score_calibration(colour)
+        assert calibration.colour == colour
+        assert calibration.provenance["script"] == "pipelines/calibrate_regions.py"
+        assert calibration.provenance["n_galaxies"] >= 100
+
+
+def test_score_features_read_the_psf_from_the_catalog() -> None:
+    table = find_star_forming_regions(knotty_galaxy(), min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    assert score_features(table).shape == (len(table), len(SCORE_FEATURES))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(score_features(table)).all()
+
+
+# ------------------------------------------------------------------ CLI and demo
+
+
+def test_cli_regions_reads_colour_products_and_records_failures(tmp_path, capsys) -> None:
+    from galcolor.catalog import read
+    from galcolor.cli import main
+
+    product = knotty_galaxy(wcs=tan_wcs()).to_fits(tmp_path / "knotty_galcolor.fits")
+    broken = tmp_path / "broken.fits"
+    broken.write_bytes(b"SIMPLE  =                    T" + b"\0" * 100)
+    target = tmp_path / "regions.parquet"
+    status = main(["regions", str(product), str(broken), "-o", str(target), "--min-score", "0", "--quiet"])
+    assert status == 1  # one input failed ...
+    captured = capsys.readouterr()
+    assert "broken.fits" in captured.err
+    catalog = read(target)  # ... and the catalog of the others was still written
+    assert len(catalog) == len(BLUE_KNOTS)
+    assert set(catalog["source"]) == {"knotty test galaxy"}
+    assert catalog["id"].tolist() == list(range(1, len(catalog) + 1))
+    assert catalog.meta["failures"][0]["source"] == str(broken)
+    assert catalog.meta["model"] == "test"
+    # an existing catalog is not replaced without --overwrite
+    assert main(["regions", str(product), "-o", str(target), "--quiet"]) == 1
+
+
+def test_cli_regions_true_colour_of_an_rgb_image(tmp_path) -> None:
+    from PIL import Image
+
+    from galcolor.catalog import read
+    from galcolor.cli import main
+    from galcolor.datasets import simulate
+
+    galaxy = simulate(1, size=96, seed=5, max_clumps=4, star_rate=0.0)[0]
+    path = tmp_path / "galaxy.png"
+    Image.fromarray((np.clip(galaxy.rgb, 0, 1) * 255).round().astype(np.uint8)).save(path)
+    target = tmp_path / "regions.ecsv"
+    assert main(["regions", str(path), "-o", str(target), "--true-colour", "--min-score", "0", "--quiet"]) == 0
+    assert read(target).meta["colour"] == "true"
+
+
+def test_demo_writes_the_region_catalog_and_overlay(tmp_path) -> None:
+    import json
+
+    from galcolor.catalog import read
+    from galcolor.demo import run_demo
+
+    summary = run_demo(tmp_path, n=2, size=64, tta=False, progress=False)
+    catalog = read(tmp_path / "regions.ecsv")
+    assert summary["n_regions"] == len(catalog)
+    assert (tmp_path / "regions.png").stat().st_size > 0
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert all("n_regions" in record and "n_true_clumps" in record for record in saved["galaxies"])
