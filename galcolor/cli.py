@@ -253,6 +253,71 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _is_colour_product(path: str) -> bool:
+    """True for a FITS file written by Colorization.to_fits (it has A and B HDUs)."""
+    from astropy.io import fits
+
+    if not any(path.lower().endswith(ending) for ending in (".fits", ".fit", ".fts", ".fits.gz", ".fz")):
+        return False
+    try:
+        with fits.open(path, memmap=False) as hdus:
+            names = {hdu.name for hdu in hdus}
+    except OSError:
+        return False
+    return {"A", "B", "A_STD", "B_STD"} <= names
+
+
+def _command_regions(arguments: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .analysis import NoRegionsWarning, find_star_forming_regions
+    from .catalog import merge, write
+    from .colorization import Colorization
+    from .inference import Colorizer
+
+    target = Path(arguments.output)
+    if target.exists() and not arguments.overwrite:
+        print(f"galcolor regions: {target} exists (pass --overwrite to replace it)", file=sys.stderr)
+        return 1
+    inputs = [str(path) for path in arguments.inputs]
+    if target.resolve() in {Path(path).resolve() for path in inputs}:
+        print(f"galcolor regions: {target} is one of the inputs; choose another -o", file=sys.stderr)
+        return 1
+    colorizer = None
+    options = dict(min_significance=arguments.min_significance, min_area=arguments.min_area,
+                   min_score=arguments.min_score, galaxies=arguments.galaxies)
+    tables, failures = [], []
+    for path in tqdm(inputs, desc="finding regions", unit="image", disable=arguments.quiet):
+        try:
+            if _is_colour_product(path):
+                data = Colorization.read_fits(path)
+            elif arguments.true_colour:
+                data = load(path, band=_index_or_name(arguments.band), hdu=_index_or_name(arguments.hdu))
+            else:
+                if colorizer is None:
+                    colorizer = Colorizer(arguments.model, device=arguments.device, tta=not arguments.no_tta,
+                                          band=_index_or_name(arguments.band), hdu=_index_or_name(arguments.hdu))
+                data = colorizer(path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NoRegionsWarning)
+                tables.append(find_star_forming_regions(data, **options))
+        except (GalcolorError, OSError, ValueError) as error:
+            failures.append((path, error))
+            message = str(error) if path in str(error) else f"{path}: {error}"
+            tqdm.write(f"galcolor regions: FAILED {message}", file=sys.stderr)
+    catalog = merge(tables)
+    catalog.meta["failures"] = [{"source": path, "error": f"{type(error).__name__}: {error}"}
+                                for path, error in failures]
+    try:
+        write(catalog, target, overwrite=arguments.overwrite)
+    except (GalcolorError, OSError) as error:
+        print(f"galcolor regions: {error}", file=sys.stderr)
+        return 1
+    print(f"{len(catalog)} region(s) from {len(tables)} of {len(inputs)} image(s) written to {target}"
+          + (f"; {len(failures)} failed" if failures else ""))
+    return 1 if failures else 0
+
+
 def _command_demo(arguments: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -270,6 +335,8 @@ def _command_demo(arguments: argparse.Namespace) -> int:
         print(f"colour error on the central galaxies against the simulated truth: dE2000 "
               f"{summary['mean_delta_e2000_galaxy']:.2f} (grey image: "
               f"{summary['mean_delta_e2000_galaxy_grey']:.2f})")
+    print(f"found {summary['n_regions']} star-forming region(s): catalog {folder / 'regions.ecsv'}, "
+          f"overlay {folder / 'regions.png'}")
     print(f"look at {folder / 'montage.png'} (grey | galcolor | truth); colour images and FITS "
           f"products are in {folder / 'colour'}, the inputs in {folder / 'inputs'}")
     return 0
@@ -358,6 +425,34 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--batch-size", type=int, default=None, help="network images per forward pass")
     colorize.add_argument("--quiet", action="store_true", help="no progress bar")
     colorize.set_defaults(handler=_command_colorize)
+
+    regions = commands.add_parser(
+        "regions", help="find star-forming regions and write one catalog",
+        description="Find star-forming regions (compact knots bluer than their disk) in each INPUT and "
+        "write one catalog. Images are colorized first; FITS colour products of galcolor colorize "
+        "are read as they are; --true-colour uses the input's own colour (RGB images, 3-band FITS). "
+        "The format follows the extension of CATALOG: .fits, .ecsv, .xml/.vot, .parquet, .csv. "
+        "A file that fails is reported and the others are still searched; the exit status is 1 "
+        "if any failed.")
+    regions.add_argument("inputs", nargs="+", metavar="INPUT", help="images or galcolor FITS colour products")
+    regions.add_argument("-o", "--output", required=True, metavar="CATALOG", help="catalog file")
+    regions.add_argument("--overwrite", action="store_true", help="replace an existing catalog")
+    regions.add_argument("--true-colour", action="store_true",
+                         help="search the input's own colour instead of colorizing it")
+    regions.add_argument("--min-significance", type=float, default=3.0,
+                         help="detection threshold, blue excess over its uncertainty (default 3)")
+    regions.add_argument("--min-area", type=int, default=5, help="fewest pixels in a region (default 5)")
+    regions.add_argument("--min-score", type=float, default=0.5,
+                         help="keep regions scoring at least this (default 0.5; 0 keeps all candidates)")
+    regions.add_argument("--galaxies", choices=["central", "all"], default="central",
+                         help="the galaxy at the centre, or every galaxy in the frame")
+    regions.add_argument("--model", default="default", help="shipped model name or weights file")
+    regions.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, ...")
+    regions.add_argument("--no-tta", action="store_true", help="no test-time augmentation")
+    regions.add_argument("--band", help="band name or plane index to use as lightness")
+    regions.add_argument("--hdu", help="FITS HDU index or EXTNAME")
+    regions.add_argument("--quiet", action="store_true", help="no progress bar")
+    regions.set_defaults(handler=_command_regions)
 
     demo = commands.add_parser(
         "demo", help="the main job on an embedded default: simulate, colorize, write products",

@@ -11,6 +11,7 @@ with every map and the WCS (:meth:`Colorization.to_fits`), and draws itself
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ RASTER_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF"
 
 # Header keywords of the input copied to every FITS product (besides the WCS).
 _COPIED_KEYWORDS = ("OBJECT", "TELESCOP", "INSTRUME", "FILTER", "DATE-OBS", "MJD-OBS", "EQUINOX",
-                    "RADESYS")
+                    "RADESYS", "SEEING", "PSF_FWHM", "PSFFWHM", "FWHM")
 
 
 @dataclass(eq=False)
@@ -329,6 +330,66 @@ class Colorization:
         with atomic_write(path) as temporary:
             fits.HDUList(hdus).writeto(temporary, output_verify="exception")
         return path
+
+    @classmethod
+    def read_fits(cls, path: str | os.PathLike) -> "Colorization":
+        """Read a colour product written by :meth:`to_fits` back.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A FITS file with the ``L``, ``A``, ``B``, ``A_STD``, ``B_STD`` and
+            ``MASK`` HDUs of :meth:`to_fits`.
+
+        Returns
+        -------
+        Colorization
+            The maps (NaN pixels masked), the celestial WCS, the header of
+            the ``L`` HDU and the provenance keywords as ``meta``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import numpy as np
+        >>> from galcolor import Colorization
+        >>> result = Colorization(np.full((4, 4), 60, np.float32), np.ones((4, 4, 2), np.float32),
+        ...                       np.zeros((4, 4, 2), np.float32), np.zeros((4, 4), bool))
+        >>> path = result.to_fits(pathlib.Path(tempfile.mkdtemp()) / "galaxy.fits")
+        >>> again = Colorization.read_fits(path)
+        >>> bool(np.array_equal(again.ab, result.ab))
+        True
+        """
+        path = Path(path)
+        needed = ("L", "A", "B", "A_STD", "B_STD", "MASK")
+        try:
+            with fits.open(path, memmap=False) as hdus:
+                names = [hdu.name for hdu in hdus]
+                missing = [name for name in needed if name not in names]
+                if missing:
+                    raise InputError(f"{path}: not a galcolor colour product (no {', '.join(missing)} HDU); "
+                                     "write one with Colorization.to_fits or galcolor colorize --format fits")
+                planes = {name: np.asarray(hdus[name].data, dtype=np.float32) for name in needed}
+                header = hdus["L"].header.copy()
+        except OSError as error:
+            raise InputError(f"{path}: cannot read as FITS ({error})") from error
+        mask = planes["MASK"].astype(bool)
+        for name in ("L", "A", "B", "A_STD", "B_STD"):
+            mask |= ~np.isfinite(planes[name])
+        ab = np.stack([planes["A"], planes["B"]], axis=-1)
+        ab_std = np.stack([planes["A_STD"], planes["B_STD"]], axis=-1)
+        for values in (planes["L"], ab, ab_std):
+            values[~np.isfinite(values)] = 0.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wcs = WCS(header).celestial
+        meta = {"model": header.get("GCMODEL", ""), "weights_sha256": header.get("GCSHA256", ""),
+                "tta": bool(header.get("GCTTA", False)), "stretch": header.get("GCSTRTCH", ""),
+                "scale": header.get("GCSCALE", 1.0), "device": header.get("GCDEVICE", ""),
+                "galcolor_version": header.get("GCVERS", ""), "date": header.get("DATE", ""),
+                "input_format": "fits", "product": str(path)}
+        return cls(lightness=planes["L"], ab=ab, ab_std=ab_std, mask=mask,
+                   wcs=wcs if wcs.has_celestial else None, header=header,
+                   source=str(header.get("GCSOURCE", path)), meta=meta)
 
     # ------------------------------------------------------------------ plots
 

@@ -8,6 +8,10 @@ default model colorizes them, and the products go to one folder:
 - ``colour/sim-*_galcolor.png`` and ``.fits``: the colour images and the FITS
   products (L, RGB, a*, b* and their uncertainties, with the WCS);
 - ``montage.png``: grey | galcolor | truth for every galaxy, to look at;
+- ``regions.ecsv``: the star-forming regions found in the predicted colour
+  (:func:`galcolor.find_star_forming_regions`), one catalog for the survey;
+- ``regions.png``: those regions drawn on the colour images, with the
+  clumps the simulator put there;
 - ``summary.json``: per-galaxy colour error on the central galaxy against
   the simulated truth (ΔE2000 with the true L on both sides, and ab MAE),
   against a grey image, the model and timings.
@@ -26,18 +30,21 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ._atomic import atomic_write
+from .analysis import NoRegionsWarning, find_star_forming_regions, label_candidates
+from .catalog import merge, write
 from .color import rgb_to_lab_numpy
 from .colorization import Colorization
 from .inference import Colorizer, central_galaxy_mask
 from .metrics import ab_mae, delta_e2000
 
-__all__ = ["run_demo", "montage"]
+__all__ = ["run_demo", "montage", "regions_overlay"]
 
 
 def montage(results: list[Colorization], truths: list[np.ndarray | None], path: str | os.PathLike,
@@ -83,6 +90,63 @@ def montage(results: list[Colorization], truths: list[np.ndarray | None], path: 
     return path
 
 
+def regions_overlay(results: list[Colorization], catalogs: list, path: str | os.PathLike, *,
+                    truths: list | None = None, titles: list[str] | None = None) -> Path:
+    """Draw region catalogs on their colour images (one panel per galaxy) as PNG.
+
+    Parameters
+    ----------
+    results : list of Colorization
+    catalogs : list of astropy.table.QTable
+        The regions of each result (:func:`galcolor.find_star_forming_regions`);
+        circles of one PSF FWHM radius, labelled with the score.
+    path : str or os.PathLike
+        The PNG to write (atomically).
+    truths : list of astropy.table.QTable, optional
+        Simulator truth tables: true clumps are drawn as small white crosses,
+        stars, companions and neighbours as red crosses.
+    titles : list of str, optional
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Circle
+
+    columns = min(len(results), 4)
+    rows = -(-len(results) // columns)
+    figure = Figure(figsize=(2.6 * columns, 2.7 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if index >= len(results):
+            ax.set_visible(False)
+            continue
+        result, catalog = results[index], catalogs[index]
+        ax.imshow(result.rgb, origin=result.origin)
+        radius = float(catalog.meta.get("parameters", {}).get("psf_fwhm", 3.5))
+        for row in catalog:
+            x, y = float(row["x"].value), float(row["y"].value)
+            ax.add_patch(Circle((x, y), radius, fill=False, color="cyan", lw=1.2))
+            ax.text(x + radius, y + radius, f"{row['score']:.2f}", color="cyan", fontsize=6)
+        if truths is not None and truths[index] is not None:
+            truth = truths[index]
+            clump = np.asarray(truth["kind"]) == "clump"
+            for selection, colour in ((clump, "white"), (~clump, "red")):
+                ax.plot(np.asarray(truth["x"].value)[selection], np.asarray(truth["y"].value)[selection],
+                        "+", color=colour, ms=5, mew=0.8)
+        title = titles[index] if titles else ""
+        ax.set_title(f"{title} {len(catalog)} region(s)".strip(), fontsize=8)
+    figure.suptitle("star-forming regions in the predicted colour (cyan: score; +: simulated clumps, "
+                    "red +: stars/companions)", fontsize=8)
+    path = Path(path)
+    with atomic_write(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=110)
+    return path
+
+
 def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: int = 2026,
              model: str = "default", device: str = "auto", tta: bool = True,
              progress: bool = True) -> dict[str, Any]:
@@ -118,7 +182,7 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
     inputs, colour = output / "inputs", output / "colour"
     inputs.mkdir(parents=True, exist_ok=True)
     colour.mkdir(parents=True, exist_ok=True)
-    paths, truths = [], []
+    paths, truths, truth_tables = [], [], []
     for galaxy in tqdm(iter_simulate(n, size=size, seed=seed), total=n, desc="simulating",
                        unit="galaxy", disable=not progress):
         path = inputs / f"sim-{seed}-{galaxy.params['index']:03d}_r.fits"
@@ -126,6 +190,7 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
             galaxy.band_hdu("r").writeto(temporary)
         paths.append(path)
         truths.append(galaxy.rgb)
+        truth_tables.append(galaxy.truth)
     simulated = time.perf_counter()
     colorizer = Colorizer(model, device=device, tta=tta)
     results = []
@@ -151,8 +216,22 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
                 record["delta_e2000_galaxy_grey"] = delta_e2000(grey, true_lab, mask)
                 record["ab_mae_galaxy"] = ab_mae(result.ab, true_lab[..., 1:], mask)
         galaxies.append(record)
-    figure = montage(results, truths, output / "montage.png",
-                     titles=[path.name.split("_")[0] for path in paths])
+    titles = [path.name.split("_")[0] for path in paths]
+    figure = montage(results, truths, output / "montage.png", titles=titles)
+    catalogs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoRegionsWarning)
+        for result in results:
+            catalogs.append(find_star_forming_regions(result))
+    regions = merge(catalogs, meta={"demo_seed": seed})
+    write(regions, output / "regions.ecsv", overwrite=True)
+    overlay = regions_overlay(results, catalogs, output / "regions.png", truths=truth_tables,
+                              titles=titles)
+    for record, catalog, truth in zip(galaxies, catalogs, truth_tables):
+        correct, _, _ = label_candidates(catalog, truth)
+        record["n_regions"] = len(catalog)
+        record["n_regions_on_clumps"] = int(correct.sum())
+        record["n_true_clumps"] = int(np.sum(np.asarray(truth["kind"]) == "clump"))
     finished = time.perf_counter()
     errors = [record["delta_e2000_galaxy"] for record in galaxies if "delta_e2000_galaxy" in record]
     greys = [record["delta_e2000_galaxy_grey"] for record in galaxies if "delta_e2000_galaxy_grey" in record]
@@ -163,7 +242,8 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
                     "write": finished - colorized, "total": finished - started},
         "mean_delta_e2000_galaxy": float(np.mean(errors)) if errors else None,
         "mean_delta_e2000_galaxy_grey": float(np.mean(greys)) if greys else None,
-        "montage": str(figure), "galaxies": galaxies,
+        "montage": str(figure), "regions": str(output / "regions.ecsv"), "regions_figure": str(overlay),
+        "n_regions": len(regions), "galaxies": galaxies,
     }
     with atomic_write(output / "summary.json") as temporary:
         temporary.write_text(json.dumps(summary, indent=1))
