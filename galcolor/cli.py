@@ -318,6 +318,26 @@ def _command_regions(arguments: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _command_evaluate(arguments: argparse.Namespace) -> int:
+    from .evaluation import evaluate_folder, write_report
+
+    models = [name for item in arguments.models for name in item.split(",") if name]
+    baselines = [name for name in arguments.baselines.split(",") if name]
+    try:
+        per_image, failures = evaluate_folder(arguments.data, models=models, baselines=baselines,
+                                              manifest=arguments.manifest, limit=arguments.limit,
+                                              tta=arguments.tta, device=arguments.device,
+                                              progress=not arguments.quiet)
+        written = write_report(per_image, failures, arguments.output, device=arguments.device)
+    except GalcolorError as error:
+        print(f"galcolor evaluate: {error}", file=sys.stderr)
+        return 1
+    print((Path(arguments.output) / "summary.md").read_text())
+    print(f"{per_image['file'].nunique()} image(s) evaluated, {len(failures)} failed; "
+          f"{len(written)} files in {arguments.output}")
+    return 0
+
+
 def _command_demo(arguments: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -439,8 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     regions.add_argument("--overwrite", action="store_true", help="replace an existing catalog")
     regions.add_argument("--true-colour", action="store_true",
                          help="search the input's own colour instead of colorizing it")
-    regions.add_argument("--min-significance", type=float, default=3.0,
-                         help="detection threshold, blue excess over its uncertainty (default 3)")
+    regions.add_argument("--min-significance", type=float, default=2.5,
+                         help="detection threshold, blue excess over its uncertainty (default 2.5)")
     regions.add_argument("--min-area", type=int, default=5, help="fewest pixels in a region (default 5)")
     regions.add_argument("--min-score", type=float, default=0.5,
                          help="keep regions scoring at least this (default 0.5; 0 keeps all candidates)")
@@ -453,6 +473,25 @@ def build_parser() -> argparse.ArgumentParser:
     regions.add_argument("--hdu", help="FITS HDU index or EXTNAME")
     regions.add_argument("--quiet", action="store_true", help="no progress bar")
     regions.set_defaults(handler=_command_regions)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="colour quality of colorizers against the truth of colour images",
+        description="Colorize the L of every colour image in --data with each model and the reference "
+        "colorizers (grey, global mean, per-lightness lookup), measure every metric on galaxy pixels "
+        "and whole images with bootstrap intervals, and write tables, figures and a record to OUTDIR.")
+    evaluate.add_argument("--data", required=True, help="folder of colour images (the truth)")
+    evaluate.add_argument("--models", nargs="*", default=["default"],
+                          help="shipped model names or weights files (default: default)")
+    evaluate.add_argument("--baselines", default="grey,mean,lookup",
+                          help="reference colorizers, comma-separated (default grey,mean,lookup)")
+    evaluate.add_argument("--manifest", help="CSV/Parquet with file and survey columns (per-survey tables)")
+    evaluate.add_argument("--limit", type=int, help="only the first N images")
+    evaluate.add_argument("--tta", action="store_true",
+                          help="test-time augmentation (needed for the uncertainty of regression models)")
+    evaluate.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, ...")
+    evaluate.add_argument("-o", "--output", required=True, metavar="REPORT_DIR", help="report folder")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.set_defaults(handler=_command_evaluate)
 
     demo = commands.add_parser(
         "demo", help="the main job on an embedded default: simulate, colorize, write products",
