@@ -54,7 +54,6 @@ from .catalog import RegionFlag, conform, empty_table
 from .color import rgb_to_lab_numpy
 from .colorization import Colorization
 from .exceptions import GalcolorWarning, InputError
-from .metrics import GALAXY_MIN_LIGHTNESS
 from .io import Cutout
 
 __all__ = [
@@ -85,6 +84,10 @@ SEEING_KEYWORDS = ("PSF_FWHM", "PSFFWHM", "SEEING", "FWHM")
 MIN_COLOUR_STD = 1.0
 #: Gaussian sigma of the local-disk smoothing, in PSF FWHMs.
 DISK_SCALE = 2.0
+#: Lightness below which the colour of a pixel is too noisy to search
+#: (PSF-smoothed L; galcolor's galaxy-pixel convention is 15, but clumps in
+#: the outskirts of simulated disks sit at L ~ 8-15).
+REGION_MIN_LIGHTNESS = 8.0
 #: Where the shipped calibration lives.
 _CALIBRATION_FILE = "region_score.json"
 #: Measurements the score is a function of (see :func:`_score_features`).
@@ -429,13 +432,13 @@ def _region_maps(planes: _ColourPlanes, galaxy_mask: np.ndarray, psf_fwhm: float
 def find_star_forming_regions(
     data: Colorization | Cutout,
     *,
-    min_significance: float = 3.0,
+    min_significance: float = 2.5,
     min_area: int = 5,
     min_score: float = 0.5,
     galaxies: str = "central",
     psf_fwhm: float | None = None,
     galaxy_n_sigma: float = 2.0,
-    min_lightness: float = GALAXY_MIN_LIGHTNESS,
+    min_lightness: float = REGION_MIN_LIGHTNESS,
     calibration: ScoreCalibration | None = None,
     return_maps: bool = False,
 ) -> QTable | tuple[QTable, RegionMaps]:
@@ -461,9 +464,9 @@ def find_star_forming_regions(
     galaxy_n_sigma : float, optional
         Galaxy segmentation threshold in sky sigmas (sigma-clipped).
     min_lightness : float, optional
-        Regions are searched only where the PSF-smoothed L reaches this
-        (galcolor's galaxy-pixel convention, L > 15): in fainter outskirts
-        the colour of a pixel is mostly noise, true or predicted.
+        Regions are searched only where the PSF-smoothed L reaches this: in
+        fainter outskirts the colour of a pixel is mostly noise, true or
+        predicted.
     calibration : ScoreCalibration, optional
         Score model; default: the shipped one for the colour in hand.
     return_maps : bool, optional
@@ -589,7 +592,12 @@ def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.nda
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         weights = np.where(np.isfinite(significance), np.clip(significance, 0.0, None), 0.0)
-        positions = SourceCatalog(weights, segments)
+        # Centroids weighted by the knot's own light (the lightness contrast
+        # over the disk): the light centre of a clump, not the bluest edge
+        # of it that a red bulge next door would pull the colour peak to.
+        # The tiny significance term keeps a centroid where the contrast is 0.
+        light_weights = np.where(np.isfinite(contrast), np.clip(contrast, 0.0, None), 0.0)
+        positions = SourceCatalog(light_weights + 1e-9 * weights, segments)
         # Local-background photometry (rectangular annulus, sigma-clipped
         # median): a smoothed disk overestimates the light under a knot on
         # a steep exponential profile.
