@@ -48,6 +48,7 @@ from .colorization import Colorization
 from .exceptions import InputError
 from .io import Cutout, load
 from .metrics import GALAXY_MIN_LIGHTNESS
+from .uncertainty import load_residual_table
 from .training.augment import dihedral, dihedral_inverse
 from .training.trainer import resolve_device
 
@@ -270,6 +271,12 @@ class Colorizer:
         (default 512 and 64).
     band, hdu : optional
         Passed to :func:`galcolor.load` for file inputs.
+    uncertainty : {"calibrated", "spread"}, optional
+        ``"calibrated"`` (default): ``ab_std`` also includes the model's
+        measured error per lightness (:mod:`galcolor.uncertainty`) when
+        galcolor ships a table for the loaded weights, so that it covers
+        68 % of the true colours; ``"spread"``: the TTA and classification
+        spread alone.
 
     Examples
     --------
@@ -294,9 +301,14 @@ class Colorizer:
         overlap: int = DEFAULT_OVERLAP,
         band: str | int | None = None,
         hdu: int | str | None = None,
+        uncertainty: str = "calibrated",
     ) -> None:
         self.device = resolve_device(device)
         network, self.model_name, self.weights_sha256 = _load_model(model, self.device)
+        if uncertainty not in ("calibrated", "spread"):
+            raise InputError(f"uncertainty must be 'calibrated' or 'spread', got {uncertainty!r}")
+        #: the per-lightness residual table added to ab_std (None: the TTA/model spread alone)
+        self.residual_table = load_residual_table(self.weights_sha256) if uncertainty == "calibrated" else None
         #: the model as given (or loaded); inference runs on a copy with batch norm folded
         self.model = network
         self.network = fold_batch_norm(network).to(self.device, memory_format=torch.channels_last)
@@ -484,6 +496,8 @@ class Colorizer:
             ab, std = both[:2], both[2:]
         ab_map = ab.permute(1, 2, 0).numpy().astype(np.float32)
         std_map = std.permute(1, 2, 0).numpy().astype(np.float32)
+        if self.residual_table is not None:
+            std_map = self.residual_table.combine(cutout.lightness, std_map).astype(np.float32)
         ab_map[cutout.mask] = 0.0
         std_map[cutout.mask] = 0.0
         stretch = cutout.meta.get("stretch", {})
@@ -493,6 +507,7 @@ class Colorizer:
             "head": getattr(self.network, "head", None),
             "stretch": stretch.get("name") if isinstance(stretch, dict) else str(stretch),
             "tta": self.tta,
+            "uncertainty": "calibrated" if self.residual_table is not None else "spread",
             "device": str(self.device),
             "scale": plan["scale"],
             "network_shape": list(plan["network_shape"]),
