@@ -13,9 +13,10 @@ predicted (a :class:`~galcolor.Colorization`) or true (a
    colour): the local disk b*, a normalised Gaussian smoothing of b* over the
    galaxy with candidate clumps excluded (iterated), minus the PSF-smoothed
    b*. Positive means bluer than the disk around it.
-3. **Significance**: the excess over its uncertainty, from ``ab_std`` for a
-   predicted colour and from the pixel noise of b* (measured as a function of
-   L) for a true colour.
+3. **Significance**: the excess over its uncertainty: for a predicted colour
+   the spread of the prediction (``ab_std`` without the calibrated error of
+   the galaxy's overall colour, which cancels in a difference), for a true
+   colour the pixel noise of b* (measured as a function of L).
 4. **Regions**: :func:`photutils.segmentation.detect_sources` on the
    significance map inside the galaxy, split by
    :func:`~photutils.segmentation.deblend_sources` on the lightness contrast
@@ -55,6 +56,7 @@ from .color import rgb_to_lab_numpy
 from .colorization import Colorization
 from .exceptions import GalcolorWarning, InputError
 from .io import Cutout
+from .uncertainty import load_residual_table
 
 __all__ = [
     "NoRegionsWarning",
@@ -224,6 +226,7 @@ class _ColourPlanes:
     b: np.ndarray
     a_std: np.ndarray | None  # None: estimate from the pixel noise (true colour)
     b_std: np.ndarray | None
+    b_spread: np.ndarray | None  # uncertainty of colour *differences* within the image
     mask: np.ndarray
     wcs: WCS | None
     header: Any
@@ -235,7 +238,7 @@ class _ColourPlanes:
 def _colour_planes(data: Colorization | Cutout) -> _ColourPlanes:
     if isinstance(data, Colorization):
         return _ColourPlanes(data.lightness, data.ab[..., 0], data.ab[..., 1], data.ab_std[..., 0],
-                             data.ab_std[..., 1], data.mask, data.wcs, data.header, data.source,
+                             data.ab_std[..., 1], _prediction_spread(data), data.mask, data.wcs, data.header, data.source,
                              "predicted", dict(data.meta))
     if isinstance(data, Cutout):
         if data.truth_rgb is None:
@@ -245,11 +248,30 @@ def _colour_planes(data: Colorization | Cutout) -> _ColourPlanes:
         mask = data.mask if data.truth_mask is None else (data.mask | data.truth_mask)
         # The cutout's own lightness, not the composite's: the galaxy and the
         # regions are then segmented on the same L as the predicted colour.
-        return _ColourPlanes(data.lightness, lab[..., 1], lab[..., 2], None, None, mask, data.wcs,
+        return _ColourPlanes(data.lightness, lab[..., 1], lab[..., 2], None, None, None, mask, data.wcs,
                              data.header, data.source, "true",
                              {"model": "none (true colour)", "weights_sha256": ""})
     raise InputError(f"expected a galcolor.Colorization or a galcolor.Cutout with truth_rgb, "
                      f"got {type(data).__name__}")
+
+
+def _prediction_spread(result: Colorization) -> np.ndarray:
+    """The spread of the prediction of b* (TTA/classification), without the calibrated part.
+
+    A calibrated ``ab_std`` (:mod:`galcolor.uncertainty`) is mostly the
+    error of the galaxy's overall colour, which is shared by neighbouring
+    pixels and cancels in a blue excess (a difference of two colours of the
+    same galaxy); the spread of the prediction is what varies from pixel to
+    pixel. The calibrated table is taken out in quadrature.
+    """
+    b_std = np.asarray(result.ab_std[..., 1], dtype=np.float64)
+    if result.meta.get("uncertainty") != "calibrated":
+        return b_std
+    table = load_residual_table(result.meta.get("weights_sha256"))
+    if table is None:
+        return b_std
+    residual = table.sigma_at(result.lightness)[..., 1]
+    return np.sqrt(np.clip(b_std ** 2 - residual ** 2, 0.0, None))
 
 
 def psf_fwhm_pixels(header: Any = None, wcs: WCS | None = None) -> float:
@@ -399,12 +421,12 @@ def _region_maps(planes: _ColourPlanes, galaxy_mask: np.ndarray, psf_fwhm: float
     luminance = relative_luminance(planes.lightness)
     luminance_psf = _smooth(luminance, weights, psf_sigma)
 
-    if planes.b_std is None:
+    if planes.b_spread is None:
         sky = ~planes.mask
         noise = _noise_by_lightness(planes.b, planes.lightness, sky)
         b_std = noise * _gaussian_kernel_norm(psf_sigma)
     else:
-        b_std = _smooth(planes.b_std, weights, psf_sigma)
+        b_std = _smooth(planes.b_spread, weights, psf_sigma)
     b_std = np.maximum(np.nan_to_num(b_std, nan=MIN_COLOUR_STD), MIN_COLOUR_STD)
 
     candidates = np.zeros_like(galaxy_mask)

@@ -291,3 +291,17 @@ def test_demo_writes_the_region_catalog_and_overlay(tmp_path) -> None:
     assert (tmp_path / "regions.png").stat().st_size > 0
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert all("n_regions" in record and "n_true_clumps" in record for record in saved["galaxies"])
+
+
+def test_calibrated_uncertainty_changes_the_errors_not_the_detections() -> None:
+    """The calibrated part of ab_std is the error of the galaxy's overall colour: it cancels in
+    a blue excess, so detections and significances are those of the spread alone."""
+    from galcolor.datasets import simulate
+
+    cutout = simulate(1, size=96, seed=17, max_clumps=4, star_rate=0)[0].to_cutout("r")
+    calibrated = find_star_forming_regions(galcolor.Colorizer(tta=True)(cutout), min_score=0)
+    spread = find_star_forming_regions(galcolor.Colorizer(tta=True, uncertainty="spread")(cutout), min_score=0)
+    assert len(calibrated) == len(spread) > 0
+    # the quadrature round trip costs float32 rounding only
+    assert np.allclose(np.asarray(calibrated["significance"]), np.asarray(spread["significance"]), rtol=1e-3)
+    assert np.all(np.asarray(calibrated["b_err"]) > np.asarray(spread["b_err"]))
