@@ -1,0 +1,302 @@
+"""Star-forming regions: completeness, purity and calibration, on simulated and real galaxies.
+
+``--simulated`` (default): 500 simulated galaxies from a seed never used for
+calibration (``pipelines/calibrate_regions.py`` uses 101; this uses 202).
+Regions are found in the **predicted** colour (the default model colorizing
+the simulated r band) and in the **true** gri colour, and matched one to one
+to the simulator's truth within 1.5 PSF FWHM.
+
+* Completeness: the fraction of *catalog clumps* found with a score at or
+  above the threshold. Catalog clumps follow the Galaxy Zoo: Clump Scout
+  definition (Adams et al. 2022): at least 8 % of the galaxy's light (here in
+  g, the bluest simulated band); completeness for all simulated clumps,
+  down to 1 %, is reported too.
+* Purity: the fraction of regions at or above the threshold that match a
+  clump (of any brightness). Foreground stars, red companions and
+  neighbours are in the truth as hard negatives: a region on one is wrong,
+  and their contamination rate is reported separately.
+
+Figures: precision-recall curves (thresholds on ``score``), reliability
+diagram of ``score``, completeness against clump brightness.
+
+``--real``: the 500 SDSS validation galaxies (``../shared/data/sdss-gz/val``):
+regions from the predicted colour (the L of the JPEG colorized) and from the
+JPEG's true colour, and how well the first catalog recovers the second,
+with an overlay montage.
+
+Run from the repository root::
+
+    python benchmarks/bench_regions.py --simulated [--n 500]
+    python benchmarks/bench_regions.py --real [--n 500]
+
+Results: ``benchmarks/results/regions.md`` (and ``.json``) and the figures
+``regions_pr.png``, ``regions_reliability.png``, ``regions_completeness.png``,
+``regions_real_overlay.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from astropy import units as u  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+import galcolor  # noqa: E402
+from galcolor.analysis import (  # noqa: E402
+    NoRegionsWarning,
+    evaluate_on_simulation,
+    find_star_forming_regions,
+    match_regions,
+)
+from galcolor.datasets import simulate  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+SHARED = ROOT.parent / "shared" / "data"
+#: Clump Scout's clump: at least 8 % of the galaxy's (u-band) light.
+CATALOG_CLUMP_FRACTION = 0.08
+THRESHOLD = 0.5
+
+
+def rates(candidates: pd.DataFrame, truth: pd.DataFrame, threshold: float,
+          min_fraction: float = CATALOG_CLUMP_FRACTION) -> dict[str, float]:
+    """Completeness, purity and hard-negative contamination at one score threshold."""
+    kept = candidates[candidates["score"] >= threshold]
+    clumps = truth[(truth["kind"] == "clump") & (truth["flux_fraction_g"] >= min_fraction)]
+    all_clumps = truth[truth["kind"] == "clump"]
+    negatives = truth[truth["kind"] != "clump"]
+    found = lambda rows: float((rows["score"] >= threshold).mean()) if len(rows) else float("nan")  # noqa: E731
+    return {
+        "threshold": threshold,
+        "completeness": found(clumps),
+        "completeness_all_clumps": found(all_clumps),
+        "purity": float(kept["correct"].mean()) if len(kept) else float("nan"),
+        "n_regions": int(len(kept)),
+        "n_catalog_clumps": int(len(clumps)),
+        "hard_negatives_hit": found(negatives),
+        "n_hard_negatives": int(len(negatives)),
+    }
+
+
+def simulated(n: int, seed: int) -> dict:
+    start = time.perf_counter()
+    galaxies = simulate(n, size=128, seed=seed)
+    colorizer = galcolor.Colorizer()
+    candidates, truth = evaluate_on_simulation(galaxies, colorizer=colorizer, min_score=0.0)
+    elapsed = time.perf_counter() - start
+    results = {"n_galaxies": n, "seed": seed, "seconds": round(elapsed, 1),
+               "model": colorizer.model_name, "weights_sha256": colorizer.weights_sha256}
+    curves = []
+    for colour in ("predicted", "true"):
+        rows, objects = candidates[candidates["colour"] == colour], truth[truth["colour"] == colour]
+        results[colour] = rates(rows, objects, THRESHOLD)
+        for threshold in np.linspace(0.0, 0.98, 50):
+            curves.append({"colour": colour, **rates(rows, objects, float(threshold))})
+        bins = np.linspace(0, 1, 11)
+        index = np.clip(np.digitize(rows["score"], bins) - 1, 0, 9)
+        results[colour]["reliability"] = [
+            {"bin": f"{bins[k]:.1f}-{bins[k + 1]:.1f}", "n": int((index == k).sum()),
+             "mean_score": float(rows["score"][index == k].mean()) if (index == k).any() else None,
+             "fraction_correct": float(rows["correct"][index == k].mean()) if (index == k).any() else None}
+            for k in range(10)]
+    curves = pd.DataFrame(curves)
+    _figures(candidates, truth, curves)
+    return results
+
+
+def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame) -> None:
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    sns.lineplot(data=curves, x="completeness", y="purity", hue="colour", marker="o", markersize=3, ax=ax,
+                 sort=False)
+    for colour, rows in curves.groupby("colour"):
+        point = rows.iloc[(rows["threshold"] - THRESHOLD).abs().argmin()]
+        ax.plot(point["completeness"], point["purity"], "k*", ms=12)
+    ax.axvline(0.85, color="grey", ls=":")
+    ax.axhline(0.85, color="grey", ls=":")
+    ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel=f"completeness (clumps >= {CATALOG_CLUMP_FRACTION:.0%} of g light)",
+           ylabel="purity", title="Simulated galaxies: precision-recall over score (* = 0.5)")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "regions_pr.png", dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    bins = np.linspace(0, 1, 11)
+    for colour, rows in candidates.groupby("colour"):
+        index = np.clip(np.digitize(rows["score"], bins) - 1, 0, 9)
+        table = pd.DataFrame({"bin": index, "score": rows["score"], "correct": rows["correct"].astype(float)})
+        summary = table.groupby("bin").agg(score=("score", "mean"), correct=("correct", "mean"),
+                                           n=("score", "size"))
+        ax.plot(summary["score"], summary["correct"], "o-", label=f"{colour} colour")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    ax.set(xlabel="mean score in bin", ylabel="fraction that are clumps", xlim=(0, 1), ylim=(0, 1),
+           title="Reliability of score (simulated, held-out seed)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "regions_reliability.png", dpi=120)
+    plt.close(fig)
+
+    clumps = truth[truth["kind"] == "clump"].copy()
+    clumps["found"] = (clumps["score"] >= THRESHOLD).astype(float)
+    clumps["fraction bin"] = pd.cut(clumps["flux_fraction_g"], [0.01, 0.02, 0.04, 0.08, 0.12, 0.2])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    sns.pointplot(data=clumps, x="fraction bin", y="found", hue="colour", ax=ax, errorbar=("ci", 95))
+    ax.set(xlabel="clump fraction of the galaxy's g light", ylabel=f"completeness (score >= {THRESHOLD})",
+           ylim=(0, 1.02))
+    fig.tight_layout()
+    fig.savefig(RESULTS / "regions_completeness.png", dpi=120)
+    plt.close(fig)
+
+
+def real(n: int) -> dict:
+    files = sorted((SHARED / "sdss-gz" / "val").glob("*.jp*g"))[:n]
+    if not files:
+        raise SystemExit(f"no SDSS validation images under {SHARED / 'sdss-gz' / 'val'}")
+    colorizer = galcolor.Colorizer()
+    thresholds = (0.0, THRESHOLD)
+    counts = {t: {"true": 0, "predicted": 0, "recovered": 0, "correct": 0} for t in thresholds}
+    scores = {"true": [], "predicted": []}
+    examples = []
+    start = time.perf_counter()
+    for path in tqdm(files, desc="SDSS val", unit="galaxy"):
+        cutout = galcolor.load(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoRegionsWarning)
+            true_regions = find_star_forming_regions(cutout, min_score=0.0)
+            colorized = colorizer(cutout)
+            predicted_regions = find_star_forming_regions(colorized, min_score=0.0)
+        scores["true"] += list(np.asarray(true_regions["score"], dtype=float))
+        scores["predicted"] += list(np.asarray(predicted_regions["score"], dtype=float))
+        psf = float(true_regions.meta["parameters"]["psf_fwhm"])
+        for threshold in thresholds:
+            kept_true = true_regions[np.asarray(true_regions["score"]) >= threshold]
+            kept_predicted = predicted_regions[np.asarray(predicted_regions["score"]) >= threshold]
+            detected, truth_match = match_regions(
+                u.Quantity(kept_predicted["x"]).value, u.Quantity(kept_predicted["y"]).value,
+                u.Quantity(kept_true["x"]).value, u.Quantity(kept_true["y"]).value, 1.5 * psf)
+            tally = counts[threshold]
+            tally["true"] += len(kept_true)
+            tally["predicted"] += len(kept_predicted)
+            tally["recovered"] += int((truth_match >= 0).sum())
+            tally["correct"] += int((detected >= 0).sum())
+        if len(examples) < 8 and len(true_regions) >= 2:
+            examples.append((path.name, cutout, colorized, true_regions, predicted_regions))
+    elapsed = time.perf_counter() - start
+    _overlay(examples)
+    result = {"n_galaxies": len(files), "seconds": round(elapsed, 1), "model": colorizer.model_name,
+              "weights_sha256": colorizer.weights_sha256,
+              "score_quantiles": {colour: [float(q) for q in np.quantile(values, [0.5, 0.9, 0.99])]
+                                  if values else [] for colour, values in scores.items()}}
+    for threshold, tally in counts.items():
+        result[f"score>={threshold}"] = {
+            "true_colour_regions": tally["true"], "predicted_colour_regions": tally["predicted"],
+            "completeness": tally["recovered"] / tally["true"] if tally["true"] else float("nan"),
+            "purity": tally["correct"] / tally["predicted"] if tally["predicted"] else float("nan")}
+    return result
+
+
+def _overlay(examples: list) -> None:
+    if not examples:
+        return
+    fig, axes = plt.subplots(2, len(examples), figsize=(2.3 * len(examples), 5), squeeze=False)
+    for column, (name, cutout, colorized, true_regions, predicted_regions) in enumerate(examples):
+        for row, (image, regions, label) in enumerate(((cutout.truth_rgb, true_regions, "true colour"),
+                                                       (colorized.rgb, predicted_regions, "galcolor"))):
+            ax = axes[row, column]
+            ax.imshow(image)
+            good = np.asarray(regions["score"]) >= THRESHOLD
+            for selection, colour, width in ((~good, "yellow", 0.6), (good, "cyan", 1.4)):
+                ax.scatter(u.Quantity(regions["x"]).value[selection], u.Quantity(regions["y"]).value[selection],
+                           s=60, facecolors="none", edgecolors=colour, linewidths=width)
+            ax.set_xlim(212 - 110, 212 + 110)
+            ax.set_ylim(212 + 110, 212 - 110)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if column == 0:
+                ax.set_ylabel(label)
+            if row == 0:
+                ax.set_title(name, fontsize=7)
+    fig.suptitle("SDSS validation galaxies: candidate regions (yellow) and regions with score >= 0.5 (cyan), "
+                 "from true and predicted colour", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "regions_real_overlay.png", dpi=110)
+    plt.close(fig)
+
+
+def _markdown(results: dict) -> str:
+    lines = ["# Star-forming regions", "",
+             f"Measured {results['date']} on {results['machine']} with galcolor {results['galcolor_version']} "
+             "by `python benchmarks/bench_regions.py`.", ""]
+    if "simulated" in results:
+        sim = results["simulated"]
+        lines += [f"## Simulated galaxies ({sim['n_galaxies']}, seed {sim['seed']}, never used for calibration)",
+                  "", f"Score threshold {THRESHOLD}; matching radius 1.5 PSF FWHM; catalog clumps have "
+                  f">= {CATALOG_CLUMP_FRACTION:.0%} of the galaxy's g light.", "",
+                  "| colour | completeness | purity | completeness, all clumps | hard negatives hit | regions |",
+                  "|---|---|---|---|---|---|"]
+        for colour in ("predicted", "true"):
+            r = sim[colour]
+            lines.append(f"| {colour} | {r['completeness']:.3f} | {r['purity']:.3f} | "
+                         f"{r['completeness_all_clumps']:.3f} | {r['hard_negatives_hit']:.3f} "
+                         f"(of {r['n_hard_negatives']}) | {r['n_regions']} |")
+        lines += ["", "Goal: predicted colour >= 0.85 / 0.85, true colour >= 0.95 / 0.90.", "",
+                  "![precision-recall](regions_pr.png)", "", "![reliability](regions_reliability.png)", "",
+                  "![completeness by clump brightness](regions_completeness.png)", ""]
+    if "real" in results:
+        r = results["real"]
+        lines += [f"## SDSS validation galaxies ({r['n_galaxies']})", "",
+                  "How well the regions found in the predicted colour recover those found in the true colour "
+                  "(same method, same L, matching within 1.5 PSF FWHM), for every candidate (score >= 0) and "
+                  f"at the default threshold (score >= {THRESHOLD}):", "",
+                  "| score | true-colour regions | predicted-colour regions | completeness | purity |",
+                  "|---|---|---|---|---|"]
+        for threshold in (0.0, THRESHOLD):
+            t = r[f"score>={threshold}"]
+            lines.append(f"| >= {threshold} | {t['true_colour_regions']} | {t['predicted_colour_regions']} | "
+                         f"{t['completeness']:.3f} | {t['purity']:.3f} |")
+        quantiles = r["score_quantiles"]
+        lines += ["", "Median / 90th / 99th percentile of the candidates' scores: true colour "
+                  + " / ".join(f"{q:.3f}" for q in quantiles["true"]) + ", predicted colour "
+                  + " / ".join(f"{q:.3f}" for q in quantiles["predicted"]) + ".", "",
+                  "![overlay](regions_real_overlay.png)", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--simulated", action="store_true")
+    parser.add_argument("--real", action="store_true")
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=202)
+    args = parser.parse_args()
+    if not (args.simulated or args.real):
+        args.simulated = True
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "regions.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results.update(date=dt.date.today().isoformat(), galcolor_version=galcolor.__version__,
+                   machine=f"{platform.machine()} {platform.system()}, CPU")
+    if args.simulated:
+        results["simulated"] = simulated(args.n, args.seed)
+    if args.real:
+        results["real"] = real(args.n)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "regions.md").write_text(_markdown(results))
+    print(_markdown(results))
+
+
+if __name__ == "__main__":
+    main()
