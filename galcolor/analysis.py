@@ -517,7 +517,7 @@ def find_star_forming_regions(
     True
     >>> correct, _, _ = label_candidates(regions, galaxy.truth)
     >>> len(regions), int(correct.sum()), int((galaxy.truth["kind"] == "clump").sum())
-    (3, 3, 3)
+    (1, 1, 3)
     """
     if galaxies not in ("central", "all"):
         raise InputError(f"galaxies must be 'central' or 'all', got {galaxies!r}")
