@@ -375,6 +375,15 @@ def _command_fetch(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model, --device and --no-tta, the same for every command that colorizes."""
+    parser.add_argument("--model", default="default",
+                        help="shipped model name or weights file (default: the shipped default)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, ...")
+    parser.add_argument("--no-tta", action="store_true",
+                        help="no test-time augmentation (8x faster; no TTA spread in the uncertainty)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``galcolor`` command."""
     parser = argparse.ArgumentParser(
@@ -430,11 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
         "exit status is 1 if any failed.")
     colorize.add_argument("inputs", nargs="+", metavar="INPUT", help="FITS, JPEG, PNG or TIFF files")
     colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
-    colorize.add_argument("--model", default="default",
-                          help="shipped model name or weights file (default: the shipped default)")
-    colorize.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, ...")
-    colorize.add_argument("--no-tta", action="store_true",
-                          help="no test-time augmentation (8x faster; no TTA spread in the uncertainty)")
+    _add_model_arguments(colorize)
     colorize.add_argument("--format", default="png,fits",
                           help="comma-separated: png, jpeg, tiff, fits (default png,fits)")
     colorize.add_argument("--bits", type=int, default=8, choices=[8, 16], help="bits per channel of PNG/TIFF")
@@ -466,9 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="keep regions scoring at least this (default 0.5; 0 keeps all candidates)")
     regions.add_argument("--galaxies", choices=["central", "all"], default="central",
                          help="the galaxy at the centre, or every galaxy in the frame")
-    regions.add_argument("--model", default="default", help="shipped model name or weights file")
-    regions.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, ...")
-    regions.add_argument("--no-tta", action="store_true", help="no test-time augmentation")
+    _add_model_arguments(regions)
     regions.add_argument("--band", help="band name or plane index to use as lightness")
     regions.add_argument("--hdu", help="FITS HDU index or EXTNAME")
     regions.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -503,9 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-n", type=int, default=8, help="number of simulated galaxies (default 8)")
     demo.add_argument("--size", type=int, default=128, help="cutout side in pixels (default 128)")
     demo.add_argument("--seed", type=int, default=2026, help="simulator seed (default 2026)")
-    demo.add_argument("--model", default="default", help="shipped model name or weights file")
-    demo.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, ...")
-    demo.add_argument("--no-tta", action="store_true", help="no test-time augmentation")
+    _add_model_arguments(demo)
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(handler=_command_demo)
 
