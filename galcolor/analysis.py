@@ -31,6 +31,7 @@ Catalog columns and their units are defined once, in :mod:`galcolor.catalog`.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import warnings
@@ -52,7 +53,7 @@ from scipy import ndimage, optimize
 
 from . import __version__
 from .catalog import RegionFlag, conform, empty_table
-from .color import rgb_to_lab_numpy
+from .color import lightness_to_luminance, rgb_to_lab_numpy
 from .colorization import Colorization
 from .exceptions import GalcolorWarning, InputError
 from .io import Cutout
@@ -70,7 +71,6 @@ __all__ = [
     "evaluate_on_simulation",
     "completeness_purity",
     "psf_fwhm_pixels",
-    "relative_luminance",
     "score_features",
     "SCORE_FEATURES",
 ]
@@ -167,6 +167,20 @@ class ScoreCalibration:
         logit = self.intercept + z @ np.asarray(self.coef)
         return 1.0 / (1.0 + np.exp(-np.clip(logit, -50, 50)))
 
+    @classmethod
+    def uninformative(cls, colour: str = "predicted") -> "ScoreCalibration":
+        """All weights 0: every region scores 0.5 (candidates before any calibration).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from galcolor.analysis import SCORE_FEATURES, ScoreCalibration
+        >>> ScoreCalibration.uninformative()(np.ones((2, len(SCORE_FEATURES)))).tolist()
+        [0.5, 0.5]
+        """
+        n = len(SCORE_FEATURES)
+        return cls(colour=colour, mean=(0.0,) * n, scale=(1.0,) * n, coef=(0.0,) * n, intercept=0.0)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (the format of the shipped file)."""
         return {"colour": self.colour, "features": list(self.features), "mean": list(self.mean),
@@ -182,6 +196,11 @@ class ScoreCalibration:
         return cls(colour=data["colour"], mean=tuple(data["mean"]), scale=tuple(data["scale"]),
                    coef=tuple(data["coef"]), intercept=float(data["intercept"]), features=features,
                    provenance=dict(data.get("provenance", {})))
+
+
+@functools.lru_cache(maxsize=1)  # read once per process, not once per image
+def _shipped_calibrations() -> str:
+    return resources.files("galcolor").joinpath("data", _CALIBRATION_FILE).read_text()
 
 
 def load_score_calibration(colour: str = "predicted", path: str | Path | None = None) -> ScoreCalibration:
@@ -204,7 +223,7 @@ def load_score_calibration(colour: str = "predicted", path: str | Path | None = 
     if colour not in ("predicted", "true"):
         raise InputError(f"colour must be 'predicted' or 'true', got {colour!r}")
     if path is None:
-        text = resources.files("galcolor").joinpath("data", _CALIBRATION_FILE).read_text()
+        text = _shipped_calibrations()
         origin = f"galcolor/data/{_CALIBRATION_FILE}"
     else:
         text = Path(path).read_text()
@@ -329,13 +348,6 @@ def _smooth(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray
         return np.where(denominator > 1e-3, numerator / np.maximum(denominator, 1e-12), np.nan)
 
 
-def relative_luminance(lightness: np.ndarray) -> np.ndarray:
-    """CIE relative luminance Y in [0, 1] of CIELAB L (the inverse of L's cube root)."""
-    lightness = np.asarray(lightness, dtype=np.float64)
-    f = (lightness + 16.0) / 116.0
-    return np.where(lightness > 8.0, f ** 3, lightness / 903.3)
-
-
 def _noise_by_lightness(values: np.ndarray, lightness: np.ndarray, valid: np.ndarray,
                         n_bins: int = 16) -> np.ndarray:
     """Per-pixel noise of ``values`` as a function of L, from its high-pass residual.
@@ -366,12 +378,13 @@ def _noise_by_lightness(values: np.ndarray, lightness: np.ndarray, valid: np.nda
     return np.interp(lightness, centres, np.asarray(noise) / correction)
 
 
-def _galaxy_segmentation(lightness: np.ndarray, mask: np.ndarray, psf_fwhm: float, galaxies: str,
-                         n_sigma: float, source: str) -> SegmentationImage | None:
-    """Segments of the galaxies to analyse, relabelled 1 (central), 2, ..."""
-    sigma = psf_fwhm / 2.3548
-    smoothed = _smooth(lightness, (~mask).astype(np.float64), sigma)
-    smoothed = np.where(np.isfinite(smoothed), smoothed, 0.0)
+def _galaxy_segmentation(lightness: np.ndarray, smoothed: np.ndarray, mask: np.ndarray, psf_fwhm: float,
+                         galaxies: str, n_sigma: float) -> SegmentationImage | None:
+    """Segments of the galaxies to analyse, relabelled 1 (central), 2, ...
+
+    ``smoothed`` is the PSF-smoothed lightness (0 where undefined): the
+    segmentation runs on it, with the threshold from the sky of ``lightness``.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyUserWarning)
         warnings.simplefilter("ignore", NoDetectionsWarning)
@@ -418,7 +431,7 @@ def _region_maps(planes: _ColourPlanes, galaxy_mask: np.ndarray, psf_fwhm: float
     valid = galaxy_mask & ~planes.mask
     weights = valid.astype(np.float64)
     b_psf = _smooth(planes.b, weights, psf_sigma)
-    luminance = relative_luminance(planes.lightness)
+    luminance = lightness_to_luminance(planes.lightness)
     luminance_psf = _smooth(luminance, weights, psf_sigma)
 
     if planes.b_spread is None:
@@ -444,7 +457,7 @@ def _region_maps(planes: _ColourPlanes, galaxy_mask: np.ndarray, psf_fwhm: float
     excess = np.where(valid, disk_b - b_psf, np.nan)
     significance = excess / b_std
     contrast = np.where(valid, luminance_psf - disk_luminance, np.nan)
-    return np.where(valid, disk_b, np.nan), excess, b_std, significance, contrast, disk_luminance, luminance
+    return np.where(valid, disk_b, np.nan), excess, b_std, significance, contrast, luminance
 
 
 # ----------------------------------------------------------------------------
@@ -539,7 +552,8 @@ def find_star_forming_regions(
         raise InputError(f"psf_fwhm must be a positive number of pixels, got {psf_fwhm}")
     parameters = {"min_significance": min_significance, "min_area": min_area, "min_score": min_score,
                   "galaxies": galaxies, "psf_fwhm": round(float(psf_fwhm), 4),
-                  "galaxy_n_sigma": galaxy_n_sigma, "min_lightness": min_lightness, "calibration": planes.colour if calibration is None else calibration.colour}
+                  "galaxy_n_sigma": galaxy_n_sigma, "min_lightness": min_lightness,
+                  "calibration": planes.colour if calibration is None else calibration.colour}
     meta = {"source": planes.source, "colour": planes.colour,
             "model": str(planes.meta.get("model", "")),
             "weights_sha256": str(planes.meta.get("weights_sha256", "")),
@@ -557,13 +571,12 @@ def find_star_forming_regions(
     if mask.all() or np.ptp(planes.lightness[~mask]) == 0:
         maps = RegionMaps(np.zeros(shape, bool), None, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing("the image is empty or constant", maps)
-    galaxy_segments = _galaxy_segmentation(planes.lightness, mask, psf_fwhm, galaxies, galaxy_n_sigma,
-                                           planes.source)
+    smoothed = np.nan_to_num(_smooth(planes.lightness, (~mask).astype(np.float64), psf_fwhm / 2.3548))
+    galaxy_segments = _galaxy_segmentation(planes.lightness, smoothed, mask, psf_fwhm, galaxies, galaxy_n_sigma)
     if galaxy_segments is None or galaxy_segments.n_labels == 0:
         maps = RegionMaps(np.zeros(shape, bool), None, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing("no galaxy was found", maps)
-    smoothed = _smooth(planes.lightness, (~mask).astype(np.float64), psf_fwhm / 2.3548)
-    galaxy_mask = (galaxy_segments.data > 0) & (np.nan_to_num(smoothed) >= min_lightness)
+    galaxy_mask = (galaxy_segments.data > 0) & (smoothed >= min_lightness)
     if galaxies == "central":
         # Above min_lightness a neighbour that touched the galaxy in the
         # faint outskirts comes apart from it: keep the central piece.
@@ -571,7 +584,7 @@ def find_star_forming_regions(
     if not galaxy_mask.any():
         maps = RegionMaps(galaxy_mask, galaxy_segments, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing(f"no galaxy pixel reaches L = {min_lightness}", maps)
-    disk_b, excess, b_std, significance, contrast, disk_luminance, luminance = _region_maps(
+    disk_b, excess, b_std, significance, contrast, luminance = _region_maps(
         planes, galaxy_mask, psf_fwhm, clip_sigma=min_significance)
 
     detection = np.where(np.isfinite(significance), significance, 0.0)
@@ -589,13 +602,12 @@ def find_star_forming_regions(
                                    progress_bar=False)
 
     table = _measure(planes, segments, parents, galaxy_segments, significance, excess, b_std,
-                     contrast, disk_luminance, luminance, psf_fwhm)
+                     contrast, luminance, psf_fwhm)
     if calibration is None:
         calibration = load_score_calibration(planes.colour)
     features = _score_features(table, psf_fwhm)
     table["score"] = calibration(features) if len(table) else np.zeros(0)
     maps = RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, significance, segments, float(psf_fwhm))
-    table.meta.update(meta)
     keep = np.asarray(table["score"]) >= min_score
     table = conform(table[keep])
     table.meta.update(meta)
@@ -606,8 +618,7 @@ def find_star_forming_regions(
 
 def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.ndarray,
              galaxy_segments: SegmentationImage, significance: np.ndarray, excess: np.ndarray,
-             b_std: np.ndarray, contrast: np.ndarray, disk_luminance: np.ndarray,
-             luminance: np.ndarray, psf_fwhm: float) -> QTable:
+             b_std: np.ndarray, contrast: np.ndarray, luminance: np.ndarray, psf_fwhm: float) -> QTable:
     """One row per segment: positions, areas, colours, light and the features."""
     labels = segments.labels
     data = segments.data
@@ -632,9 +643,6 @@ def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.nda
     y = np.asarray(positions.y_centroid, dtype=np.float64)
     area = np.asarray(positions.area.value, dtype=np.float64)
 
-    a_std_map = np.full(planes.a.shape, np.nan) if planes.a_std is None else planes.a_std
-    b_std_raw = np.full(planes.b.shape, np.nan) if planes.b_std is None else planes.b_std
-
     def per_label(values: np.ndarray, function=ndimage.mean) -> np.ndarray:
         return np.asarray(function(values, labels=data, index=labels), dtype=np.float64)
 
@@ -642,8 +650,9 @@ def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.nda
     b_mean = np.asarray(b_cat.segment_flux, dtype=np.float64) / area
     # Pixel errors of a predicted colour are correlated, so the mean of the
     # pixel uncertainties is the honest error of the mean, not sigma/sqrt(N).
-    a_err = per_label(a_std_map) if planes.a_std is not None else per_label(b_std)
-    b_err = per_label(b_std_raw) if planes.b_std is not None else per_label(b_std)
+    # True colour has no ab_std: both channels get the measured b* noise.
+    a_err = per_label(b_std if planes.a_std is None else planes.a_std)
+    b_err = per_label(b_std if planes.b_std is None else planes.b_std)
     blue_excess = per_label(excess)
     peak_significance = per_label(significance, ndimage.maximum)
     region_light = np.asarray(light.segment_flux, dtype=np.float64)
@@ -661,12 +670,9 @@ def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.nda
     galaxy_edge = galaxy_segments.data > 0
     galaxy_edge = galaxy_edge & ~ndimage.binary_erosion(galaxy_edge)
     masked_near = ndimage.binary_dilation(planes.mask, iterations=1)
-    parent_counts = np.bincount(parents[data > 0].ravel(), minlength=parents.max() + 1)
-    children = {}
-    for label in labels:
-        region = data == label
-        parent = np.bincount(parents[region]).argmax()
-        children.setdefault(parent, []).append(label)
+    # deblend_sources keeps a child inside its parent segment
+    parent_of = [int(np.bincount(parents[data == label]).argmax()) for label in labels]
+    siblings = np.bincount(parent_of)
     for row, (label, bbox) in enumerate(zip(labels, segments.bbox)):
         region = data == label
         value = 0
@@ -675,15 +681,13 @@ def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.nda
             value |= RegionFlag.EDGE
         if (region & masked_near).any():
             value |= RegionFlag.MASKED
-        parent = np.bincount(parents[region]).argmax()
-        if len(children[parent]) > 1:
+        if siblings[parent_of[row]] > 1:
             value |= RegionFlag.DEBLENDED
         if r_gal[row] < psf_fwhm:
             value |= RegionFlag.NUCLEUS
         if b_err[row] > blue_excess[row]:
             value |= RegionFlag.LOW_SNR_COLOUR
         flags[row] = value
-    del parent_counts
 
     ra = np.full(len(labels), np.nan)
     dec = np.full(len(labels), np.nan)
@@ -696,7 +700,8 @@ def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.nda
         flux_fraction = region_light / total[index]
         r_gal_norm = r_gal / half_light[index]
     table = QTable()
-    table["id"] = np.arange(1, len(labels) + 1, dtype=np.int64)
+    # Region ids follow the segmentation labels of RegionMaps.segmentation.
+    table["id"] = np.asarray(labels, dtype=np.int64)
     table["galaxy_id"] = galaxy_ids.astype(np.int64)
     table["source"] = np.asarray([planes.source] * len(labels), dtype=str)
     table["x"] = x * u.pix
@@ -715,8 +720,6 @@ def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.nda
     table["significance"] = peak_significance
     table["score"] = np.zeros(len(labels))
     table["flags"] = flags
-    # Region ids follow the segmentation labels of RegionMaps.segmentation.
-    table["id"] = np.asarray(labels, dtype=np.int64)
     return table
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "rgb_to_lab_numpy",
     "lab_to_rgb_numpy",
     "gray_to_lightness",
+    "lightness_to_luminance",
     "RgbToLab",
     "LabToRgb",
     "AbGrid",
@@ -374,6 +375,35 @@ def gray_to_lightness(gray: np.ndarray) -> np.ndarray:
         (_LAB_KAPPA * linear + 16.0) / 116.0,
     )
     return (116.0 * fy - 16.0).astype(dtype, copy=False)
+
+
+def lightness_to_luminance(lightness: np.ndarray) -> np.ndarray:
+    """CIE relative luminance Y in [0, 1] of CIELAB lightness L (the inverse of L's cube root).
+
+    Linear in the light, so sums of Y over pixels behave like fluxes (up
+    to the stretch that made L); :func:`gray_to_lightness` goes the other
+    way for grey sRGB values.
+
+    Parameters
+    ----------
+    lightness : numpy.ndarray
+        L in [0, 100].
+
+    Returns
+    -------
+    numpy.ndarray
+        Y, float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lightness_to_luminance(np.array([0.0, 8.0, 50.0, 100.0])).round(4)
+    array([0.    , 0.0089, 0.1842, 1.    ])
+    """
+    lightness = np.asarray(lightness, dtype=np.float64)
+    fy = (lightness + 16.0) / 116.0
+    # below the knee (L = kappa * epsilon = 8) L is linear in Y
+    return np.where(lightness > _LAB_KAPPA * _LAB_EPSILON, fy ** 3, lightness / _LAB_KAPPA)
 
 
 class RgbToLab(nn.Module):

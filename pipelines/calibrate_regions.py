@@ -30,9 +30,7 @@ from galcolor.analysis import SCORE_FEATURES, ScoreCalibration, evaluate_on_simu
 from galcolor.datasets import simulate
 
 #: Scores every candidate 0.5: the calibration pass keeps all candidates.
-UNCALIBRATED = ScoreCalibration(colour="none", mean=(0.0,) * len(SCORE_FEATURES),
-                                scale=(1.0,) * len(SCORE_FEATURES), coef=(0.0,) * len(SCORE_FEATURES),
-                                intercept=0.0)
+UNCALIBRATED = ScoreCalibration.uninformative("none")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,8 +31,7 @@ BLUE_KNOTS = ((40.0, 50.0), (58.0, 42.0), (52.0, 62.0))
 #: Red knot and a bright red "star": brighter than the disk but redder.
 RED_KNOTS = ((36.0, 36.0), (62.0, 58.0))
 #: Scores every candidate 0.5 (min_score=0 tests look at detection alone).
-FLAT = ScoreCalibration(colour="predicted", mean=(0.0,) * len(SCORE_FEATURES),
-                        scale=(1.0,) * len(SCORE_FEATURES), coef=(0.0,) * len(SCORE_FEATURES), intercept=0.0)
+FLAT = ScoreCalibration.uninformative("predicted")
 
 
 def _blob(x0: float, y0: float, sigma: float) -> np.ndarray:
