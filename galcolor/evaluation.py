@@ -34,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -50,6 +51,7 @@ from .color import lab_to_rgb_numpy, rgb_to_lab_numpy
 from .exceptions import GalcolorError, InputError
 from .io import load
 from .metrics import evaluate_image, galaxy_mask, summarize
+from .uncertainty import _CHI2_2DOF
 
 __all__ = ["BASELINES", "IMAGE_SUFFIXES", "evaluate_folder", "write_report", "reference_prediction",
            "uncertainty_coverage"]
@@ -58,9 +60,6 @@ __all__ = ["BASELINES", "IMAGE_SUFFIXES", "evaluate_folder", "write_report", "re
 BASELINES = ("grey", "mean", "lookup")
 #: Files of a folder that are evaluated.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
-#: Squared Mahalanobis radius of the 68.27 % region of a 2-D Gaussian
-#: (chi-square with 2 degrees of freedom: -2 ln(1 - 0.6827)).
-_CHI2_2DOF_68 = -2.0 * np.log(1.0 - 0.6827)
 #: Galaxy pixels sampled per image and model for the histograms and scatter plots.
 _PIXEL_SAMPLES = 200
 
@@ -71,6 +70,7 @@ class _Lookup:
     table: np.ndarray  # (100, 2)
 
 
+@functools.lru_cache(maxsize=1)
 def _lookup() -> _Lookup:
     path = resources.files("galcolor").joinpath("data", "lookup_sdss.npz")
     with path.open("rb") as handle:
@@ -125,7 +125,7 @@ def uncertainty_coverage(predicted_ab: np.ndarray, ab_std: np.ndarray, true_ab: 
     std = np.asarray(ab_std)[mask]
     with np.errstate(divide="ignore", invalid="ignore"):
         distance = np.where(std > 0, (delta / np.where(std > 0, std, 1.0)) ** 2, np.inf).sum(axis=-1)
-    return int((distance <= _CHI2_2DOF_68).sum()), int(mask.sum())
+    return int((distance <= _CHI2_2DOF).sum()), int(mask.sum())
 
 
 def _surveys(manifest: str | os.PathLike | None) -> dict[str, str]:

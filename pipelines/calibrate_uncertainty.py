@@ -1,10 +1,11 @@
 """Fit the calibrated-uncertainty table of a colorizer on held-out SDSS training galaxies.
 
 Colorizes every ``--every``-th image of the SDSS Galaxy Zoo training folder
-(the validation folder stays untouched for the evaluation) with the model's
-own ``ab_std`` (TTA spread) and fits, per lightness bin, the extra standard
-deviation that makes the uncertainty cover 68.27 % of the true colours
-(:func:`galcolor.uncertainty.fit_residual_table`). Writes
+(the validation folder stays untouched for the evaluation) with TTA, as
+``galcolor.colorize`` does by default, and fits, per lightness bin, the
+standard deviation of a*, b* whose 68 % region holds 68.27 % of the true
+colours (:func:`galcolor.uncertainty.fit_residual_table`); the Colorizer adds
+the model's own spread to it in quadrature. Writes
 ``galcolor/data/uncertainty_<sha256[:16]>.json``::
 
     python pipelines/calibrate_uncertainty.py --model default --n 400
@@ -58,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             sky = np.flatnonzero(valid & (cutout.lightness <= 15))
             valid &= cutout.lightness > 15
             valid.flat[rng.choice(sky, size=min(5000, sky.size), replace=False)] = True
-            samples.append((cutout.lightness[valid], result.ab[valid], result.ab_std[valid],
-                            truth[..., 1:][valid]))
+            samples.append((cutout.lightness[valid], result.ab[valid], truth[..., 1:][valid]))
     if args.save_pixels is not None:
         np.savez_compressed(args.save_pixels, *[np.concatenate([part.reshape(len(part), -1) for part in sample], axis=1)
                                                 for sample in samples])

@@ -21,11 +21,10 @@ def _heavy_tailed_errors(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def test_fitted_table_covers_68_percent_in_every_bin_of_new_data():
     lightness, errors = _heavy_tailed_errors(200_000, seed=0)
-    # a regression network's own spread is small next to its error: none here
-    spread = np.zeros_like(errors)
-    table = fit_residual_table([(lightness, np.zeros_like(errors), spread, errors)], weights_sha256="0" * 64,
+    table = fit_residual_table([(lightness, np.zeros_like(errors), errors)], weights_sha256="0" * 64,
                                bin_width=10)
-    # fresh draws: the calibration must hold out of sample, bin by bin
+    # fresh draws: the calibration must hold out of sample, bin by bin (a
+    # regression network's own spread is small next to its error: none here)
     lightness, errors = _heavy_tailed_errors(200_000, seed=1)
     combined = table.combine(lightness, np.zeros_like(errors))
     inside = np.sum((errors / combined) ** 2, axis=1) <= -2 * np.log(1 - COVERAGE)
@@ -39,11 +38,11 @@ def test_sparse_bins_borrow_their_neighbours_sigma():
     rng = np.random.default_rng(2)
     lightness = np.concatenate([rng.uniform(0, 10, 5000), rng.uniform(90, 100, 5000)])
     errors = rng.normal(0, 1, (10_000, 2))
-    table = fit_residual_table([(lightness, np.zeros_like(errors), np.zeros_like(errors), errors)],
+    table = fit_residual_table([(lightness, np.zeros_like(errors), errors)],
                                weights_sha256="0" * 64, bin_width=10)
     assert np.isfinite(np.asarray(table.sigma)).all()
     with pytest.raises(InputError, match="fewer than 200"):
-        fit_residual_table([(lightness[:50], np.zeros((50, 2)), np.zeros((50, 2)), errors[:50])],
+        fit_residual_table([(lightness[:50], np.zeros((50, 2)), errors[:50])],
                            weights_sha256="0" * 64)
 
 
