@@ -190,25 +190,12 @@ def _command_simulate(arguments: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _output_names(inputs: list[str]) -> list[str]:
-    """One output stem per input: the file name without its extensions, made unique."""
-    stems: list[str] = []
-    seen: dict[str, int] = {}
-    for path in inputs:
-        name = Path(path).name
-        for ending in (".gz", ".bz2", ".fz"):
-            name = name.removesuffix(ending)
-        stem = Path(name).stem or "image"
-        seen[stem] = seen.get(stem, 0) + 1
-        stems.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
-    return stems
-
-
 def _command_colorize(arguments: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .colorization import RASTER_FORMATS
     from .inference import Colorizer
+    from .pipeline import cutout_ids
 
     formats = [item.strip().lower() for item in arguments.format.split(",") if item.strip()]
     unknown = sorted(set(formats) - {"png", "jpeg", "jpg", "tiff", "tif", "fits"})
@@ -229,7 +216,7 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
     failures = []
     inputs = [str(path) for path in arguments.inputs]
     resolved_inputs = {Path(path).resolve() for path in inputs}
-    for path, stem in tqdm(list(zip(inputs, _output_names(inputs))), desc="colorizing", unit="image",
+    for path, stem in tqdm(list(zip(inputs, cutout_ids(inputs))), desc="colorizing", unit="image",
                            disable=arguments.quiet):
         try:
             result = colorizer(path)
@@ -318,6 +305,28 @@ def _command_regions(arguments: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _command_pipeline(arguments: argparse.Namespace) -> int:
+    from .pipeline import run_pipeline
+
+    try:
+        result = run_pipeline(
+            arguments.inputs if len(arguments.inputs) > 1 else arguments.inputs[0], arguments.output,
+            model=arguments.model, device=arguments.device, tta=not arguments.no_tta,
+            stretch=arguments.stretch, band=_index_or_name(arguments.band), hdu=_index_or_name(arguments.hdu),
+            batch_size=arguments.batch_size, workers=arguments.workers,
+            threads_per_worker=arguments.threads_per_worker, scheduler=arguments.scheduler,
+            strict=arguments.strict, products=arguments.products, min_significance=arguments.min_significance,
+            min_area=arguments.min_area, min_score=arguments.min_score, galaxies=arguments.galaxies,
+            progress=not arguments.quiet)
+    except GalcolorError as error:
+        print(f"galcolor pipeline: {error}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    if result.n_failed:
+        print(f"galcolor pipeline: {result.n_failed} cutout(s) failed; see {result.failures}", file=sys.stderr)
+    return 1 if result.n_failed else 0
+
+
 def _command_evaluate(arguments: argparse.Namespace) -> int:
     from .evaluation import evaluate_folder, write_report
 
@@ -382,6 +391,17 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, ...")
     parser.add_argument("--no-tta", action="store_true",
                         help="no test-time augmentation (8x faster; no TTA spread in the uncertainty)")
+
+
+def _add_region_arguments(parser: argparse.ArgumentParser) -> None:
+    """The find_star_forming_regions options, the same for regions and pipeline."""
+    parser.add_argument("--min-significance", type=float, default=2.5,
+                        help="detection threshold, blue excess over its uncertainty (default 2.5)")
+    parser.add_argument("--min-area", type=int, default=5, help="fewest pixels in a region (default 5)")
+    parser.add_argument("--min-score", type=float, default=0.5,
+                        help="keep regions scoring at least this (default 0.5; 0 keeps all candidates)")
+    parser.add_argument("--galaxies", choices=["central", "all"], default="central",
+                        help="the galaxy at the centre, or every galaxy in the frame")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -464,18 +484,39 @@ def build_parser() -> argparse.ArgumentParser:
     regions.add_argument("--overwrite", action="store_true", help="replace an existing catalog")
     regions.add_argument("--true-colour", action="store_true",
                          help="search the input's own colour instead of colorizing it")
-    regions.add_argument("--min-significance", type=float, default=2.5,
-                         help="detection threshold, blue excess over its uncertainty (default 2.5)")
-    regions.add_argument("--min-area", type=int, default=5, help="fewest pixels in a region (default 5)")
-    regions.add_argument("--min-score", type=float, default=0.5,
-                         help="keep regions scoring at least this (default 0.5; 0 keeps all candidates)")
-    regions.add_argument("--galaxies", choices=["central", "all"], default="central",
-                         help="the galaxy at the centre, or every galaxy in the frame")
+    _add_region_arguments(regions)
     _add_model_arguments(regions)
     regions.add_argument("--band", help="band name or plane index to use as lightness")
     regions.add_argument("--hdu", help="FITS HDU index or EXTNAME")
     regions.add_argument("--quiet", action="store_true", help="no progress bar")
     regions.set_defaults(handler=_command_regions)
+
+    pipeline = commands.add_parser(
+        "pipeline", help="colorize + find regions over many cutouts on Dask, resumable, into catalogs/",
+        description="Run colorize and find_star_forming_regions over every cutout of INPUT (a folder, "
+        "glob, files, or a CSV/Parquet manifest with path and optional id, ra, dec, band, hdu columns) "
+        "on a Dask cluster: a LocalCluster by default, or --scheduler ADDRESS. Writes the merged "
+        "region catalog (Parquet, FITS), the per-galaxy table, failures.csv and run.json to OUTDIR "
+        "(default catalogs/<input name>). Rerunning the same command resumes an interrupted run. "
+        "The exit status is 1 if any cutout failed (and the run stops at the first with --strict).")
+    pipeline.add_argument("inputs", nargs="+", metavar="INPUT", help="manifest, folder, glob or files")
+    pipeline.add_argument("-o", "--output", metavar="OUTDIR", help="run folder (default catalogs/<name>)")
+    pipeline.add_argument("--workers", type=int, default=None,
+                          help="local worker processes (default: cores / threads per worker; 0: no Dask)")
+    pipeline.add_argument("--threads-per-worker", type=int, default=1,
+                          help="threads per local worker, also PyTorch's (default 1)")
+    pipeline.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask scheduler")
+    pipeline.add_argument("--batch-size", type=int, default=32, help="cutouts per task and part (default 32)")
+    pipeline.add_argument("--strict", action="store_true", help="fail the run at the first failed cutout")
+    pipeline.add_argument("--products", action="store_true", help="also write each cutout's colour FITS product")
+    _add_region_arguments(pipeline)
+    _add_model_arguments(pipeline)
+    pipeline.add_argument("--band", help="band name or plane index to use as lightness (manifest's first)")
+    pipeline.add_argument("--hdu", help="FITS HDU index or EXTNAME (manifest's first)")
+    pipeline.add_argument("--stretch", default="auto", choices=["auto", "asinh", "identity"],
+                          help="how single-band data become lightness (default: auto)")
+    pipeline.add_argument("--quiet", action="store_true", help="no progress bar")
+    pipeline.set_defaults(handler=_command_pipeline)
 
     evaluate = commands.add_parser(
         "evaluate", help="colour quality of colorizers against the truth of colour images",
