@@ -107,6 +107,8 @@ MANIFEST_SUFFIXES = (".csv", ".parquet")
 
 _MANIFEST_COLUMNS = ("path", "id", "ra", "dec", "band", "hdu")
 _PART = "part-{:06d}"
+#: How long to wait for a scheduler given by address.
+SCHEDULER_TIMEOUT = "30s"
 _RUN_RECORD = "run.json"
 
 
@@ -295,9 +297,11 @@ def read_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> pd.D
                             + (" ..." if len(repeated) > 5 else ""))
     for name in ("ra", "dec"):
         table[name] = pd.to_numeric(table[name], errors="coerce") if name in table.columns else np.nan
-    table["band"] = [str(value) if _given(value) else None
-                     for value in (table["band"] if "band" in table.columns else [None] * len(table))]
-    table["hdu"] = [_hdu_value(value) for value in (table["hdu"] if "hdu" in table.columns else [None] * len(table))]
+    bands = table["band"] if "band" in table.columns else [None] * len(table)
+    hdus = table["hdu"] if "hdu" in table.columns else [None] * len(table)
+    # object columns: None stays None (not NaN), HDUs may mix numbers and names
+    table["band"] = pd.Series([str(value) if _given(value) else None for value in bands], dtype=object)
+    table["hdu"] = pd.Series([_hdu_value(value) for value in hdus], dtype=object)
     return table[list(_MANIFEST_COLUMNS)].reset_index(drop=True)
 
 
@@ -321,6 +325,12 @@ def _fingerprint(table: pd.DataFrame) -> str:
         digest.update(json.dumps([row.path, row.id, _json_float(row.ra), _json_float(row.dec), row.band, row.hdu],
                                  default=str).encode())
     return digest.hexdigest()
+
+
+def _describe_inputs(inputs: Any, limit: int = 10) -> list[str]:
+    """The inputs as given, for the run record (a long list of files is cut short)."""
+    items = [str(item) for item in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)]
+    return items if len(items) <= limit else items[:limit] + [f"... and {len(items) - limit} more"]
 
 
 def _default_name(inputs: Any) -> str:
@@ -552,10 +562,21 @@ def _iter_batches(table: pd.DataFrame, batch_size: int, skip: set[int]) -> Itera
                      for record in records]
 
 
-def _run_local(batches, settings) -> Iterator[dict[str, Any]]:
-    """The same tasks, in this process (``workers=0``): for debugging and notebooks."""
-    for part, records in batches:
-        yield process_part(part, records, settings)
+def _run_local(batches, settings, threads: int) -> Iterator[dict[str, Any]]:
+    """The same tasks, in this process (``workers=0``): for debugging and notebooks.
+
+    PyTorch runs with the workers' thread count meanwhile, so that the
+    numbers are those a one-thread worker computes.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for part, records in batches:
+            yield process_part(part, records, settings)
+    finally:
+        torch.set_num_threads(before)
 
 
 def _run_dask(batches, settings, client, max_in_flight) -> Iterator[dict[str, Any]]:
@@ -707,8 +728,11 @@ def run_pipeline(
         "strict": bool(strict), "band": band, "hdu": hdu, "regions": regions_options,
         "run_key": config["inputs_sha256"][:12],
         "colorizer": {"model": str(model), "device": device, "tta": bool(tta), "stretch": stretch,
-                      "network_batch": 8, "torch_threads": int(threads_per_worker) if local else None},
+                      "network_batch": 8,
+                      "torch_threads": int(threads_per_worker) if local and workers else None},
     }
+    for stale in parts_folder.glob(".part-*.tmp-*"):
+        stale.unlink(missing_ok=True)  # left by a killed run; never read
     done = _done_parts(parts_folder, n_parts)
     record: dict[str, Any] = {
         "galcolor_version": __version__, "config": config,
@@ -717,7 +741,7 @@ def run_pipeline(
         "workers": workers if local else None, "threads_per_worker": int(threads_per_worker) if local else None,
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "sessions": (previous or {}).get("sessions", 0) + 1,
-        "inputs": [str(item) for item in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)],
+        "inputs": _describe_inputs(inputs),
     }
     _write_json(record_path, {**record, "status": "running"})
     batches = _iter_batches(table, int(batch_size), done)
@@ -729,7 +753,7 @@ def run_pipeline(
         if remaining == 0:
             results = iter(())
         elif local and workers == 0:
-            results = _run_local(batches, settings)
+            results = _run_local(batches, settings, int(threads_per_worker))
         else:
             import logging
 
@@ -742,7 +766,7 @@ def run_pipeline(
                 client = Client(cluster)
             else:
                 try:
-                    client = Client(scheduler, timeout="30s")
+                    client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
                 except (OSError, TimeoutError) as error:
                     raise PipelineError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from error
             threads = sum(client.nthreads().values()) or 1
@@ -757,9 +781,10 @@ def run_pipeline(
     except PipelineError:
         _write_json(record_path, {**record, "status": "failed"})
         raise
-    except GalcolorError as error:
+    except Exception as error:  # a model that will not load, a worker killed by the OS, ...
         _write_json(record_path, {**record, "status": "failed"})
-        raise PipelineError(f"pipeline run in {output} failed: {error}") from error
+        raise PipelineError(f"pipeline run in {output} stopped: {type(error).__name__}: {error}; "
+                            "finished parts are kept: rerun the same command to resume") from error
     finally:
         if client is not None:
             client.close()
@@ -771,12 +796,14 @@ def run_pipeline(
     workers_seen: dict[str, dict[str, Any]] = {}
     for item in stats:
         entry = workers_seen.setdefault(item["worker"], {"parts": 0, "cutouts": 0, "model_loads": 0,
-                                                         "peak_rss_mb": 0.0, "rss_mb_last": 0.0})
+                                                         "peak_rss_mb": 0.0, "rss_mb_first": item["rss_mb"],
+                                                         "rss_mb_last": 0.0, "memory_trace": []})
         entry["parts"] += 1
         entry["cutouts"] += item["n"]
         entry["model_loads"] = max(entry["model_loads"], item["model_loads"])
         entry["peak_rss_mb"] = max(entry["peak_rss_mb"], item["peak_rss_mb"])
         entry["rss_mb_last"] = item["rss_mb"]
+        _trace(entry["memory_trace"], [entry["cutouts"], round(item["rss_mb"], 1)])
     speed = n_new / computed if n_new and computed > 0 else float("nan")
     models = sorted({(item["model"], item["weights_sha256"], item["device"]) for item in stats})
     previous_model = (previous or {}).get("model", {})
@@ -800,6 +827,13 @@ def run_pipeline(
         n_processed=merged["processed"], n_failed=merged["failed"], n_regions=merged["regions"],
         n_resumed_parts=len(done), seconds=time.perf_counter() - started, cutouts_per_second=speed,
         record_data=record)
+
+
+def _trace(trace: list, point: list, limit: int = 400) -> None:
+    """Append (cutouts done by the worker, resident MB after the part); halve the list when it reaches ``limit``."""
+    trace.append(point)
+    if len(trace) >= limit:
+        del trace[1::2]
 
 
 def _merge(output: Path, parts_folder: Path, n_parts: int, record: dict[str, Any]) -> dict[str, Any]:

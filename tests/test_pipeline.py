@@ -1,0 +1,247 @@
+"""Survey pipeline: inputs, end-to-end runs, failures, resume after a real kill, Dask scheduler path."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from galcolor import catalog
+from galcolor.catalog import REGION_COLUMNS
+from galcolor.datasets import iter_simulate
+from galcolor.pipeline import (
+    FAILURE_COLUMNS,
+    GALAXY_COLUMNS,
+    PipelineError,
+    cutout_ids,
+    read_inputs,
+    read_run,
+    run_pipeline,
+)
+
+N_GOOD = 9
+OPTIONS = dict(tta=False, device="cpu", batch_size=2, progress=False)
+
+
+@pytest.fixture(scope="module")
+def cutouts(tmp_path_factory) -> Path:
+    """Nine simulated 64-px r-band cutouts with WCS and one truncated FITS file."""
+    folder = tmp_path_factory.mktemp("cutouts")
+    for galaxy in iter_simulate(N_GOOD, size=64, seed=4242):
+        galaxy.band_hdu("r").writeto(folder / f"sim{galaxy.params['index']:02d}_r.fits")
+    good = (folder / "sim00_r.fits").read_bytes()
+    (folder / "sim05_truncated.fits").write_bytes(good[:4000])  # header complete, data cut short
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(cutouts, tmp_path_factory):
+    """One uninterrupted in-process run over the cutouts."""
+    output = tmp_path_factory.mktemp("reference") / "run"
+    return run_pipeline(cutouts, output, workers=0, **OPTIONS)
+
+
+def _assert_same_catalogs(first: Path, second: Path) -> None:
+    """Equal regions (every column, exactly) and equal per-galaxy tables."""
+    one = catalog.read(first / "regions.parquet", extra="keep")
+    two = catalog.read(second / "regions.parquet", extra="keep")
+    assert one.colnames == two.colnames
+    assert len(one) == len(two)
+    for name in one.colnames:
+        np.testing.assert_array_equal(np.asarray(one[name]), np.asarray(two[name]), err_msg=name)
+    pd.testing.assert_frame_equal(pd.read_parquet(first / "galaxies.parquet"),
+                                  pd.read_parquet(second / "galaxies.parquet"))
+
+
+# ------------------------------------------------------------------ inputs
+
+
+def test_cutout_ids_strip_extensions_and_number_repeats():
+    assert cutout_ids(["a/x_r.fits.gz", "b/x_r.fits", "c/y.jpg"]) == ["x_r", "x_r-2", "y"]
+
+
+def test_read_inputs_folder_sorted_skips_hidden_and_other_files(tmp_path):
+    for name in ("b.fits", "a.jpg", ".a.fits.tmp-123.fits", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    table = read_inputs(tmp_path)
+    assert [Path(path).name for path in table["path"]] == ["a.jpg", "b.fits"]
+    assert table["id"].tolist() == ["a", "b"]
+    assert table["ra"].isna().all() and table["band"].isna().all()
+
+
+def test_read_inputs_manifest_relative_paths_ids_bands_and_hdus(tmp_path):
+    (tmp_path / "sub").mkdir()
+    manifest = tmp_path / "sub" / "manifest.csv"
+    pd.DataFrame({"path": ["x.fits", "/abs/y.fits"], "id": ["J1", ""], "ra": [10.5, None],
+                  "band": ["r", None], "hdu": ["1", "SCI"], "survey": ["a", "b"]}).to_csv(manifest, index=False)
+    table = read_inputs(manifest)
+    assert table["path"].tolist() == [str(tmp_path / "sub" / "x.fits"), "/abs/y.fits"]
+    assert table["id"].tolist() == ["J1", "y"]
+    assert table["ra"].iloc[0] == 10.5 and np.isnan(table["ra"].iloc[1])
+    assert table["band"].tolist() == ["r", None]
+    assert table["hdu"].tolist() == [1, "SCI"]
+    assert list(table.columns) == ["path", "id", "ra", "dec", "band", "hdu"]
+
+
+def test_read_inputs_parquet_manifest_and_glob(tmp_path, cutouts):
+    manifest = tmp_path / "m.parquet"
+    pd.DataFrame({"path": [str(cutouts / "sim01_r.fits")]}).to_parquet(manifest)
+    assert read_inputs(manifest)["id"].tolist() == ["sim01_r"]
+    assert len(read_inputs(str(cutouts / "sim0[0-2]_r.fits"))) == 3
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda folder: folder, "no cutouts"),
+    (lambda folder: folder / "missing.csv", "manifest not found"),
+    (lambda folder: str(folder / "*.fits"), "matches no image"),
+])
+def test_read_inputs_errors_name_the_problem(tmp_path, make, message):
+    with pytest.raises(PipelineError, match=message):
+        read_inputs(make(tmp_path))
+
+
+def test_read_inputs_refuses_repeated_ids_and_manifest_without_path(tmp_path):
+    manifest = tmp_path / "m.csv"
+    pd.DataFrame({"path": ["a.fits", "b.fits"], "id": ["same", "same"]}).to_csv(manifest, index=False)
+    with pytest.raises(PipelineError, match="repeated cutout id.*same"):
+        read_inputs(manifest)
+    pd.DataFrame({"file": ["a.fits"]}).to_csv(manifest, index=False)
+    with pytest.raises(PipelineError, match=f"{manifest}: a manifest needs a 'path' column"):
+        read_inputs(manifest)
+
+
+# ------------------------------------------------------------------ runs
+
+
+def test_run_writes_catalogs_summary_failures_and_record(reference, cutouts):
+    output = reference.output
+    assert (reference.n_inputs, reference.n_processed, reference.n_failed) == (N_GOOD + 1, N_GOOD, 1)
+    galaxies = pd.read_parquet(output / "galaxies.parquet")
+    assert list(galaxies.columns) == [name for name, _ in GALAXY_COLUMNS]
+    assert len(galaxies) == N_GOOD + 1
+    as_csv = pd.read_csv(output / "galaxies.csv")
+    assert list(as_csv.columns) == list(galaxies.columns)
+    for name in ("cutout_id", "status", "n_regions", "summed_score", "mean_b"):
+        np.testing.assert_array_equal(as_csv[name].to_numpy(), galaxies[name].to_numpy(), err_msg=name)
+    bad = galaxies.set_index("cutout_id").loc["sim05_truncated"]
+    assert bad["status"] == "failed" and bad["error_type"] == "FileFormatError"
+    assert "sim05_truncated.fits" in bad["error"]
+    ok = galaxies[galaxies["status"] == "ok"]
+    assert ok["ra"].notna().all() and ok["mean_b"].notna().all()  # WCS centre and galaxy colour
+
+    failures = pd.read_csv(output / "failures.csv")
+    assert list(failures.columns) == list(FAILURE_COLUMNS)
+    assert failures["path"].tolist() == [str(cutouts / "sim05_truncated.fits")]
+    assert failures["error_type"].tolist() == ["FileFormatError"]
+
+    regions = catalog.read(output / "regions.parquet", extra="keep")
+    assert regions.colnames == [column.name for column in REGION_COLUMNS] + ["cutout_id"]
+    assert regions["id"].tolist() == list(range(1, len(regions) + 1))
+    counts = regions.to_pandas()["cutout_id"].value_counts()
+    for row in ok.itertuples():
+        assert counts.get(row.cutout_id, 0) == row.n_regions
+        selected = regions[regions["cutout_id"] == row.cutout_id]
+        assert row.summed_score == pytest.approx(float(np.sum(selected["score"])))
+        assert set(selected["source"]) <= {row.source}
+    assert reference.n_regions == len(regions) > 0
+    fits_copy = catalog.read(output / "regions.fits", extra="keep")
+    np.testing.assert_array_equal(fits_copy["score"], regions["score"])
+
+    record = read_run(output)
+    assert record["status"] == "complete"
+    assert record["counts"] == {"inputs": N_GOOD + 1, "parts": 5, "parts_resumed": 0, "processed": N_GOOD,
+                                "failed": 1, "regions": len(regions)}
+    assert record["model"]["name"] == "default" and len(record["model"]["weights_sha256"]) == 64
+    assert record["config"]["tta"] is False and record["engine"] == "in-process"
+    assert not list((output / "parts").glob(".*"))  # no temporary files left
+
+
+def test_rerun_resumes_and_refuses_other_parameters(reference, cutouts, tmp_path):
+    output = tmp_path / "copy"
+    shutil.copytree(reference.output, output)
+    again = run_pipeline(cutouts, output, workers=0, **OPTIONS)
+    assert again.n_resumed_parts == 5 and np.isnan(again.cutouts_per_second)
+    assert again.n_processed == N_GOOD and read_run(output)["sessions"] == 2
+    _assert_same_catalogs(reference.output, output)
+    with pytest.raises(PipelineError, match="different regions"):
+        run_pipeline(cutouts, output, workers=0, min_score=0.1, **OPTIONS)
+    with pytest.raises(PipelineError, match="different batch_size"):
+        run_pipeline(cutouts, output, workers=0, **{**OPTIONS, "batch_size": 3})
+
+
+def test_strict_run_fails_at_the_bad_file_and_leaves_its_part_undone(cutouts, tmp_path):
+    with pytest.raises(PipelineError, match=r"sim05_truncated\.fits: FileFormatError"):
+        run_pipeline(cutouts, tmp_path / "strict", workers=0, strict=True, **OPTIONS)
+    done = sorted(path.name for path in (tmp_path / "strict" / "parts").glob("*.galaxies.parquet"))
+    # sorted inputs in parts of 2: (00, 01) (02, 03) (04, 05_r) (05_truncated, 06) ...
+    assert done == [f"part-{part:06d}.galaxies.parquet" for part in range(3)]
+    assert read_run(tmp_path / "strict")["status"] == "failed"
+    assert not (tmp_path / "strict" / "regions.parquet").exists()
+
+
+def test_products_are_written_per_cutout(cutouts, tmp_path):
+    result = run_pipeline(str(cutouts / "sim0[0-1]_r.fits"), tmp_path / "products", workers=0, products=True,
+                          **OPTIONS)
+    assert result.n_processed == 2
+    assert sorted(path.name for path in (tmp_path / "products" / "products").iterdir()) == [
+        "sim00_r_galcolor.fits", "sim01_r_galcolor.fits"]
+
+
+def test_scheduler_address_path_loads_the_model_once_per_worker(cutouts, reference, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as cluster:
+        result = run_pipeline(cutouts, tmp_path / "dask", scheduler=cluster.scheduler_address, **OPTIONS)
+    record = read_run(tmp_path / "dask")
+    assert record["engine"] == f"dask scheduler {cluster.scheduler_address}"
+    (worker,) = record["worker_stats"].values()
+    assert worker["parts"] == 5 and worker["model_loads"] == 1
+    assert result.n_failed == 1
+    _assert_same_catalogs(reference.output, tmp_path / "dask")
+
+
+def test_unreachable_scheduler_is_a_clear_error(cutouts, tmp_path, monkeypatch):
+    monkeypatch.setattr("galcolor.pipeline.SCHEDULER_TIMEOUT", "2s")
+    with pytest.raises(PipelineError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        run_pipeline(cutouts, tmp_path / "nowhere", scheduler="tcp://127.0.0.1:9", **OPTIONS)
+
+
+def test_kill_9_then_rerun_gives_the_uninterrupted_catalog(cutouts, reference, tmp_path):
+    output = tmp_path / "killed"
+    command = [sys.executable, "-m", "galcolor", "pipeline", str(cutouts), "-o", str(output), "--workers", "1",
+               "--batch-size", "2", "--no-tta", "--device", "cpu", "--quiet"]
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    parts = output / "parts"
+    deadline = time.monotonic() + 240
+    try:
+        while not list(parts.glob("part-*.galaxies.parquet")):
+            assert process.poll() is None, "the pipeline ended before it could be killed"
+            assert time.monotonic() < deadline, "no part finished in 240 s"
+            time.sleep(0.02)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the CLI, its scheduler and its worker processes
+        process.wait()
+    finished = list(parts.glob("part-*.galaxies.parquet"))
+    assert 1 <= len(finished) < 5, "the kill came after the run had finished"
+    assert json.loads((output / "run.json").read_text())["status"] == "running"
+    assert not (output / "regions.parquet").exists()
+
+    resumed = run_pipeline(cutouts, output, workers=0, **OPTIONS)
+    assert resumed.n_resumed_parts == len(finished)
+    _assert_same_catalogs(reference.output, output)
+
+
+def test_catalogs_readme_documents_the_galaxy_columns():
+    readme = (Path(__file__).parents[1] / "catalogs" / "README.md").read_text()
+    for name, description in GALAXY_COLUMNS:
+        assert f"| `{name}` | {description}. |" in readme, name
