@@ -1,0 +1,96 @@
+"""
+From colour to a star-forming-region catalog
+============================================
+
+Find compact regions bluer than the disk around them, score them, write a
+catalog, and check it against the simulator's truth.
+
+:func:`galcolor.find_star_forming_regions` segments the galaxy with
+photutils, measures the blue excess (the local disk b* minus the b* of each
+knot), detects and deblends significant knots and scores each with a
+probability calibrated on simulated galaxies. It runs on the *predicted*
+colour of a :class:`~galcolor.Colorization` or on the *true* colour of a
+:class:`~galcolor.Cutout` that has one, with the same code, so the two can
+be compared.
+"""
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import galcolor
+from galcolor.analysis import NoRegionsWarning, label_candidates
+from galcolor.datasets import simulate
+
+galaxies = simulate(3, size=128, seed=11)
+colorizer = galcolor.Colorizer()  # loads the model once for all three
+
+# %%
+# Regions from predicted and from true colour
+# -------------------------------------------
+# ``galaxy.to_cutout("r")`` is the r band with the true gri colour attached
+# (``truth_rgb``). ``min_score=0`` keeps every candidate, so that the truth
+# comparison below sees them all.
+
+predicted, true = [], []
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", NoRegionsWarning)
+    for galaxy in galaxies:
+        cutout = galaxy.to_cutout("r")
+        result = colorizer(cutout)
+        predicted.append((result, galcolor.find_star_forming_regions(result, min_score=0)))
+        true.append(galcolor.find_star_forming_regions(cutout, min_score=0))
+
+regions = predicted[0][1]
+regions["id", "x", "y", "ra", "dec", "area", "blue_excess", "significance", "score"][:5]
+
+# %%
+# Check against the simulator's truth
+# -----------------------------------
+# The truth table lists the clumps and the hard negatives (foreground stars,
+# red companions). :func:`~galcolor.analysis.label_candidates` matches
+# regions to it within 1.5 PSF FWHM.
+
+for index, galaxy in enumerate(galaxies):
+    kinds = np.asarray(galaxy.truth["kind"])
+    for colour, catalog in (("predicted", predicted[index][1]), ("true", true[index])):
+        correct, _, matched_kind = label_candidates(catalog, galaxy.truth)
+        print(f"galaxy {index}: {np.sum(kinds == 'clump')} true clumps; {colour:9s} colour: "
+              f"{len(catalog)} candidates, {int(correct.sum())} on clumps, "
+              f"{int(np.sum((matched_kind != '') & ~correct))} on stars/companions")
+
+# %%
+# Draw them
+# ---------
+# Circles: candidates from the predicted colour (labelled with their
+# score); crosses: the simulator's clumps.
+
+fig, axes = plt.subplots(1, len(galaxies), figsize=(10, 3.6))
+for axis, galaxy, (result, catalog) in zip(axes, galaxies, predicted):
+    axis.imshow(result.rgb, origin="lower")
+    clumps = galaxy.truth[np.asarray(galaxy.truth["kind"]) == "clump"]
+    axis.plot(clumps["x"], clumps["y"], "x", color="white", markersize=6, label="true clump")
+    for row in catalog:
+        axis.add_patch(plt.Circle((row["x"].value, row["y"].value), 4, fill=False, color="cyan"))
+        axis.annotate(f"{row['score']:.2f}", (row["x"].value + 4, row["y"].value + 4), color="cyan",
+                      fontsize=7)
+    axis.set_axis_off()
+axes[0].legend(loc="lower left", fontsize=7)
+fig.suptitle("galcolor colour, candidate regions (score) and true clumps (x)")
+plt.show()
+
+# %%
+# Write and read the catalog
+# --------------------------
+# :func:`galcolor.catalog.merge` stacks the catalogs of many images;
+# :func:`galcolor.catalog.write` writes FITS, ECSV, VOTable, Parquet or CSV
+# atomically, with units and metadata (model, weights sha256, parameters).
+
+merged = galcolor.catalog.merge([catalog for _, catalog in predicted])
+path = Path(tempfile.mkdtemp()) / "regions.ecsv"
+galcolor.catalog.write(merged, path)
+again = galcolor.catalog.read(path)
+print(len(again), "regions;", again["area"].unit, again["ra"].unit, "; model", again.meta["model"])
