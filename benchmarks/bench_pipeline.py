@@ -10,7 +10,10 @@ Simulates ``--n`` (2,000) single-band r FITS cutouts of 128 x 128 pixels
 * 2 workers over the first ``--n-small`` (500) cutouts: the peak resident
   memory of each worker after 500 and after 2,000 cutouts;
 * 2 workers with test-time augmentation (the default of ``galcolor
-  pipeline``) over ``--n-tta`` (200) cutouts.
+  pipeline``) over ``--n-tta`` (200) cutouts;
+* ``--memory``: only a 2-worker run over all ``--n`` cutouts, tracing the
+  resident memory of each worker after every part (``pipeline_memory.md``,
+  ``pipeline_memory.png``).
 
 Every run starts from an empty output folder. The TTA-off runs use
 ``--no-tta`` speeds because 2,000 cutouts with TTA take about 8 times longer
@@ -41,6 +44,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -81,9 +85,56 @@ def run(name: str, paths: list[Path], *, workers: int, tta: bool, batch_size: in
     row = {"run": name, "cutouts": len(paths), "workers": workers, "tta": tta, "seconds": seconds,
            "cutouts_per_second": len(paths) / seconds, "failed": result.n_failed, "regions": result.n_regions,
            "model_loads": sum(entry["model_loads"] for entry in stats.values()),
-           "peak_rss_mb_per_worker": sorted(round(entry["peak_rss_mb"], 1) for entry in stats.values())}
-    print(json.dumps(row))
+           "peak_rss_mb_per_worker": sorted(round(entry["peak_rss_mb"], 1) for entry in stats.values()),
+           "memory_trace": {f"worker {index + 1}": entry["memory_trace"]
+                            for index, entry in enumerate(stats.values())}}
+    print(json.dumps({key: value for key, value in row.items() if key != "memory_trace"}))
     return row
+
+
+def memory(arguments, paths: list[Path]) -> None:
+    """Resident memory of each worker after every part of a 2-worker run."""
+    row = run("w2-memory", paths, workers=2, tta=False, batch_size=arguments.batch_size)
+    trace = pd.DataFrame([{"worker": worker, "cutouts": point[0], "rss_mb": point[1]}
+                          for worker, points in row["memory_trace"].items() for point in points])
+    summary = {}
+    for worker, points in trace.groupby("worker"):
+        after = points[points["cutouts"] >= arguments.n_small / 2]
+        # least-squares slope over the cutouts after the first n_small of the run
+        slope = float(np.polyfit(after["cutouts"], after["rss_mb"], 1)[0]) if len(after) > 2 else float("nan")
+        summary[worker] = {"first_part_mb": float(points["rss_mb"].iloc[0]),
+                           "after_n_small_mb": float(after["rss_mb"].iloc[0]),
+                           "end_mb": float(points["rss_mb"].iloc[-1]), "max_mb": float(points["rss_mb"].max()),
+                           "slope_mb_per_1000_cutouts": 1000 * slope}
+    record = {"date": dt.date.today().isoformat(), "galcolor_version": galcolor.__version__,
+              "cutouts": len(paths), "n_small": arguments.n_small, "run": row, "workers": summary}
+    RESULTS.mkdir(exist_ok=True)
+    with atomic_write(RESULTS / "pipeline_memory.json") as temporary:
+        temporary.write_text(json.dumps(record, indent=1))
+    figure, axis = plt.subplots(figsize=(6, 3.2))
+    sns.lineplot(data=trace, x="cutouts", y="rss_mb", hue="worker", marker=".", ax=axis)
+    axis.axvline(arguments.n_small / 2, color="grey", linestyle=":", linewidth=1)
+    axis.set_xlabel("cutouts processed by the worker")
+    axis.set_ylabel("resident memory after each part (MB)")
+    axis.set_title(f"pipeline worker memory, 2 workers, {len(paths)} cutouts", fontsize=9)
+    axis.set_ylim(0, None)
+    figure.tight_layout()
+    with atomic_write(RESULTS / "pipeline_memory.png") as temporary:
+        figure.savefig(temporary, dpi=120)
+    lines = ["# Pipeline worker memory", "",
+             f"`python benchmarks/bench_pipeline.py --memory --n {len(paths)} --n-small {arguments.n_small}` on "
+             f"{record['date']}: a 2-worker run (TTA off) over {len(paths)} simulated 128 px cutouts; the resident "
+             "memory of each worker after every part. The dotted line is where the run had done "
+             f"{arguments.n_small} cutouts.", "",
+             "| worker | after its first part (MB) | after the run's first " + str(arguments.n_small)
+             + " cutouts (MB) | at the end (MB) | highest (MB) | slope after that (MB per 1000 cutouts) |",
+             "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {worker} | {entry['first_part_mb']:.0f} | {entry['after_n_small_mb']:.0f} | {entry['end_mb']:.0f} | "
+              f"{entry['max_mb']:.0f} | {entry['slope_mb_per_1000_cutouts']:+.1f} |" for worker, entry in summary.items()]
+    lines += ["", "![memory](pipeline_memory.png)", ""]
+    with atomic_write(RESULTS / "pipeline_memory.md") as temporary:
+        temporary.write_text("\n".join(lines))
+    print("\n".join(lines))
 
 
 def main() -> None:
@@ -93,9 +144,14 @@ def main() -> None:
     parser.add_argument("--n-tta", type=int, default=200)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--memory", action="store_true",
+                        help="only trace each worker's memory over a 2-worker run of --n cutouts")
     arguments = parser.parse_args()
 
     paths = simulate(arguments.n, arguments.size)
+    if arguments.memory:
+        memory(arguments, paths)
+        return
     options = {"batch_size": arguments.batch_size}
     rows = [
         run("w1", paths, workers=1, tta=False, **options),
@@ -158,7 +214,8 @@ def main() -> None:
         f"- 2 workers / 1 worker: **{speedup:.2f}x** (goal >= 1.7x).",
         f"- Peak memory of the largest worker: {max(rows[2]['peak_rss_mb_per_worker']):.0f} MB after "
         f"{arguments.n_small} cutouts, {max(two['peak_rss_mb_per_worker']):.0f} MB after {arguments.n} "
-        f"(growth {record['peak_rss_growth_mb']:+.0f} MB).",
+        f"(growth {record['peak_rss_growth_mb']:+.0f} MB); the resident memory after every part is traced by "
+        "`--memory` (pipeline_memory.md).",
         f"- Test-time augmentation costs {tta_factor:.1f}x.",
         "",
         "Projected time for 1,000,000 cutouts, at the measured 2-worker throughput per worker "

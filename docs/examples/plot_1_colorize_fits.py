@@ -51,6 +51,7 @@ print("L is the input's lightness, unchanged:",
 # ascension and declination axes from the input's WCS.
 
 figure = result.plot()
+plt.figure(figure)  # plot() leaves pyplot alone (batch jobs leak no figures); show it through pyplot
 plt.show()
 
 # %%

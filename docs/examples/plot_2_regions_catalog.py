@@ -44,8 +44,10 @@ with warnings.catch_warnings():
         predicted.append((result, galcolor.find_star_forming_regions(result, min_score=0)))
         true.append(galcolor.find_star_forming_regions(cutout, min_score=0))
 
-regions = predicted[0][1]
-regions["id", "x", "y", "ra", "dec", "area", "blue_excess", "significance", "score"][:5]
+regions = predicted[0][1]["id", "x", "y", "ra", "dec", "area", "blue_excess", "significance", "score"]
+for name in regions.colnames[1:]:
+    regions[name].info.format = ".5f" if name in ("ra", "dec") else ".2f"  # display only
+regions
 
 # %%
 # Check against the simulator's truth
@@ -68,15 +70,17 @@ for index, galaxy in enumerate(galaxies):
 # Circles: candidates from the predicted colour (labelled with their
 # score); crosses: the simulator's clumps.
 
-fig, axes = plt.subplots(1, len(galaxies), figsize=(10, 3.6))
+fig, axes = plt.subplots(1, len(galaxies), figsize=(10, 3.8), layout="constrained")
 for axis, galaxy, (result, catalog) in zip(axes, galaxies, predicted):
     axis.imshow(result.rgb, origin="lower")
     clumps = galaxy.truth[np.asarray(galaxy.truth["kind"]) == "clump"]
     axis.plot(clumps["x"], clumps["y"], "x", color="white", markersize=6, label="true clump")
     for row in catalog:
-        axis.add_patch(plt.Circle((row["x"].value, row["y"].value), 4, fill=False, color="cyan"))
-        axis.annotate(f"{row['score']:.2f}", (row["x"].value + 4, row["y"].value + 4), color="cyan",
-                      fontsize=7)
+        axis.add_patch(plt.Circle((row["x"].value, row["y"].value), 3, fill=False, color="cyan"))
+        axis.annotate(f"{row['score']:.2f}", (row["x"].value + 3, row["y"].value + 3), color="cyan",
+                      fontsize=8)
+    axis.set_xlim(24, 104)  # the central 80 pixels: the galaxy
+    axis.set_ylim(24, 104)
     axis.set_axis_off()
 axes[0].legend(loc="lower left", fontsize=7)
 fig.suptitle("galcolor colour, candidate regions (score) and true clumps (x)")
