@@ -393,6 +393,15 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="no test-time augmentation (8x faster; no TTA spread in the uncertainty)")
 
 
+def _add_input_arguments(parser: argparse.ArgumentParser, *, manifest: bool = False) -> None:
+    """--band, --hdu and --stretch: how an input file becomes lightness."""
+    given = " (unless the manifest gives one)" if manifest else ""
+    parser.add_argument("--band", help=f"band name or plane index to use as lightness{given}")
+    parser.add_argument("--hdu", help=f"FITS HDU index or EXTNAME{given}")
+    parser.add_argument("--stretch", default="auto", choices=["auto", "asinh", "identity"],
+                        help="how single-band data become lightness (default: auto)")
+
+
 def _add_region_arguments(parser: argparse.ArgumentParser) -> None:
     """The find_star_forming_regions options, the same for regions and pipeline."""
     parser.add_argument("--min-significance", type=float, default=2.5,
@@ -423,10 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("inputs", nargs="*", metavar="INPUT", help="FITS, JPEG, PNG or TIFF files")
     info.add_argument("--example", action="store_true",
                       help="also describe the embedded synthetic example galaxy")
-    info.add_argument("--band", help="band name or plane index to use as lightness")
-    info.add_argument("--hdu", help="FITS HDU index or EXTNAME")
-    info.add_argument("--stretch", default="auto", choices=["auto", "asinh", "identity"],
-                      help="how single-band data become lightness (default: auto)")
+    _add_input_arguments(info)
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     info.set_defaults(handler=_command_info)
 
@@ -463,10 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--format", default="png,fits",
                           help="comma-separated: png, jpeg, tiff, fits (default png,fits)")
     colorize.add_argument("--bits", type=int, default=8, choices=[8, 16], help="bits per channel of PNG/TIFF")
-    colorize.add_argument("--band", help="band name or plane index to use as lightness")
-    colorize.add_argument("--hdu", help="FITS HDU index or EXTNAME")
-    colorize.add_argument("--stretch", default="auto", choices=["auto", "asinh", "identity"],
-                          help="how single-band data become lightness (default: auto)")
+    _add_input_arguments(colorize)
     colorize.add_argument("--batch-size", type=int, default=None, help="network images per forward pass")
     colorize.add_argument("--quiet", action="store_true", help="no progress bar")
     colorize.set_defaults(handler=_command_colorize)
@@ -511,10 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline.add_argument("--products", action="store_true", help="also write each cutout's colour FITS product")
     _add_region_arguments(pipeline)
     _add_model_arguments(pipeline)
-    pipeline.add_argument("--band", help="band name or plane index to use as lightness (manifest's first)")
-    pipeline.add_argument("--hdu", help="FITS HDU index or EXTNAME (manifest's first)")
-    pipeline.add_argument("--stretch", default="auto", choices=["auto", "asinh", "identity"],
-                          help="how single-band data become lightness (default: auto)")
+    _add_input_arguments(pipeline, manifest=True)
     pipeline.add_argument("--quiet", action="store_true", help="no progress bar")
     pipeline.set_defaults(handler=_command_pipeline)
 

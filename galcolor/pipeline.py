@@ -585,10 +585,14 @@ def _run_dask(batches, settings, client, max_in_flight) -> Iterator[dict[str, An
 
     iterator = iter(batches)
     pending = as_completed()
+
+    def submit(part: int, records: list[dict]) -> None:
+        pending.add(client.submit(process_part, part, records, settings, pure=False,
+                                  key=f"galcolor-part-{settings['run_key']}-{part}"))
+
     try:
         for part, records in iterator:
-            pending.add(client.submit(process_part, part, records, settings, pure=False,
-                                      key=f"galcolor-part-{settings['run_key']}-{part}"))
+            submit(part, records)
             if pending.count() >= max_in_flight:
                 break
         for future in pending:
@@ -598,9 +602,7 @@ def _run_dask(batches, settings, client, max_in_flight) -> Iterator[dict[str, An
                 future.release()
             following = next(iterator, None)
             if following is not None:
-                part, records = following
-                pending.add(client.submit(process_part, part, records, settings, pure=False,
-                                          key=f"galcolor-part-{settings['run_key']}-{part}"))
+                submit(*following)
     finally:
         for future in list(pending.futures):
             future.cancel()
