@@ -120,6 +120,19 @@ class LightnessLookup:
         variance = np.maximum(self.squares / count - mean**2, 0.0)
         return mean, np.sqrt(variance)
 
+    def mean_at(self, lightness: np.ndarray) -> np.ndarray:
+        """The mean ab of the bin of each lightness: shape ``lightness.shape + (2,)``, numpy in and out.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> lookup = LightnessLookup(bin_width=50.0)
+        >>> lookup.counts[:], lookup.sums[:] = [1, 2], [[1.0, 2.0], [4.0, 6.0]]
+        >>> lookup.mean_at(np.array([10.0, 80.0])).tolist()
+        [[1.0, 2.0], [2.0, 3.0]]
+        """
+        return self.tables()[0][self._bins(np.asarray(lightness, dtype=np.float64))]
+
     def predict(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(ab, ab_std) of the bin of each pixel, both (B, 2, H, W)."""
         _check_lightness(lightness)

@@ -309,13 +309,15 @@ def conform(table: Table, *, extra: Literal["error", "keep"] = "error") -> QTabl
     return catalog
 
 
-def merge(tables: Sequence[Table], *, meta: Mapping[str, Any] | None = None) -> QTable:
+def merge(tables: Sequence[Table], *, meta: Mapping[str, Any] | None = None,
+          extra: Literal["error", "keep"] = "error") -> QTable:
     """Stack region catalogs of many images into one, ids renumbered 1..N.
 
     Each row keeps its ``source``; the metadata is that of the first table
     (model, weights, parameters), with ``source`` replaced by the number of
     inputs and the per-input sources listed under ``sources``, updated with
-    ``meta``.
+    ``meta``. ``extra`` is passed to :func:`conform` (``"keep"`` keeps
+    columns beyond the schema, such as the pipeline's ``cutout_id``).
 
     Examples
     --------
@@ -326,9 +328,9 @@ def merge(tables: Sequence[Table], *, meta: Mapping[str, Any] | None = None) -> 
     """
     from astropy.table import vstack
 
-    conformed = [conform(table) for table in tables]
+    conformed = [conform(table, extra=extra) for table in tables]
     merged = vstack(conformed, metadata_conflicts="silent") if conformed else empty_table()
-    merged = conform(merged)
+    merged = conform(merged, extra=extra)
     merged["id"] = np.arange(1, len(merged) + 1, dtype=np.int64)
     first = dict(conformed[0].meta) if conformed else {}
     first.pop("source", None)

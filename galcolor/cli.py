@@ -310,7 +310,7 @@ def _command_pipeline(arguments: argparse.Namespace) -> int:
 
     try:
         result = run_pipeline(
-            arguments.inputs if len(arguments.inputs) > 1 else arguments.inputs[0], arguments.output,
+            arguments.inputs, arguments.output,
             model=arguments.model, device=arguments.device, tta=not arguments.no_tta,
             stretch=arguments.stretch, band=_index_or_name(arguments.band), hdu=_index_or_name(arguments.hdu),
             batch_size=arguments.batch_size, workers=arguments.workers,

@@ -38,7 +38,6 @@ import functools
 import json
 import os
 import time
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
@@ -47,6 +46,7 @@ import numpy as np
 
 from . import __version__
 from ._atomic import atomic_write
+from .baselines import LightnessLookup
 from .color import lab_to_rgb_numpy, rgb_to_lab_numpy
 from .exceptions import GalcolorError, InputError
 from .io import load
@@ -64,20 +64,15 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 _PIXEL_SAMPLES = 200
 
 
-@dataclass
-class _Lookup:
-    mean_ab: np.ndarray  # (2,)
-    table: np.ndarray  # (100, 2)
-
-
 @functools.lru_cache(maxsize=1)
-def _lookup() -> _Lookup:
+def _lookup() -> LightnessLookup:
+    """The shipped SDSS lookup table (1-L-unit bins), read once per process."""
     path = resources.files("galcolor").joinpath("data", "lookup_sdss.npz")
+    lookup = LightnessLookup()
     with path.open("rb") as handle:
         stored = np.load(handle)
-        counts, sums = stored["counts"], stored["sums"]
-    table = sums / np.maximum(counts, 1.0)[:, None]
-    return _Lookup(mean_ab=sums.sum(axis=0) / counts.sum(), table=table)
+        lookup.counts, lookup.sums, lookup.squares = stored["counts"], stored["sums"], stored["squares"]
+    return lookup
 
 
 def reference_prediction(name: str, lightness: np.ndarray) -> np.ndarray:
@@ -95,10 +90,10 @@ def reference_prediction(name: str, lightness: np.ndarray) -> np.ndarray:
         return np.zeros(lightness.shape + (2,))
     lookup = _lookup()
     if name == "mean":
-        return np.broadcast_to(lookup.mean_ab, lightness.shape + (2,)).copy()
+        mean_ab = lookup.sums.sum(axis=0) / lookup.counts.sum()
+        return np.broadcast_to(mean_ab, lightness.shape + (2,)).copy()
     if name == "lookup":
-        bins = np.clip(lightness.astype(int), 0, len(lookup.table) - 1)
-        return lookup.table[bins]
+        return lookup.mean_at(lightness)
     raise InputError(f"unknown reference colorizer {name!r}; known: {list(BASELINES)}")
 
 

@@ -198,16 +198,9 @@ def cutout_ids(paths: Sequence[str | os.PathLike]) -> list[str]:
 
 
 def _is_cutout_file(path: Path) -> bool:
-    from .io.load import _file_kind
-    from .exceptions import FileFormatError
+    from .io.load import _is_readable_name
 
-    if path.name.startswith(".") or not path.is_file():
-        return False  # hidden files include galcolor's own temporary files
-    try:
-        _file_kind(path)
-    except FileFormatError:
-        return False
-    return True
+    return _is_readable_name(path.name) and path.is_file()
 
 
 def _expand(item: str | os.PathLike) -> list[str]:
@@ -392,8 +385,9 @@ def _memory_mb() -> tuple[float, float]:
 def _galaxy_row(record: dict[str, Any], part: int) -> dict[str, Any]:
     return {"cutout_id": record["id"], "source": record["path"], "status": "ok", "n_regions": 0,
             "summed_score": 0.0, "mean_a": np.nan, "mean_b": np.nan,
-            "ra": _json_float(record["ra"]) if _json_float(record["ra"]) is not None else np.nan,
-            "dec": _json_float(record["dec"]) if _json_float(record["dec"]) is not None else np.nan,
+            # _iter_batches gives None for a position the manifest does not have
+            "ra": np.nan if record["ra"] is None else record["ra"],
+            "dec": np.nan if record["dec"] is None else record["dec"],
             "part": part, "error_type": "", "error": ""}
 
 
@@ -449,10 +443,8 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
         With ``settings["strict"]``, when a cutout fails (the part is not
         written, so a rerun retries it).
     """
-    from astropy.table import vstack
-
     from .analysis import NoRegionsWarning, find_star_forming_regions
-    from .catalog import conform, empty_table, write
+    from .catalog import merge, write
     from .io import load
 
     started = time.perf_counter()
@@ -491,7 +483,6 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
         except Exception as error:
             _fail(row, error)
             continue
-        table = conform(table)
         table["cutout_id"] = np.asarray([row["cutout_id"]] * len(table), dtype=str)
         row["n_regions"] = len(table)
         row["summed_score"] = float(np.sum(table["score"])) if len(table) else 0.0
@@ -502,8 +493,8 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
         first = failed[0]
         raise PipelineError(f"{first['source']}: {first['error_type']}: {first['error']} "
                             f"(strict run: {len(failed)} failure(s) in part {part})")
-    regions = vstack(tables, metadata_conflicts="silent") if tables else empty_table()
-    if "cutout_id" not in regions.colnames:
+    regions = merge(tables, extra="keep")
+    if "cutout_id" not in regions.colnames:  # no regions in the whole part
         regions["cutout_id"] = np.zeros(0, dtype=str)
     regions.meta = {"part": part}
     write(regions, folder / f"{_PART.format(part)}.regions.parquet", overwrite=True, extra="keep")
@@ -845,9 +836,7 @@ def _trace(trace: list, point: list, limit: int = 400) -> None:
 
 def _merge(output: Path, parts_folder: Path, n_parts: int, record: dict[str, Any]) -> dict[str, Any]:
     """Join the parts into the run's products (atomically)."""
-    from astropy.table import vstack
-
-    from .catalog import conform, read, write
+    from .catalog import merge, read, write
 
     missing = sorted(set(range(n_parts)) - _done_parts(parts_folder, n_parts))
     if missing:
@@ -856,8 +845,7 @@ def _merge(output: Path, parts_folder: Path, n_parts: int, record: dict[str, Any
     galaxies = pd.concat([pd.read_parquet(parts_folder / f"{_PART.format(part)}.galaxies.parquet")
                           for part in range(n_parts)], ignore_index=True)
     tables = [read(parts_folder / f"{_PART.format(part)}.regions.parquet", extra="keep") for part in range(n_parts)]
-    regions = conform(vstack(tables, metadata_conflicts="silent"), extra="keep")
-    regions["id"] = np.arange(1, len(regions) + 1, dtype=np.int64)
+    regions = merge(tables, extra="keep")
     regions.meta = {"run": output.name, "galcolor_version": __version__,
                     "model": record.get("config", {}).get("model"),
                     "parameters": record.get("config", {}).get("regions"),

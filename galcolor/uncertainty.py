@@ -75,9 +75,7 @@ class ResidualTable:
 
     def sigma_at(self, lightness: np.ndarray) -> np.ndarray:
         """(..., 2) standard deviations of a*, b* at each lightness."""
-        edges = np.asarray(self.edges)
-        index = np.clip(np.searchsorted(edges, np.asarray(lightness), side="right") - 1, 0, len(self.sigma) - 1)
-        return np.asarray(self.sigma, dtype=np.float64)[index]
+        return np.asarray(self.sigma, dtype=np.float64)[_bin_index(self.edges, lightness)]
 
     def combine(self, lightness: np.ndarray, ab_std: np.ndarray) -> np.ndarray:
         """sqrt(ab_std^2 + table(L)^2): the calibrated uncertainty, shape of ``ab_std``."""
@@ -92,6 +90,12 @@ class ResidualTable:
         return cls(weights_sha256=str(data["weights_sha256"]), edges=tuple(float(v) for v in data["edges"]),
                    sigma=tuple((float(a), float(b)) for a, b in data["sigma"]),
                    provenance=dict(data.get("provenance", {})))
+
+
+def _bin_index(edges: Any, lightness: np.ndarray) -> np.ndarray:
+    """Index of the lightness bin of each value; values outside go to the first or last bin."""
+    edges = np.asarray(edges, dtype=np.float64)
+    return np.clip(np.searchsorted(edges, np.asarray(lightness), side="right") - 1, 0, len(edges) - 2)
 
 
 def _file_name(weights_sha256: str) -> str:
@@ -163,7 +167,7 @@ def fit_residual_table(samples: Iterable[tuple[np.ndarray, np.ndarray, np.ndarra
     truth = np.concatenate([p[2].reshape(-1, 2) for p in parts])
     edges = np.arange(0.0, 100.0 + bin_width, bin_width)
     edges[-1] = max(edges[-1], 100.0)
-    index = np.clip(np.searchsorted(edges, lightness, side="right") - 1, 0, len(edges) - 2)
+    index = _bin_index(edges, lightness)
     sigma = np.full((len(edges) - 1, 2), np.nan)
     residual = truth - ab
     for k in range(len(edges) - 1):

@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 from .._pairs import item_from_rgb
 from ..exceptions import FileFormatError, GalcolorError, InputError, warn
 from ..io import load
-from ..io.load import _file_kind  # the one place that knows which file names galcolor reads
+from ..io.load import _is_readable_name  # the one place that knows which file names galcolor reads
 from ..metrics import GALAXY_MIN_LIGHTNESS
 
 __all__ = ["ImageFolder", "hash_split", "GALAXY_MIN_LIGHTNESS", "SPLITS"]
@@ -311,7 +311,7 @@ class ImageFolder(Dataset):
             # One relative prefix per folder: Path.relative_to per file took 140 ms on sdss-gz/train.
             relative = Path(folder).relative_to(self.root).as_posix()
             prefix = "" if relative == "." else relative + "/"
-            names.extend(prefix + file for file in files if not file.startswith(".") and _is_image_name(file))
+            names.extend(prefix + file for file in files if _is_readable_name(file))
         if not names:
             raise InputError(
                 f"{self.root}: no JPEG, PNG, TIFF or FITS files found"
@@ -446,14 +446,6 @@ class ImageFolder(Dataset):
             f"ImageFolder(root={str(self.root)!r}, files={len(self)}, split={self.split!r}, "
             f"size={self.size}, crop={self.crop!r}, manifest={manifest!r}, failures={len(self.failures)})"
         )
-
-
-def _is_image_name(name: str) -> bool:
-    try:
-        _file_kind(Path(name))
-    except FileFormatError:
-        return False
-    return True
 
 
 def _check_fraction(val_fraction: float) -> None:

@@ -131,6 +131,21 @@ def _file_kind(path: Path) -> str:
     )
 
 
+def _is_readable_name(name: str) -> bool:
+    """A visible file name whose extension galcolor reads.
+
+    Hidden names (``.name``) are not: galcolor's own atomic writes use them
+    for temporary files.
+    """
+    if name.startswith("."):
+        return False
+    try:
+        _file_kind(Path(name))
+    except FileFormatError:
+        return False
+    return True
+
+
 def _load_path(path: Path, *, band, hdu, stretch) -> Cutout:
     name = str(path)
     kind = _file_kind(path)
