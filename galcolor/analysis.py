@@ -10,9 +10,11 @@ predicted (a :class:`~galcolor.Colorization`) or true (a
    nearest) the image centre, or every large segment with
    ``galaxies="all"``.
 2. **Blue excess** (the contrast method of Mehta et al. 2021, applied to
-   colour): the local disk b*, a normalised Gaussian smoothing of b* over the
-   galaxy with candidate clumps excluded (iterated), minus the PSF-smoothed
-   b*. Positive means bluer than the disk around it.
+   colour): the local disk b* minus the PSF-smoothed b*; positive means
+   bluer than the disk around it. The disk b* is the median b* in
+   elliptical annuli (the radial colour gradient: red bulge, bluer disk)
+   plus a normalised Gaussian smoothing of what is left (arms, bars), both
+   with candidate clumps excluded (iterated).
 3. **Significance**: the excess over its uncertainty: for a predicted colour
    the spread of the prediction (``ab_std`` without the calibrated error of
    the galaxy's overall colour, which cancels in a difference), for a true
@@ -43,13 +45,14 @@ from typing import Any, Sequence
 
 import numpy as np
 from astropy import units as u
-from astropy.table import QTable
+from astropy.table import QTable, vstack
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 from photutils.segmentation import SegmentationImage, SourceCatalog, deblend_sources, detect_sources, detect_threshold
 from photutils.utils import NoDetectionsWarning
 from scipy import ndimage, optimize
+from scipy.sparse.csgraph import connected_components
 
 from . import __version__
 from .catalog import RegionFlag, conform, empty_table
@@ -68,11 +71,13 @@ __all__ = [
     "fit_score_calibration",
     "match_regions",
     "label_candidates",
+    "resolve_blends",
     "evaluate_on_simulation",
     "completeness_purity",
     "psf_fwhm_pixels",
     "score_features",
     "SCORE_FEATURES",
+    "BLEND_LINK",
 ]
 
 #: PSF FWHM assumed when the header names none: SDSS's median r-band seeing.
@@ -86,6 +91,10 @@ SEEING_KEYWORDS = ("PSF_FWHM", "PSFFWHM", "SEEING", "FWHM")
 MIN_COLOUR_STD = 1.0
 #: Gaussian sigma of the local-disk smoothing, in PSF FWHMs.
 DISK_SCALE = 2.0
+#: Simulated clumps closer than this many PSF FWHMs are one blend (:func:`resolve_blends`).
+BLEND_LINK = 1.0
+#: Width of the elliptical annuli of the disk-colour profile, in PSF FWHMs.
+PROFILE_STEP = 0.5
 #: Lightness below which the colour of a pixel is too noisy to search
 #: (PSF-smoothed L; galcolor's galaxy-pixel convention is 15, but clumps in
 #: the outskirts of simulated disks sit at L ~ 8-15).
@@ -423,11 +432,70 @@ def _central_component(mask: np.ndarray) -> np.ndarray:
     return pieces == pieces[rows[nearest], cols[nearest]]
 
 
-def _region_maps(planes: _ColourPlanes, galaxy_mask: np.ndarray, psf_fwhm: float,
+def _elliptical_radius(valid: np.ndarray, light: np.ndarray) -> np.ndarray:
+    """Elliptical radius (pixels along the major axis) from the light-weighted second moments."""
+    if not valid.any():
+        return np.zeros(valid.shape)
+    rows, cols = np.nonzero(valid)
+    weights = np.clip(light[rows, cols], 0.0, None) + 1e-12
+    cy, cx = np.average(rows, weights=weights), np.average(cols, weights=weights)
+    dy, dx = rows - cy, cols - cx
+    moments = np.array([[np.average(dx * dx, weights=weights), np.average(dx * dy, weights=weights)],
+                        [np.average(dx * dy, weights=weights), np.average(dy * dy, weights=weights)]])
+    values, vectors = np.linalg.eigh(moments)  # ascending: minor, then major axis
+    axis_ratio = max(math.sqrt(max(values[0], 1e-9) / max(values[1], 1e-9)), 0.2)
+    yy, xx = np.indices(valid.shape, dtype=np.float64)
+    xx -= cx
+    yy -= cy
+    along_major = xx * vectors[0, 1] + yy * vectors[1, 1]
+    along_minor = xx * vectors[0, 0] + yy * vectors[1, 0]
+    return np.hypot(along_major, along_minor / axis_ratio)
+
+
+def _radial_profile(values: np.ndarray, radius: np.ndarray, use: np.ndarray, step: float) -> np.ndarray:
+    """Median of ``values`` in elliptical annuli of width ``step`` over ``use``, interpolated."""
+    r, v = radius[use], values[use]
+    if v.size == 0:
+        return np.zeros(values.shape)
+    edges = np.arange(0.0, r.max() + step, step)
+    index = np.digitize(r, edges)
+    centres, medians = [], []
+    for k in np.unique(index):
+        inside = index == k
+        if inside.sum() >= 5:
+            centres.append(float(np.median(r[inside])))
+            medians.append(float(np.median(v[inside])))
+    if not centres:
+        return np.full(values.shape, float(np.median(v)))
+    return np.interp(radius, centres, medians)
+
+
+def _disk_profile(b: np.ndarray, galaxy_labels: np.ndarray, disk_pixels: np.ndarray,
+                  geometry: list[tuple[tuple[slice, slice], int, np.ndarray]], step: float) -> np.ndarray:
+    """Each galaxy's elliptical-annulus median of ``b`` over its ``disk_pixels``, 0 elsewhere."""
+    profile = np.zeros(b.shape)
+    for box, label, radius in geometry:
+        own = galaxy_labels[box] == label
+        values = _radial_profile(b[box], radius, own & disk_pixels[box], step)
+        profile[box] = np.where(own, values, profile[box])
+    return profile
+
+
+def _region_maps(planes: _ColourPlanes, galaxy_labels: np.ndarray, psf_fwhm: float,
                  clip_sigma: float) -> tuple[np.ndarray, ...]:
-    """Disk b*, blue excess, its uncertainty and significance; lightness contrast."""
+    """Disk b*, blue excess, its uncertainty and significance; lightness contrast.
+
+    The disk colour is modelled in two parts, both with candidate clumps
+    excluded (iterated): the median b* in elliptical annuli (galaxies are
+    redder in the middle: a plain Gaussian smoothing would let the red
+    bulge pull the disk colour around it red and make the whole inner disk
+    look bluer than itself), plus the Gaussian-smoothed residual from that
+    profile (arms, bars, lopsided disks). ``galaxy_labels`` numbers the
+    pixels of each analysed galaxy (0 elsewhere): each has its own profile.
+    """
     psf_sigma = psf_fwhm / 2.3548
     disk_sigma = max(DISK_SCALE * psf_fwhm, 3.0)
+    galaxy_mask = galaxy_labels > 0
     valid = galaxy_mask & ~planes.mask
     weights = valid.astype(np.float64)
     b_psf = _smooth(planes.b, weights, psf_sigma)
@@ -442,10 +510,17 @@ def _region_maps(planes: _ColourPlanes, galaxy_mask: np.ndarray, psf_fwhm: float
         b_std = _smooth(planes.b_spread, weights, psf_sigma)
     b_std = np.maximum(np.nan_to_num(b_std, nan=MIN_COLOUR_STD), MIN_COLOUR_STD)
 
+    labels = np.where(valid, galaxy_labels, 0)
+    geometry = [(box, label, _elliptical_radius(labels[box] == label, luminance[box]))
+                for label, box in enumerate(ndimage.find_objects(labels), start=1) if box is not None]
+    step = max(PROFILE_STEP * psf_fwhm, 1.0)
     candidates = np.zeros_like(galaxy_mask)
-    for _ in range(3):
-        disk_weights = weights * ~candidates
-        disk_b = _smooth(planes.b, disk_weights, disk_sigma)
+    for _ in range(4):
+        disk_pixels = valid & ~candidates
+        profile = _disk_profile(b_psf, labels, disk_pixels, geometry, step)
+        residual = _smooth(np.where(disk_pixels, b_psf - profile, 0.0), disk_pixels.astype(np.float64),
+                           disk_sigma)
+        disk_b = profile + np.nan_to_num(residual)
         excess = disk_b - b_psf
         with np.errstate(invalid="ignore"):
             new = valid & (excess > clip_sigma * b_std)
@@ -585,7 +660,7 @@ def find_star_forming_regions(
         maps = RegionMaps(galaxy_mask, galaxy_segments, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing(f"no galaxy pixel reaches L = {min_lightness}", maps)
     disk_b, excess, b_std, significance, contrast, luminance = _region_maps(
-        planes, galaxy_mask, psf_fwhm, clip_sigma=min_significance)
+        planes, np.where(galaxy_mask, galaxy_segments.data, 0), psf_fwhm, clip_sigma=min_significance)
 
     detection = np.where(np.isfinite(significance), significance, 0.0)
     with warnings.catch_warnings():
@@ -626,11 +701,13 @@ def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.nda
         warnings.simplefilter("ignore")
         weights = np.where(np.isfinite(significance), np.clip(significance, 0.0, None), 0.0)
         # Centroids weighted by the knot's own light (the lightness contrast
-        # over the disk): the light centre of a clump, not the bluest edge
-        # of it that a red bulge next door would pull the colour peak to.
-        # The tiny significance term keeps a centroid where the contrast is 0.
+        # over the disk) times its blue significance: the centre of what is
+        # both a knot and blue, not the bluest edge of a segment that a red
+        # bulge next door pulls the colour peak to, nor a bright bulge at
+        # the end of a blue segment. The tiny term keeps a centroid where
+        # the contrast is 0.
         light_weights = np.where(np.isfinite(contrast), np.clip(contrast, 0.0, None), 0.0)
-        positions = SourceCatalog(light_weights + 1e-9 * weights, segments)
+        positions = SourceCatalog(light_weights * weights + 1e-9 * weights, segments)
         # Local-background photometry (rectangular annulus, sigma-clipped
         # median): a smoothed disk overestimates the light under a knot on
         # a steep exponential profile.
@@ -876,6 +953,79 @@ def score_features(table: QTable, psf_fwhm: float | None = None) -> np.ndarray:
     return _score_features(table, psf_fwhm)
 
 
+def resolve_blends(truth: QTable, psf_fwhm: float, *, link: float = BLEND_LINK) -> QTable:
+    """Merge simulated clumps closer together than the PSF into blended clumps.
+
+    Two clumps less than ``link`` PSF FWHMs apart make one knot in the
+    image, in any colour, and no detector can find both: a truth table
+    with them as separate rows would count the second as missed however
+    good the finder. Clumps are grouped friends-of-friends (a chain of
+    clumps each within ``link`` FWHM of the next is one blend); each blend
+    becomes one row at the g-light-weighted mean position, with the summed
+    fluxes and ``flux_fraction_g``, and the id, kind and radius of its
+    brightest member. Stars, companions and neighbours are left as they
+    are. A ``n_members`` column counts the clumps in each row.
+
+    Parameters
+    ----------
+    truth : astropy.table.QTable
+        :attr:`galcolor.datasets.SimulatedGalaxy.truth`.
+    psf_fwhm : float
+        PSF FWHM in pixels.
+    link : float, optional
+        Linking length in PSF FWHMs.
+
+    Returns
+    -------
+    astropy.table.QTable
+        The truth table with blends merged, clumps first.
+
+    Examples
+    --------
+    >>> from astropy import units as u
+    >>> from astropy.table import QTable
+    >>> from galcolor.analysis import resolve_blends
+    >>> truth = QTable({"id": [1, 2, 3], "kind": ["clump", "clump", "clump"],
+    ...                 "x": [10.0, 12.0, 30.0] * u.pix, "y": [10.0, 10.0, 10.0] * u.pix,
+    ...                 "flux_g": [3.0, 1.0, 1.0] * u.nanomaggy, "flux_fraction_g": [0.06, 0.02, 0.02]})
+    >>> blended = resolve_blends(truth, psf_fwhm=3.5)
+    >>> blended["x"].value.tolist(), blended["flux_fraction_g"].tolist(), blended["n_members"].tolist()
+    ([10.5, 30.0], [0.08, 0.02], [2, 1])
+    """
+    truth = QTable(truth, copy=True)
+    kinds = np.asarray(truth["kind"], dtype=str) if len(truth) else np.zeros(0, dtype=str)
+    clumps = np.flatnonzero(kinds == "clump")
+    others = np.flatnonzero(kinds != "clump")
+    if clumps.size == 0:
+        truth["n_members"] = np.ones(len(truth), dtype=np.int32)
+        return truth
+    x = np.asarray(u.Quantity(truth["x"]).value, dtype=np.float64)[clumps]
+    y = np.asarray(u.Quantity(truth["y"]).value, dtype=np.float64)[clumps]
+    linked = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) < link * psf_fwhm
+    _, group = connected_components(linked, directed=False)
+    light = np.asarray(truth["flux_fraction_g"], dtype=np.float64)[clumps]
+    weights = np.clip(light, 1e-12, None)
+    summed = [name for name in truth.colnames if name.startswith("flux_")]
+    averaged = [name for name in ("x", "y", "ra", "dec") if name in truth.colnames]
+    rows = []
+    for label in np.unique(group):
+        members = clumps[group == label]
+        member_weights = weights[group == label]
+        row = QTable(truth[[members[np.argmax(member_weights)]]], copy=True)
+        for name in summed:
+            row[name][0] = np.sum(truth[name][members])
+        for name in averaged:
+            column = u.Quantity(truth[name][members])
+            row[name][0] = np.average(column.value, weights=member_weights) * column.unit
+        row["n_members"] = np.array([members.size], dtype=np.int32)
+        rows.append(row)
+    if others.size:
+        rest = QTable(truth[others], copy=True)
+        rest["n_members"] = np.ones(others.size, dtype=np.int32)
+        rows.append(rest)
+    return vstack(rows)
+
+
 def label_candidates(catalog: QTable, truth: QTable, *, psf_fwhm: float | None = None,
                      radius_factor: float = 1.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Match a region catalog to a simulated galaxy's truth table.
@@ -920,7 +1070,7 @@ def label_candidates(catalog: QTable, truth: QTable, *, psf_fwhm: float | None =
 
 def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = ("predicted", "true"),
                            colorizer: Any = None, band: str = "r", progress: bool = True,
-                           **find_options: Any):
+                           blend_link: float | None = BLEND_LINK, **find_options: Any):
     """Run the region finder on simulated galaxies and match it to their truth.
 
     The shared harness of ``pipelines/calibrate_regions.py`` (fitting the
@@ -938,6 +1088,10 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = 
         The band that becomes the grey input.
     progress : bool, optional
         tqdm progress bar.
+    blend_link : float or None, optional
+        Clumps closer than this many PSF FWHMs are matched as one blend
+        (:func:`resolve_blends`); None matches every simulated clump on
+        its own.
     **find_options
         Passed to :func:`find_star_forming_regions` (``min_score=0`` keeps
         every candidate).
@@ -948,9 +1102,11 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = 
         One row per detection: ``galaxy``, ``colour``, the catalog columns,
         the score features, ``correct`` and ``matched_kind``.
     truth : pandas.DataFrame
-        One row per true object and colour: ``galaxy``, ``colour``, ``kind``,
-        ``flux_fraction_g``, ``detection`` (catalog ``id`` of its match, -1)
-        and ``score`` (of that match, NaN when missed).
+        One row per true object (blend) and colour: ``galaxy``, ``colour``,
+        ``kind``, ``flux_fraction_g``, ``n_members``, ``r_centre_psf``
+        (distance from the galaxy centre in PSF FWHMs), ``detection``
+        (catalog ``id`` of its match, -1) and ``score`` (of that match, NaN
+        when missed).
     """
     import pandas as pd
     from tqdm.auto import tqdm
@@ -970,7 +1126,7 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = 
             number = start + offset
             galaxy = galaxies[number]
             candidate_frames_galaxy, truth_frames_galaxy = _evaluate_one(
-                galaxy, number, {"predicted": colorized, "true": cutout}, colours, find_options)
+                galaxy, number, {"predicted": colorized, "true": cutout}, colours, blend_link, find_options)
             candidate_frames += candidate_frames_galaxy
             truth_frames += truth_frames_galaxy
             bar.update(1)
@@ -981,7 +1137,7 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = 
 
 
 def _evaluate_one(galaxy: Any, number: int, inputs: dict[str, Any], colours: Sequence[str],
-                  find_options: dict[str, Any]) -> tuple[list, list]:
+                  blend_link: float | None, find_options: dict[str, Any]) -> tuple[list, list]:
     import pandas as pd
 
     candidate_frames, truth_frames = [], []
@@ -991,7 +1147,8 @@ def _evaluate_one(galaxy: Any, number: int, inputs: dict[str, Any], colours: Seq
             warnings.simplefilter("ignore", NoRegionsWarning)
             catalog = find_star_forming_regions(data, **find_options)
         psf = float(catalog.meta["parameters"]["psf_fwhm"])
-        correct, truth_match, matched_kind = label_candidates(catalog, galaxy.truth, psf_fwhm=psf)
+        truth = galaxy.truth if blend_link is None else resolve_blends(galaxy.truth, psf, link=blend_link)
+        correct, truth_match, matched_kind = label_candidates(catalog, truth, psf_fwhm=psf)
         frame = catalog.to_pandas() if len(catalog) else pd.DataFrame(columns=catalog.colnames)
         features = _score_features(catalog, psf)
         for column, name in enumerate(SCORE_FEATURES):
@@ -1002,12 +1159,17 @@ def _evaluate_one(galaxy: Any, number: int, inputs: dict[str, Any], colours: Seq
         frame.insert(0, "colour", colour)
         frame.insert(0, "galaxy", number)
         candidate_frames.append(frame)
-        truth = galaxy.truth
+        # The simulator draws the main galaxy at the centre of the frame.
+        height, width = np.shape(data.lightness)
+        r_centre = np.hypot(np.asarray(u.Quantity(truth["x"]).value) - (width - 1) / 2.0,
+                            np.asarray(u.Quantity(truth["y"]).value) - (height - 1) / 2.0) / psf
         scores = np.asarray(catalog["score"], dtype=np.float64) if len(catalog) else np.zeros(0)
         ids = np.asarray(catalog["id"]) if len(catalog) else np.zeros(0, dtype=np.int64)
         truth_frames.append(pd.DataFrame({
             "galaxy": number, "colour": colour, "kind": np.asarray(truth["kind"], dtype=str),
             "flux_fraction_g": np.asarray(truth["flux_fraction_g"], dtype=np.float64),
+            "n_members": np.asarray(truth["n_members"]) if "n_members" in truth.colnames else 1,
+            "r_centre_psf": r_centre,
             "detection": [int(ids[j]) if j >= 0 else -1 for j in truth_match],
             "score": [float(scores[j]) if j >= 0 else np.nan for j in truth_match],
             "psf_fwhm": psf,

@@ -3,7 +3,8 @@
 Simulates galaxies whose clumps are known (calibration seeds only: the
 benchmark uses others), finds every candidate region in their predicted
 colour (the default model colorizing the r band) and in their true colour,
-labels each candidate by whether it matches a simulated clump within 1.5 PSF
+labels each candidate by whether it matches a simulated clump (or a blend of
+clumps less than 1 PSF FWHM apart, which no finder can split) within 1.5 PSF
 FWHM, and fits one logistic model per colour. The result is the file galcolor
 ships, ``galcolor/data/region_score.json``::
 
@@ -26,7 +27,13 @@ import numpy as np
 
 import galcolor
 from galcolor._atomic import atomic_write
-from galcolor.analysis import SCORE_FEATURES, ScoreCalibration, evaluate_on_simulation, fit_score_calibration
+from galcolor.analysis import (
+    BLEND_LINK,
+    SCORE_FEATURES,
+    ScoreCalibration,
+    evaluate_on_simulation,
+    fit_score_calibration,
+)
 from galcolor.datasets import simulate
 
 #: Scores every candidate 0.5: the calibration pass keeps all candidates.
@@ -56,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         provenance = {
             "script": "pipelines/calibrate_regions.py", "simulate_seed": args.seed, "n_galaxies": args.n,
             "size": args.size, "n_candidates": int(len(rows)), "n_correct": int(rows["correct"].sum()),
-            "match_radius_psf_fwhm": 1.5, "galcolor_version": galcolor.__version__,
+            "match_radius_psf_fwhm": 1.5, "blend_link_psf_fwhm": BLEND_LINK,
+            "galcolor_version": galcolor.__version__,
         }
         if colour == "predicted":
             provenance.update(model=colorizer.model_name, weights_sha256=colorizer.weights_sha256,

@@ -184,12 +184,15 @@ def test_bad_options_are_refused(option: str, value) -> None:
 def test_true_colour_of_a_simulated_galaxy_runs_and_matches_truth() -> None:
     from galcolor.datasets import simulate
 
-    galaxy = simulate(1, size=96, seed=5, max_clumps=4, star_rate=0.0)[0]
+    # One clump with 11 % of the galaxy's g light, 1.8 PSF FWHM from the centre.
+    galaxy = simulate(1, size=96, seed=8, max_clumps=4, star_rate=0.0)[0]
     table = find_star_forming_regions(galaxy.to_cutout("r"), min_score=0, calibration=FLAT)
     assert table.meta["colour"] == "true"
     correct, truth_match, kinds = label_candidates(table, galaxy.truth)
     assert correct.shape == (len(table),) and truth_match.shape == (len(galaxy.truth),)
     assert set(kinds) <= {"", "clump", "star", "companion", "neighbour"}
+    clump = np.flatnonzero(np.asarray(galaxy.truth["kind"]) == "clump")
+    assert truth_match[clump[0]] >= 0 and correct.sum() == 1
     assert np.isfinite(u.Quantity(table["ra"]).value).all()
 
 
@@ -297,10 +300,98 @@ def test_calibrated_uncertainty_changes_the_errors_not_the_detections() -> None:
     a blue excess, so detections and significances are those of the spread alone."""
     from galcolor.datasets import simulate
 
-    cutout = simulate(1, size=96, seed=17, max_clumps=4, star_rate=0)[0].to_cutout("r")
+    # A galaxy whose predicted colour has two candidate regions.
+    cutout = simulate(1, size=96, seed=12, max_clumps=4, star_rate=0)[0].to_cutout("r")
     calibrated = find_star_forming_regions(galcolor.Colorizer(tta=True)(cutout), min_score=0)
     spread = find_star_forming_regions(galcolor.Colorizer(tta=True, uncertainty="spread")(cutout), min_score=0)
     assert len(calibrated) == len(spread) > 0
     # the quadrature round trip costs float32 rounding only
     assert np.allclose(np.asarray(calibrated["significance"]), np.asarray(spread["significance"]), rtol=1e-3)
     assert np.all(np.asarray(calibrated["b_err"]) > np.asarray(spread["b_err"]))
+
+
+def gradient_galaxy(knots: tuple[tuple[float, float], ...] = (), centres: tuple[tuple[float, float], ...] = (),
+                    shape: tuple[int, int] = (SIZE, SIZE)) -> galcolor.Colorization:
+    """Red bulges on bluer exponential disks: b* falls from +20 to +4 within 3 PSF FWHM."""
+    y, x = np.mgrid[:shape[0], :shape[1]]
+    lightness = np.zeros(shape)
+    b = np.zeros(shape)
+    for cx, cy in centres or (((shape[1] - 1) / 2, (shape[0] - 1) / 2),):
+        radius = np.hypot(x - cx, y - cy)
+        disk = 70.0 * np.exp(-radius / 12.0) + 25.0 * np.exp(-radius / 2.0)
+        b = np.where(disk > lightness, 4.0 + 16.0 * np.exp(-radius / 4.0), b)
+        lightness = np.maximum(lightness, disk)
+    b = np.where(lightness > 2, b, 0.0)
+    for x0, y0 in knots:
+        blob = np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * 1.8 ** 2))
+        lightness = lightness + 15.0 * blob
+        b = b - 20.0 * blob
+    ab = np.stack([np.zeros_like(b), b], axis=-1).astype(np.float32)
+    return galcolor.Colorization(lightness=np.clip(lightness, 0, 100).astype(np.float32), ab=ab,
+                                 ab_std=np.full_like(ab, 1.0), mask=np.zeros(shape, bool),
+                                 source="gradient test galaxy", meta={"model": "test"})
+
+
+def test_disk_with_a_red_bulge_is_not_bluer_than_itself() -> None:
+    # A simulated Sbc galaxy (true colour) with a red bulge on a compact
+    # disk: a plain Gaussian disk model let the bulge redden the disk colour
+    # around it, and 93 % of the galaxy looked significantly bluer than its
+    # disk (one region covering it); the elliptical colour profile follows
+    # the gradient and leaves the excess to the clumps.
+    from galcolor.analysis import resolve_blends
+    from galcolor.datasets import simulate
+
+    galaxy = simulate(2, size=128, seed=404)[1]
+    table, maps = find_star_forming_regions(galaxy.to_cutout("r"), min_score=0, return_maps=True)
+    inside = maps.significance[maps.galaxy_mask]
+    assert np.mean(inside > 2.5) < 0.3
+    correct, _, _ = label_candidates(table, resolve_blends(galaxy.truth, maps.psf_fwhm))
+    assert correct.sum() >= 1
+
+
+def test_knots_on_a_colour_gradient_are_found_alone() -> None:
+    knots = ((36.0, 47.5), (60.0, 60.0))
+    table = find_star_forming_regions(gradient_galaxy(knots), min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    found = np.stack([u.Quantity(table["x"]).value, u.Quantity(table["y"]).value], axis=1)
+    assert len(table) == len(knots)
+    for knot in knots:
+        assert np.hypot(*(found - np.asarray(knot)).T).min() < 1.5
+
+
+def test_resolve_blends_merges_clumps_closer_than_the_psf() -> None:
+    from astropy.table import QTable
+
+    from galcolor.analysis import resolve_blends
+
+    truth = QTable({
+        "id": [1, 2, 3, 4, 5],
+        "kind": ["clump", "clump", "clump", "star", "clump"],
+        "x": [10.0, 12.5, 15.0, 11.0, 40.0] * u.pix,
+        "y": [20.0, 20.0, 20.0, 20.0, 20.0] * u.pix,
+        "flux_g": [1.0, 3.0, 1.0, 9.0, 2.0] * u.nanomaggy,
+        "flux_fraction_g": [0.01, 0.03, 0.01, 0.09, 0.02],
+    })
+    blended = resolve_blends(truth, psf_fwhm=3.0)
+    # 10-12.5 and 12.5-15 are linked (a chain), 40 is alone, the star stays a star.
+    assert list(blended["kind"]) == ["clump", "clump", "star"]
+    assert list(blended["n_members"]) == [3, 1, 1]
+    assert list(blended["id"]) == [2, 5, 4]  # the brightest member's id
+    assert u.Quantity(blended["x"][0]).value == pytest.approx((10 * 1 + 12.5 * 3 + 15 * 1) / 5)
+    assert blended["flux_fraction_g"][0] == pytest.approx(0.05)
+    assert u.Quantity(blended["flux_g"][0]).value == pytest.approx(5.0)
+    # link=0 leaves every clump on its own; the input is not modified
+    assert len(resolve_blends(truth, psf_fwhm=3.0, link=0.0)) == len(truth)
+    assert "n_members" not in truth.colnames
+
+
+def test_every_galaxy_of_a_wide_frame_gets_its_own_colour_profile() -> None:
+    centres = ((40.0, 48.0), (130.0, 48.0))
+    knots = ((28.0, 48.0), (142.0, 48.0), (130.0, 62.0))
+    table = find_star_forming_regions(gradient_galaxy(knots, centres, shape=(96, 170)), galaxies="all",
+                                      min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    found = np.stack([u.Quantity(table["x"]).value, u.Quantity(table["y"]).value], axis=1)
+    assert len(table) == len(knots)
+    for knot in knots:
+        assert np.hypot(*(found - np.asarray(knot)).T).min() < 1.5
+    # galaxy 1 is the one nearest the frame centre (x = 84.5): the left one, with one knot
+    assert sorted(np.asarray(table["galaxy_id"]).tolist()) == [1, 2, 2]
