@@ -141,7 +141,7 @@ def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame
         ax.plot(point["completeness"], point["purity"], "k*", ms=12)
     ax.axvline(0.85, color="grey", ls=":")
     ax.axhline(0.85, color="grey", ls=":")
-    ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel=f"completeness (clumps >= {CATALOG_CLUMP_FRACTION:.0%} of g light)",
+    ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel=f"completeness (off-nucleus clumps >= {CATALOG_CLUMP_FRACTION:.0%} of g light)",
            ylabel="purity", title="Simulated galaxies: precision-recall over score (* = 0.5)")
     fig.tight_layout()
     fig.savefig(RESULTS / "regions_pr.png", dpi=120)
@@ -165,7 +165,7 @@ def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame
 
     clumps = truth[(truth["kind"] == "clump") & (truth["r_centre_psf"] >= CATALOG_CLUMP_MIN_RADIUS)].copy()
     clumps["found"] = (clumps["score"] >= THRESHOLD).astype(float)
-    clumps["fraction bin"] = pd.cut(clumps["flux_fraction_g"], [0.01, 0.02, 0.04, 0.08, 0.12, 0.2])
+    clumps["fraction bin"] = pd.cut(clumps["flux_fraction_g"], [0.01, 0.02, 0.04, 0.08, 0.12, 0.2, 1.0])
     fig, ax = plt.subplots(figsize=(6, 4))
     sns.pointplot(data=clumps, x="fraction bin", y="found", hue="colour", ax=ax, errorbar=("ci", 95))
     ax.set(xlabel="clump (blend) fraction of the galaxy's g light", title="Off-nucleus clumps",
