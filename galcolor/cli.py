@@ -364,8 +364,9 @@ def _command_demo(arguments: argparse.Namespace) -> int:
         print(f"colour error on the central galaxies against the simulated truth: dE2000 "
               f"{summary['mean_delta_e2000_galaxy']:.2f} (grey image: "
               f"{summary['mean_delta_e2000_galaxy_grey']:.2f})")
-    print(f"found {summary['n_regions']} star-forming region(s): catalog {folder / 'regions.ecsv'}, "
-          f"overlay {folder / 'regions.png'}")
+    print(f"found {summary['n_regions']} star-forming region(s) in the predicted colour "
+          f"({summary['n_regions_true_colour']} in the simulated true colour, same method): catalog "
+          f"{folder / 'regions.ecsv'}, overlay {folder / 'regions.png'}")
     print(f"look at {folder / 'montage.png'} (grey | galcolor | truth); colour images and FITS "
           f"products are in {folder / 'colour'}, the inputs in {folder / 'inputs'}")
     return 0

@@ -91,7 +91,8 @@ def montage(results: list[Colorization], truths: list[np.ndarray | None], path: 
 
 
 def regions_overlay(results: list[Colorization], catalogs: list, path: str | os.PathLike, *,
-                    truths: list | None = None, titles: list[str] | None = None) -> Path:
+                    truths: list | None = None, titles: list[str] | None = None,
+                    references: list | None = None) -> Path:
     """Draw region catalogs on their colour images (one panel per galaxy) as PNG.
 
     Parameters
@@ -106,6 +107,9 @@ def regions_overlay(results: list[Colorization], catalogs: list, path: str | os.
         Simulator truth tables: true clumps are drawn as small white crosses,
         stars, companions and neighbours as red crosses.
     titles : list of str, optional
+    references : list of astropy.table.QTable, optional
+        Region catalogs from the true colour of the same images, drawn as
+        dashed yellow circles for comparison.
 
     Returns
     -------
@@ -131,6 +135,10 @@ def regions_overlay(results: list[Colorization], catalogs: list, path: str | os.
             x, y = float(row["x"].value), float(row["y"].value)
             ax.add_patch(Circle((x, y), radius, fill=False, color="cyan", lw=1.2))
             ax.text(x + radius, y + radius, f"{row['score']:.2f}", color="cyan", fontsize=6)
+        if references is not None:
+            for row in references[index]:
+                ax.add_patch(Circle((float(row["x"].value), float(row["y"].value)), radius * 1.4, fill=False,
+                                    color="yellow", lw=0.9, ls="--"))
         if truths is not None and truths[index] is not None:
             truth = truths[index]
             clump = np.asarray(truth["kind"]) == "clump"
@@ -138,9 +146,11 @@ def regions_overlay(results: list[Colorization], catalogs: list, path: str | os.
                 ax.plot(np.asarray(truth["x"].value)[selection], np.asarray(truth["y"].value)[selection],
                         "+", color=colour, ms=5, mew=0.8)
         title = titles[index] if titles else ""
-        ax.set_title(f"{title} {len(catalog)} region(s)".strip(), fontsize=8)
-    figure.suptitle("star-forming regions in the predicted colour (cyan: score; +: simulated clumps, "
-                    "red +: stars/companions)", fontsize=8)
+        counts = f"{len(catalog)}" if references is None else f"{len(catalog)} / {len(references[index])}"
+        ax.set_title(f"{title} {counts} region(s)".strip(), fontsize=8)
+    reference = "" if references is None else "; dashed yellow: from the true colour"
+    figure.suptitle(f"star-forming regions in the predicted colour (cyan: score{reference}; +: simulated "
+                    "clumps, red +: stars/companions)", fontsize=8)
     path = Path(path)
     with atomic_write(path) as temporary:
         figure.savefig(temporary, format="png", dpi=110)
@@ -182,7 +192,7 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
     inputs, colour = output / "inputs", output / "colour"
     inputs.mkdir(parents=True, exist_ok=True)
     colour.mkdir(parents=True, exist_ok=True)
-    paths, truths, truth_tables = [], [], []
+    paths, truths, truth_tables, true_colour = [], [], [], []
     for galaxy in tqdm(iter_simulate(n, size=size, seed=seed), total=n, desc="simulating",
                        unit="galaxy", disable=not progress):
         path = inputs / f"sim-{seed}-{galaxy.params['index']:03d}_r.fits"
@@ -191,6 +201,7 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
         paths.append(path)
         truths.append(galaxy.rgb)
         truth_tables.append(galaxy.truth)
+        true_colour.append(galaxy.to_cutout("r"))
     simulated = time.perf_counter()
     colorizer = Colorizer(model, device=device, tta=tta)
     results = []
@@ -218,19 +229,28 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
         galaxies.append(record)
     titles = [path.name.split("_")[0] for path in paths]
     figure = montage(results, truths, output / "montage.png", titles=titles)
-    catalogs = []
+    # Regions in the predicted colour (the product), and in the simulated
+    # true colour with the same code, to show what the colour prediction
+    # keeps and loses.
+    catalogs, references = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoRegionsWarning)
-        for result in results:
+        for result, cutout in zip(results, true_colour):
             catalogs.append(find_star_forming_regions(result))
+            references.append(find_star_forming_regions(cutout))
     regions = merge(catalogs, meta={"demo_seed": seed})
     write(regions, output / "regions.ecsv", overwrite=True)
+    reference_regions = merge(references, meta={"demo_seed": seed})
+    write(reference_regions, output / "regions_true_colour.ecsv", overwrite=True)
     overlay = regions_overlay(results, catalogs, output / "regions.png", truths=truth_tables,
-                              titles=titles)
-    for record, catalog, truth in zip(galaxies, catalogs, truth_tables):
+                              titles=titles, references=references)
+    for record, catalog, reference, truth in zip(galaxies, catalogs, references, truth_tables):
         correct, _, _ = label_candidates(catalog, truth)
+        reference_correct, _, _ = label_candidates(reference, truth)
         record["n_regions"] = len(catalog)
         record["n_regions_on_clumps"] = int(correct.sum())
+        record["n_regions_true_colour"] = len(reference)
+        record["n_regions_true_colour_on_clumps"] = int(reference_correct.sum())
         record["n_true_clumps"] = int(np.sum(np.asarray(truth["kind"]) == "clump"))
     finished = time.perf_counter()
     errors = [record["delta_e2000_galaxy"] for record in galaxies if "delta_e2000_galaxy" in record]
@@ -243,7 +263,8 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
         "mean_delta_e2000_galaxy": float(np.mean(errors)) if errors else None,
         "mean_delta_e2000_galaxy_grey": float(np.mean(greys)) if greys else None,
         "montage": str(figure), "regions": str(output / "regions.ecsv"), "regions_figure": str(overlay),
-        "n_regions": len(regions), "galaxies": galaxies,
+        "n_regions": len(regions), "regions_true_colour": str(output / "regions_true_colour.ecsv"),
+        "n_regions_true_colour": len(reference_regions), "galaxies": galaxies,
     }
     with atomic_write(output / "summary.json") as temporary:
         temporary.write_text(json.dumps(summary, indent=1))

@@ -293,6 +293,11 @@ def test_demo_writes_the_region_catalog_and_overlay(tmp_path) -> None:
     assert (tmp_path / "regions.png").stat().st_size > 0
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert all("n_regions" in record and "n_true_clumps" in record for record in saved["galaxies"])
+    # the same finder on the simulated true colour, written beside it for comparison
+    reference = read(tmp_path / "regions_true_colour.ecsv")
+    assert reference.meta["colour"] == "true"
+    assert summary["n_regions_true_colour"] == len(reference) == \
+        sum(record["n_regions_true_colour"] for record in saved["galaxies"])
 
 
 def test_calibrated_uncertainty_changes_the_errors_not_the_detections() -> None:
