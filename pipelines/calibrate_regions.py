@@ -8,7 +8,7 @@ clumps less than 1 PSF FWHM apart, which no finder can split) within 1.5 PSF
 FWHM, and fits one logistic model per colour. The result is the file galcolor
 ships, ``galcolor/data/region_score.json``::
 
-    python pipelines/calibrate_regions.py --n 800 --seed 101 \\
+    python pipelines/calibrate_regions.py --n 600 --seed 101 \\
         --output galcolor/data/region_score.json
 
 It also writes the labelled candidates (``--candidates``, Parquet) so the fit
@@ -43,7 +43,7 @@ UNCALIBRATED = ScoreCalibration.uninformative("none")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--n", type=int, default=800, help="simulated galaxies")
+    parser.add_argument("--n", type=int, default=600, help="simulated galaxies")
     parser.add_argument("--seed", type=int, default=101, help="simulator seed (calibration seeds only)")
     parser.add_argument("--size", type=int, default=128, help="image side in pixels")
     parser.add_argument("--model", default="default", help="colorizer model for the predicted colour")
