@@ -34,8 +34,8 @@ RED_KNOTS = ((36.0, 36.0), (62.0, 58.0))
 FLAT = ScoreCalibration.uninformative("predicted")
 
 
-def _blob(x0: float, y0: float, sigma: float) -> np.ndarray:
-    y, x = np.mgrid[:SIZE, :SIZE]
+def _blob(x0: float, y0: float, sigma: float, shape: tuple[int, int] = (SIZE, SIZE)) -> np.ndarray:
+    y, x = np.mgrid[:shape[0], :shape[1]]
     return np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * sigma ** 2))
 
 
@@ -328,7 +328,7 @@ def gradient_galaxy(knots: tuple[tuple[float, float], ...] = (), centres: tuple[
         lightness = np.maximum(lightness, disk)
     b = np.where(lightness > 2, b, 0.0)
     for x0, y0 in knots:
-        blob = np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * 1.8 ** 2))
+        blob = _blob(x0, y0, 1.8, shape)
         lightness = lightness + 15.0 * blob
         b = b - 20.0 * blob
     ab = np.stack([np.zeros_like(b), b], axis=-1).astype(np.float32)
