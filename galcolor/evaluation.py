@@ -53,8 +53,8 @@ from .io import load
 from .metrics import evaluate_image, galaxy_mask, summarize
 from .uncertainty import _CHI2_2DOF
 
-__all__ = ["BASELINES", "IMAGE_SUFFIXES", "evaluate_folder", "write_report", "reference_prediction",
-           "uncertainty_coverage"]
+__all__ = ["BASELINES", "IMAGE_SUFFIXES", "evaluate_folder", "model_labels", "write_report",
+           "reference_prediction", "uncertainty_coverage"]
 
 #: The reference colorizers evaluated by default.
 BASELINES = ("grey", "mean", "lookup")
@@ -180,7 +180,10 @@ def evaluate_folder(
         One row per image, colorizer and region (``galaxy``/``whole``):
         ``file``, ``survey``, ``model``, ``region``, every metric of
         :func:`galcolor.metrics.evaluate_image`, and for networks
-        ``coverage_inside``/``coverage_pixels`` (galaxy rows).
+        ``coverage_inside``/``coverage_pixels`` (galaxy rows); for
+        classification heads also ``accuracy`` and ``cross_entropy``
+        (:func:`galcolor.metrics.classification_metrics`, measured at the
+        network's resolution on the un-augmented image).
     failures : pandas.DataFrame
         ``file``, ``error``: images that could not be evaluated (no colour,
         unreadable, too small).
@@ -203,7 +206,7 @@ def evaluate_folder(
             raise InputError(f"unknown reference colorizer {name!r}; known: {list(BASELINES)}")
     surveys = _surveys(manifest)
     colorizers = {name: Colorizer(name, device=device, tta=tta, batch_size=batch_size) for name in models}
-    labels = {name: (Path(name).stem if Path(name).suffix else name) for name in models}
+    labels = model_labels(models)
     rows: list[dict[str, Any]] = []
     samples: list[pd.DataFrame] = []
     failures: list[dict[str, str]] = []
@@ -233,11 +236,14 @@ def evaluate_folder(
                 (name, reference_prediction(name, true_lab[..., 0]), None) for name in baselines]
             candidates += [(labels[name], predictions[name][index].ab.astype(np.float64),
                             predictions[name][index].ab_std.astype(np.float64)) for name in models]
+            bins = {labels[name]: _bin_metrics(colorizer, cutout, true_lab, valid)
+                    for name, colorizer in colorizers.items()}
             for label, ab, ab_std in candidates:
                 predicted_lab = np.concatenate([true_lab[..., :1], ab], axis=-1)
                 for region, mask in regions.items():
                     row = {"file": file_name, "survey": surveys.get(file_name, ""), "model": label,
                            "region": region, **evaluate_image(predicted_lab, true_lab, mask)}
+                    row.update(bins.get(label, {}).get(region, {}))
                     if region == "galaxy" and ab_std is not None:
                         inside, total = uncertainty_coverage(ab, ab_std, true_lab[..., 1:], mask)
                         row.update(coverage_inside=inside, coverage_pixels=total)
@@ -263,7 +269,70 @@ def evaluate_folder(
     return per_image, pd.DataFrame(failures, columns=["file", "error"])
 
 
+def model_labels(models: Sequence[str]) -> dict[str, str]:
+    """Short, unique table labels for shipped model names and weights files.
+
+    A weights file is labelled by its stem; files that share a stem (two
+    ``baseline-regression.pt`` in different runs) get their folder too, so
+    their rows never merge.
+
+    Examples
+    --------
+    >>> model_labels(["default", "runs/a/unet.pt", "runs/b/unet.pt", "runs/c/fusion.pt"])
+    {'default': 'default', 'runs/a/unet.pt': 'a/unet', 'runs/b/unet.pt': 'b/unet', 'runs/c/fusion.pt': 'fusion'}
+    """
+    stems = {name: (Path(name).stem if Path(name).suffix else name) for name in models}
+    counts: dict[str, int] = {}
+    for stem in stems.values():
+        counts[stem] = counts.get(stem, 0) + 1
+    labels = {name: (f"{Path(name).parent.name}/{stem}" if counts[stem] > 1 and Path(name).suffix else stem)
+              for name, stem in stems.items()}
+    if len(set(labels.values())) != len(labels):
+        raise InputError(f"models {list(models)} cannot be told apart in a table: give them distinct file names")
+    return labels
+
+
+def _bin_metrics(colorizer: Any, cutout: Any, true_lab: np.ndarray,
+                 valid: np.ndarray) -> dict[str, dict[str, float]]:
+    """Bin accuracy and cross-entropy of a classification head, per region.
+
+    Measured where the head works: at the network's resolution
+    (:meth:`galcolor.Colorizer` scales the image to its training scale), on
+    the un-augmented image, against the true ab resampled to that grid. An
+    empty dict for regression heads.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from .metrics import classification_metrics
+
+    network = colorizer.network
+    if getattr(network, "head", None) != "classification":
+        return {}
+    plan = colorizer._plan(cutout)
+    lightness = plan["network_lightness"][None]
+    height, width = plan["network_shape"]
+    pad_h, pad_w = (-height) % colorizer.stride, (-width) % colorizer.stride
+    top, left = pad_h // 2, pad_w // 2
+    if pad_h or pad_w:
+        lightness = F.pad(lightness, (left, pad_w - left, top, pad_h - top), mode="replicate")
+    with torch.inference_mode():
+        logits = network(lightness.to(colorizer.device))[..., top:top + height, left:left + width]
+    truth = torch.from_numpy(np.concatenate([true_lab, valid[..., None]], axis=-1).astype(np.float32))
+    truth = truth.permute(2, 0, 1)[None]
+    if (height, width) != tuple(true_lab.shape[:2]):
+        truth = F.interpolate(truth, size=(height, width), mode="bilinear", align_corners=False,
+                              antialias=plan["scale"] < 1.0)
+    small_valid = truth[0, 3].numpy() > 0.5
+    regions = {"galaxy": galaxy_mask(truth[0, 0].numpy(), small_valid), "whole": small_valid}
+    true_ab = truth[:, 1:3].to(logits.device)
+    return {region: classification_metrics(logits, true_ab, network.grid, mask[None])
+            for region, mask in regions.items()}
+
+
 _SUMMARY_METRICS = ("delta_e2000", "ab_mae", "ab_rmse", "auc", "psnr", "ssim", "colourfulness_difference")
+#: Metrics of classification heads only (at the network's resolution), with their table headings.
+_BIN_METRICS = {"accuracy": "bin accuracy", "cross_entropy": "cross-entropy (nats)"}
 
 
 def _summary_table(per_image) -> "Any":
@@ -279,20 +348,34 @@ def _summary_table(per_image) -> "Any":
             flat[f"{metric}_high"] = summary.loc[metric, "high"]
         if region == "galaxy" and "coverage_pixels" in rows and rows["coverage_pixels"].notna().any():
             flat["coverage_68"] = rows["coverage_inside"].sum() / max(rows["coverage_pixels"].sum(), 1)
+        bins = [metric for metric in _BIN_METRICS if metric in rows and rows[metric].notna().any()]
+        if bins:
+            summary = summarize(rows, columns=bins)
+            for metric in bins:
+                flat[metric] = summary.loc[metric, "mean"]
+                flat[f"{metric}_low"] = summary.loc[metric, "low"]
+                flat[f"{metric}_high"] = summary.loc[metric, "high"]
         tables.append(flat)
     return pd.DataFrame(tables)
 
 
 def _markdown(summary, title: str) -> str:
-    lines = [f"### {title}", "",
-             "| model | region | images | dE00 | ab MAE | ab RMSE | AuC | PSNR | SSIM | colourfulness diff | 68 % coverage |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    bins = [metric for metric in _BIN_METRICS if metric in summary and summary[metric].notna().any()]
+    header = ["model", "region", "images", "dE00", "ab MAE", "ab RMSE", "AuC", "PSNR", "SSIM",
+              "colourfulness diff", "68 % coverage"] + [_BIN_METRICS[metric] for metric in bins]
+    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+    def cell(row: Any, metric: str) -> str:
+        value = getattr(row, metric, float("nan"))
+        if value != value:
+            return ""
+        return f"{value:.3f} [{getattr(row, metric + '_low'):.3f}, {getattr(row, metric + '_high'):.3f}]"
+
     for row in summary.itertuples():
-        cells = [f"{getattr(row, metric):.3f} [{getattr(row, metric + '_low'):.3f}, "
-                 f"{getattr(row, metric + '_high'):.3f}]" for metric in _SUMMARY_METRICS]
         coverage = getattr(row, "coverage_68", float("nan"))
-        lines.append(f"| {row.model} | {row.region} | {row.n} | " + " | ".join(cells)
-                     + f" | {'' if coverage != coverage else f'{coverage:.3f}'} |")
+        cells = ([cell(row, metric) for metric in _SUMMARY_METRICS]
+                 + ["" if coverage != coverage else f"{coverage:.3f}"] + [cell(row, metric) for metric in bins])
+        lines.append(f"| {row.model} | {row.region} | {row.n} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

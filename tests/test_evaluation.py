@@ -118,3 +118,38 @@ def test_cli_evaluate(folder, tiny_weights, tmp_path, capsys):
                  "--quiet"]) == 0
     assert "| lookup | galaxy |" in capsys.readouterr().out
     assert main(["evaluate", "--data", str(tmp_path / "missing"), "-o", str(tmp_path), "--quiet"]) == 1
+
+
+def test_classification_heads_get_bin_accuracy_and_cross_entropy(folder, tiny_weights, tmp_path):
+    import torch
+
+    torch.manual_seed(0)
+    path = tmp_path / "bins.pt"
+    save_weights(get_model("unet", width=4, depth=2, head="classification"), path)
+    per_image, failures = evaluate_folder(folder, models=[str(tiny_weights), str(path)], progress=False)
+    bins = per_image[per_image["model"] == "bins"]
+    assert len(bins) == 3 * 2
+    # an untrained head over K bins: accuracy in [0, 1], cross-entropy near log K
+    k = get_model("unet", width=4, depth=2, head="classification").grid.centers.shape[0]
+    assert bins["accuracy"].between(0, 1).all()
+    assert bins["cross_entropy"].between(0.5 * np.log(k), 2.0 * np.log(k)).all()
+    # regression heads and reference colorizers have no bins
+    assert per_image[per_image["model"].isin(["tiny", "grey"])]["accuracy"].isna().all()
+    write_report(per_image, failures, tmp_path / "report")
+    text = (tmp_path / "report" / "summary.md").read_text()
+    assert "bin accuracy" in text and "cross-entropy (nats)" in text
+    summary = pd.read_csv(tmp_path / "report" / "summary.csv")
+    row = summary[(summary["model"] == "bins") & (summary["region"] == "galaxy")].iloc[0]
+    assert row["accuracy_low"] <= row["accuracy"] <= row["accuracy_high"]
+
+
+def test_weights_files_with_the_same_name_keep_separate_rows(folder, tiny_weights, tmp_path):
+    import shutil
+
+    other = tmp_path / "other" / "tiny.pt"
+    other.parent.mkdir()
+    shutil.copy(tiny_weights, other)
+    per_image, _ = evaluate_folder(folder, models=[str(tiny_weights), str(other)], baselines=(), progress=False)
+    labels = sorted(per_image["model"].unique())
+    assert len(labels) == 2 and "other/tiny" in labels
+    assert per_image.groupby("model").size().tolist() == [6, 6]
