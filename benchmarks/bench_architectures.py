@@ -82,7 +82,7 @@ def main() -> None:
         seconds = time.perf_counter() - started
         best = trainer.restore_best().eval()
         save_weights(best, folder / f"{model_name}-{head}.pt", extra={"training": {
-            "size": size, "limit": arguments.limit, "epochs": arguments.epochs, "seconds": seconds}})
+            "data": {"size": size, "crop": CROP}, "size": size, "limit": arguments.limit, "epochs": arguments.epochs, "seconds": seconds}})
         trainer.close()
         results[name] = evaluate(best, batches)
         runs[name] = {"parameters_M": sum(p.numel() for p in best.parameters()) / 1e6,

@@ -10,7 +10,9 @@ How an image is colorized
    galaxy (the connected region with L > 15 at or nearest the centre) and
    resamples so that its equivalent radius becomes
    :data:`REFERENCE_GALAXY_RADIUS` network pixels, the median of the training
-   galaxies; a float gives network pixels per input pixel directly.
+   galaxies (scaled for networks trained at another size or crop:
+   :func:`reference_radius`); a float gives network pixels per input pixel
+   directly.
 3. The network predicts ab (and, for a classification head, its spread). Large
    frames are cut into overlapping tiles whose predictions are blended with
    feathered weights, so no seams show and memory stays bounded. With test-time
@@ -52,8 +54,8 @@ from .uncertainty import load_residual_table
 from .training.augment import dihedral, dihedral_inverse
 from .training.trainer import resolve_device
 
-__all__ = ["Colorizer", "colorize", "galaxy_radius", "central_galaxy_mask", "fold_batch_norm", "REFERENCE_GALAXY_RADIUS", "DEFAULT_TILE",
-           "DEFAULT_OVERLAP"]
+__all__ = ["Colorizer", "colorize", "galaxy_radius", "central_galaxy_mask", "fold_batch_norm", "reference_radius",
+           "REFERENCE_GALAXY_RADIUS", "DEFAULT_TILE", "DEFAULT_OVERLAP"]
 
 #: Median equivalent radius (sqrt(area / pi) of the L > 15 region) of the
 #: training galaxies in network pixels: SDSS Galaxy Zoo validation images,
@@ -177,6 +179,50 @@ def _load_model(model: Any, device: torch.device) -> tuple[torch.nn.Module, str,
                          f"({', '.join(models.list_pretrained())}) nor an existing weights file")
     network = models.load_weights(path, map_location=str(device))
     return network.eval(), str(path), network.weights_info["sha256"]
+
+
+#: The training geometry :data:`REFERENCE_GALAXY_RADIUS` was measured at:
+#: (network side, central crop side) of the Galaxy Zoo frames.
+_REFERENCE_GEOMETRY = (128, 208)
+#: Side of the Galaxy Zoo frames a fractional ``--crop`` refers to.
+_GALAXY_ZOO_SIDE = 424
+
+
+def reference_radius(network: torch.nn.Module) -> float:
+    """The galaxy radius, in network pixels, that ``scale="auto"`` aims for.
+
+    A network trained by ``galcolor train`` records its training geometry
+    (``weights_info["extra"]["training"]["data"]``: side ``size`` and central
+    ``crop`` of the Galaxy Zoo frames; ``crop`` as a side in pixels or a
+    fraction of the 424 px frame). Its typical galaxy is then
+    :data:`REFERENCE_GALAXY_RADIUS` scaled by the ratio of its
+    ``size / crop`` to the shipped model's 128 / 208; a model trained at
+    64 px from the same crop sees galaxies half as large. Networks without a
+    record (the shipped default, user modules) get
+    :data:`REFERENCE_GALAXY_RADIUS`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> network = torch.nn.Identity()
+    >>> reference_radius(network) == REFERENCE_GALAXY_RADIUS
+    True
+    >>> network.weights_info = {"extra": {"training": {"data": {"size": 64, "crop": 208}}}}
+    >>> reference_radius(network)
+    15.2
+    """
+    training = ((getattr(network, "weights_info", None) or {}).get("extra") or {}).get("training") or {}
+    data = training.get("data") or {}
+    size = data.get("size", training.get("size"))
+    if size is None:
+        return REFERENCE_GALAXY_RADIUS
+    crop = data.get("crop", _REFERENCE_GEOMETRY[1])
+    if crop is None:
+        crop = _GALAXY_ZOO_SIDE
+    elif float(crop) <= 1.0:
+        crop = float(crop) * _GALAXY_ZOO_SIDE
+    reference_size, reference_crop = _REFERENCE_GEOMETRY
+    return REFERENCE_GALAXY_RADIUS * (float(size) / float(crop)) / (reference_size / reference_crop)
 
 
 def fold_batch_norm(network: torch.nn.Module) -> torch.nn.Module:
@@ -311,6 +357,8 @@ class Colorizer:
         self.residual_table = load_residual_table(self.weights_sha256) if uncertainty == "calibrated" else None
         #: the model as given (or loaded); inference runs on a copy with batch norm folded
         self.model = network
+        #: the galaxy radius in network pixels that ``scale="auto"`` aims for (:func:`reference_radius`)
+        self.reference_radius = reference_radius(network)
         self.network = fold_batch_norm(network).to(self.device, memory_format=torch.channels_last)
         self.stride = int(getattr(self.network, "stride", 1))
         if batch_size is None:
@@ -406,7 +454,7 @@ class Colorizer:
         height, width = cutout.shape
         if self.scale == "auto":
             radius = galaxy_radius(cutout.lightness, cutout.mask)
-            scale = 1.0 if radius is None else REFERENCE_GALAXY_RADIUS / max(radius, 1.0)
+            scale = 1.0 if radius is None else self.reference_radius / max(radius, 1.0)
             scale = float(np.clip(scale, *_SCALE_RANGE))
         else:
             scale = float(self.scale)

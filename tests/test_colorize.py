@@ -107,6 +107,21 @@ def test_auto_scale_brings_the_galaxy_to_the_training_size():
         assert scale * radius == pytest.approx(galcolor.inference.REFERENCE_GALAXY_RADIUS, rel=1e-6)
 
 
+def test_auto_scale_follows_the_training_geometry_recorded_with_the_weights(tmp_path):
+    image = blob(sigma=8.0, shape=(128, 128), centre=(64, 64))
+    radius = galaxy_radius(galcolor.load(image).lightness)
+    # a network trained at 64 px from the 208 px crop saw galaxies half as large as the default's
+    path = tmp_path / "small.pt"
+    save_weights(get_model("unet", width=4, depth=2), path, extra={"training": {"data": {"size": 64, "crop": 208}}})
+    colorizer = Colorizer(str(path), tta=False)
+    assert colorizer.reference_radius == pytest.approx(galcolor.inference.REFERENCE_GALAXY_RADIUS / 2)
+    assert colorizer(image).meta["scale"] * radius == pytest.approx(colorizer.reference_radius, rel=1e-6)
+    # a fractional crop refers to the 424 px Galaxy Zoo frame: 0.5 -> 212 px
+    save_weights(get_model("unet", width=4, depth=2), path, extra={"training": {"data": {"size": 128, "crop": 0.5}}})
+    assert Colorizer(str(path), tta=False).reference_radius == pytest.approx(
+        galcolor.inference.REFERENCE_GALAXY_RADIUS * (128 / 212) / (128 / 208))
+
+
 def test_central_galaxy_is_the_region_at_the_centre_not_the_brightest():
     image = np.zeros((40, 40))
     image[18:23, 18:23] = 30.0  # the target, faint

@@ -400,6 +400,11 @@ def test_train_command_exports_weights(folder, tmp_path):
     ])
     assert train_command(options) == 0
     assert (tmp_path / "weights.pt").stat().st_size > 0
+    from galcolor.models import load_weights
+
+    # the training geometry travels with the weights: Colorizer's auto scale reads it
+    training = load_weights(tmp_path / "weights.pt").weights_info["extra"]["training"]
+    assert training["data"] == {"size": 16, "crop": None}
 
 
 def test_train_command_fine_tunes_from_saved_weights(folder, tmp_path):

@@ -293,7 +293,8 @@ def _train(options: argparse.Namespace) -> int:
                 head = str(getattr(model, "head", options.head or "default"))
                 export = Path(options.export) if options.export else \
                     Path(trainer.checkpoint_dir or ".") / f"{name}-{head}.pt"
-                training = {"trainer": trainer.settings(), "best_epoch": trainer.best_epoch,
+                training = {"data": {"size": options.size, "crop": options.crop},
+                            "trainer": trainer.settings(), "best_epoch": trainer.best_epoch,
                             "best": best, "history": trainer.history}
                 if getattr(options, "init", None) and not options.resume:
                     training["init"] = _init_record(options.init, models)
