@@ -470,3 +470,15 @@ def test_the_given_network_is_not_modified_and_folding_batch_norm_changes_nothin
     expected = model.predict(torch.from_numpy(galcolor.load(image).lightness)[None, None])[0][0]
     np.testing.assert_allclose(result.ab, expected.permute(1, 2, 0).numpy(), atol=1e-3)
     assert not any(isinstance(module, nn.BatchNorm2d) for module in fold_batch_norm(model).modules())
+
+
+def test_bfloat16_precision_on_cpu_is_close_to_float32_and_recorded():
+    image = example_hdulist(seed=3)
+    exact = Colorizer(tta=False, device="cpu")(image)
+    fast = Colorizer(tta=False, device="cpu", precision="bfloat16")(image)
+    assert exact.meta["precision"] == "float32" and fast.meta["precision"] == "bfloat16"
+    difference = np.abs(fast.ab - exact.ab)
+    assert 0 < difference.mean() < 1.0  # bf16 differs, by well under the ~5 Lab units of model error
+    np.testing.assert_array_equal(fast.lightness, exact.lightness)
+    with pytest.raises(InputError, match="precision must be one of"):
+        Colorizer(tta=False, precision="float16")
