@@ -123,6 +123,15 @@ def time_colorizer(colorizer: galcolor.Colorizer, paths: list[Path], batch: int)
     return len(paths) / (time.perf_counter() - started)
 
 
+def _native_bf16() -> bool:
+    """Whether this CPU advertises native bf16 arithmetic (Linux /proc/cpuinfo flags)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
 def speed(arguments) -> None:
     paths = sorted((SHARED / "sdss-gz" / "val").glob("*.jpg"))[: arguments.n]
     if len(paths) < arguments.n:
@@ -132,22 +141,24 @@ def speed(arguments) -> None:
     scales = [default._network_scale(galcolor.load(path)) for path in paths]
     typical = float(np.median(scales))
     rows = []
-    runs = [
-        ("galcolor default (unet), TTA off", default, "auto"),
-        ("galcolor default (unet), TTA on", galcolor.Colorizer("default", device="cpu", tta=True,
-                                                               batch_size=arguments.batch), "auto"),
-        ("baseline network (random weights), TTA off",
-         galcolor.Colorizer(get_model("baseline"), device="cpu", tta=False, batch_size=arguments.batch), "auto"),
-        ("Zhang et al. 2016 ECCV (random weights) at 256 px",
-         galcolor.Colorizer(ZhangECCV16(), device="cpu", tta=False, batch_size=arguments.batch,
-                            scale=256 / 424), "256/424"),
-    ]
+    runs = []
+    zhang_network, baseline_network = ZhangECCV16(), get_model("baseline")
+    for precision in ("float32", "bfloat16"):
+        options = dict(device="cpu", batch_size=arguments.batch, precision=precision)
+        runs += [
+            ("galcolor default (unet), TTA off", galcolor.Colorizer("default", tta=False, **options), "auto"),
+            ("galcolor default (unet), TTA on", galcolor.Colorizer("default", tta=True, **options), "auto"),
+            ("baseline network (random weights), TTA off",
+             galcolor.Colorizer(baseline_network, tta=False, **options), "auto"),
+            ("Zhang et al. 2016 ECCV (random weights) at 256 px",
+             galcolor.Colorizer(zhang_network, tta=False, scale=256 / 424, **options), "256/424"),
+        ]
     for name, colorizer, scale in tqdm(runs, desc="timing"):
         n = len(paths) if "TTA on" not in name and "Zhang" not in name else max(arguments.n // 4, arguments.batch)
         rate = time_colorizer(colorizer, paths[:n], arguments.batch)
-        rows.append({"name": name, "images_per_s": rate, "images": n, "scale": scale,
-                     "parameters_M": parameters(colorizer.model)})
-    zhang = rows[-1]["images_per_s"]
+        rows.append({"name": name, "precision": colorizer.precision, "images_per_s": rate, "images": n,
+                     "scale": scale, "parameters_M": parameters(colorizer.model)})
+    zhang = {row["precision"]: row["images_per_s"] for row in rows if row["name"].startswith("Zhang")}
     lines = [
         "galcolor.colorize throughput on this CPU",
         "========================================",
@@ -159,12 +170,15 @@ def speed(arguments) -> None:
         f"Job:      424x424 SDSS JPEG file -> galcolor.Colorization with RGB (load, stretch, network, "
         f"resampling to 424 px, Lab->RGB), batches of {arguments.batch}; the default model's auto "
         f"scale is {typical:.3f} (median), i.e. a ~{round(424 * typical)} px network image",
+        "Precision: float32, and bf16 autocast (Colorizer(precision='bfloat16'); this CPU has "
+        f"{'native bf16 (AMX/AVX512-BF16)' if _native_bf16() else 'no native bf16'}); "
+        "'vs Zhang' compares with the Zhang network at the same precision",
         "",
-        f"{'colorizer':52s} {'params':>8s} {'img/s':>8s} {'vs Zhang':>9s}",
+        f"{'colorizer':52s} {'precision':>9s} {'params':>8s} {'img/s':>8s} {'vs Zhang':>9s}",
     ]
     for row in rows:
-        lines.append(f"{row['name']:52s} {row['parameters_M']:7.2f}M {row['images_per_s']:8.2f} "
-                     f"{row['images_per_s'] / zhang:8.1f}x")
+        lines.append(f"{row['name']:52s} {row['precision']:>9s} {row['parameters_M']:7.2f}M "
+                     f"{row['images_per_s']:8.2f} {row['images_per_s'] / zhang[row['precision']]:8.1f}x")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "colorize_speed.md").write_text("\n".join(lines) + "\n")
     (RESULTS / "colorize_speed.json").write_text(json.dumps(

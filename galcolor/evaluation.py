@@ -50,7 +50,7 @@ from .baselines import LightnessLookup
 from .color import lab_to_rgb_numpy, rgb_to_lab_numpy
 from .exceptions import GalcolorError, InputError
 from .io import load
-from .metrics import evaluate_image, galaxy_mask, summarize
+from .metrics import evaluate_image_regions, galaxy_mask, summarize
 from .uncertainty import _CHI2_2DOF
 
 __all__ = ["BASELINES", "IMAGE_SUFFIXES", "evaluate_folder", "model_labels", "write_report",
@@ -238,11 +238,13 @@ def evaluate_folder(
                             predictions[name][index].ab_std.astype(np.float64)) for name in models]
             bins = {labels[name]: _bin_metrics(colorizer, cutout, true_lab, valid)
                     for name, colorizer in colorizers.items()}
+            true_rgb = lab_to_rgb_numpy(true_lab)
             for label, ab, ab_std in candidates:
                 predicted_lab = np.concatenate([true_lab[..., :1], ab], axis=-1)
+                measured = evaluate_image_regions(predicted_lab, true_lab, regions, true_rgb=true_rgb)
                 for region, mask in regions.items():
                     row = {"file": file_name, "survey": surveys.get(file_name, ""), "model": label,
-                           "region": region, **evaluate_image(predicted_lab, true_lab, mask)}
+                           "region": region, **measured[region]}
                     row.update(bins.get(label, {}).get(region, {}))
                     if region == "galaxy" and ab_std is not None:
                         inside, total = uncertainty_coverage(ab, ab_std, true_lab[..., 1:], mask)
