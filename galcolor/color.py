@@ -1014,11 +1014,36 @@ def rebalance_weights(
     return (weights / (prior * weights).sum()).float()
 
 
-def _bin_probabilities(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    # softmax(log_softmax(z) / T) == softmax(z / T): log_softmax only subtracts
-    # a per-pixel constant, which the second softmax removes. float32 even
-    # under autocast: bf16 probabilities would cost ~0.5 Lab units in the mean.
-    return torch.softmax(logits.float() / temperature, dim=1)
+#: Pixels decoded at a time by :func:`_bin_moments` (x K bins x 4 bytes of probabilities).
+_DECODE_PIXELS = 16384
+
+
+def _bin_moments(logits: torch.Tensor, centers: torch.Tensor, temperature: float,
+                 second: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Mean (and second moment) of the bin centres under softmax(logits / T), (B, 2, H, W) each.
+
+    softmax(log_softmax(z) / T) == softmax(z / T): log_softmax only subtracts a
+    per-pixel constant, which the second softmax removes. float32 even under
+    autocast: bf16 probabilities would cost ~0.5 Lab units in the mean. The
+    pixels are decoded in chunks, bins last, so that the (pixels, K) x (K, 2)
+    products run as matrix products and the probabilities never fill memory
+    for large images (K is ~600 for the galaxy grid).
+    """
+    batch, bins, height, width = logits.shape
+    flat = logits.permute(0, 2, 3, 1).reshape(-1, bins)  # a view for channels_last logits
+    centers = centers.float()
+    mean = torch.empty(flat.shape[0], 2, dtype=torch.float32, device=logits.device)
+    squares = torch.empty_like(mean) if second else None
+    for start in range(0, flat.shape[0], _DECODE_PIXELS):
+        chunk = torch.softmax(flat[start:start + _DECODE_PIXELS].float() / temperature, dim=1)
+        mean[start:start + _DECODE_PIXELS] = chunk @ centers
+        if squares is not None:
+            squares[start:start + _DECODE_PIXELS] = chunk @ (centers * centers)
+
+    def image(values: torch.Tensor) -> torch.Tensor:
+        return values.reshape(batch, height, width, 2).permute(0, 3, 1, 2)
+
+    return image(mean), None if squares is None else image(squares)
 
 
 def annealed_mean(
@@ -1058,7 +1083,7 @@ def annealed_mean(
     centers = grid.centers_on(logits.device)
     if temperature == 0.0:
         return centers[logits.argmax(1)].permute(0, 3, 1, 2)
-    return torch.einsum("bkhw,kc->bchw", _bin_probabilities(logits, temperature), centers)
+    return _bin_moments(logits, centers, temperature, second=False)[0]
 
 
 def ab_std_from_logits(
@@ -1102,7 +1127,5 @@ def ab_std_from_logits(
         batch, _, height, width = logits.shape
         return torch.zeros(batch, 2, height, width, dtype=torch.float32, device=logits.device)
     centers = grid.centers_on(logits.device)
-    probabilities = _bin_probabilities(logits, temperature)
-    mean = torch.einsum("bkhw,kc->bchw", probabilities, centers)
-    second_moment = torch.einsum("bkhw,kc->bchw", probabilities, centers * centers)
+    mean, second_moment = _bin_moments(logits, centers, temperature, second=True)
     return (second_moment - mean * mean).clamp_min(0.0).sqrt()

@@ -336,3 +336,25 @@ def test_default_galaxy_grid_reproduces_the_sdss_colour_statistics():
     assert 26.0 <= percentile(0.9) <= 32.0
     assert 0.14 <= prior[grid.centers[:, 1] < 0].sum().item() <= 0.20
     assert [0.0, 0.0] in grid.centers.tolist()
+
+
+def test_chunked_decoding_equals_the_dense_formula(monkeypatch):
+    import galcolor.color as color_module
+
+    grid = default_galaxy_grid()
+    torch.manual_seed(0)
+    logits = torch.randn(2, grid.num_bins, 5, 7) * 3
+    centers = grid.centers.float()
+
+    def dense(temperature):
+        probabilities = torch.softmax(logits / temperature, dim=1)
+        mean = torch.einsum("bkhw,kc->bchw", probabilities, centers)
+        second = torch.einsum("bkhw,kc->bchw", probabilities, centers * centers)
+        return mean, (second - mean * mean).clamp_min(0).sqrt()
+
+    # chunks of 4 pixels: 70 pixels, the last chunk partial; NCHW and channels_last inputs alike
+    monkeypatch.setattr(color_module, "_DECODE_PIXELS", 4)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        given = logits.contiguous(memory_format=layout)
+        torch.testing.assert_close(annealed_mean(given, grid, 0.38), dense(0.38)[0], atol=1e-4, rtol=1e-5)
+        torch.testing.assert_close(ab_std_from_logits(given, grid), dense(1.0)[1], atol=1e-3, rtol=1e-4)
