@@ -185,6 +185,35 @@ def test_input_with_three_channels_is_refused_naming_the_shape():
 def test_unet_stride_follows_depth():
     assert get_model("unet", width=2, depth=3).stride == 8
     assert get_model("unet", width=2, depth=1).stride == 2
+    assert get_model("unet", width=2, depth=3, input_stride=2).stride == 16
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_unet_with_input_stride_runs_at_lower_resolution_and_learns(head, tmp_path):
+    model = tiny_model("unet", head, input_stride=2)
+    lightness, ab, weight = galaxy_batch()
+    output = model(lightness)
+    assert output.shape == (2, out_channels(head), 32, 32)
+    # the first convolution halves the resolution
+    first = model.encoder[0][0][0]
+    assert first.stride == (2, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(20):
+        optimizer.zero_grad()
+        loss = model.loss(model(lightness), ab, weight)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.9 * losses[0]
+    # the option travels with the weights; plain U-Nets keep their old config
+    assert model.config()["input_stride"] == 2 and "input_stride" not in get_model("unet").config()
+    save_weights(model, tmp_path / "fast.pt")
+    loaded = load_weights(tmp_path / "fast.pt")
+    assert loaded.stride == model.stride
+    torch.testing.assert_close(loaded(lightness), model.eval()(lightness))
+    with pytest.raises(InputError, match="input_stride must be 1, 2 or 4"):
+        get_model("unet", input_stride=3)
 
 
 def test_forward_under_bf16_autocast_returns_float32():
