@@ -24,7 +24,7 @@ lookup table is applied to the full-resolution L). Writes
 Run from the repository root::
 
     python benchmarks/bench_colorizer.py [--n-val 500] [--weights galcolor/weights/default.pt ...]
-    python benchmarks/bench_colorizer.py --full [--n-val 500] [--weights ...]
+    python benchmarks/bench_colorizer.py --full [--n-val 500] [--weights ...] [--precision float32 bfloat16] [--tta off]
 """
 
 from __future__ import annotations
@@ -94,11 +94,15 @@ def evaluate_full(arguments, lookup: LightnessLookup) -> dict[str, dict[str, flo
     paths = sorted((SHARED / "sdss-gz" / "val").glob("*.jpg"))[: arguments.n_val]
     colorizers: dict[str, object] = {}
     weights = arguments.weights or ["default"]
+    ttas = {"both": (False, True), "off": (False,), "on": (True,)}[arguments.tta]
     for name in weights:
-        for tta in (False, True):
-            colorizer = galcolor.Colorizer(name, tta=tta, device="cpu")
-            label = f"{colorizer.model.name}/{colorizer.model.head} ({Path(name).name}"
-            colorizers[f"{label}, TTA {'on' if tta else 'off'})"] = colorizer
+        for precision in arguments.precision:
+            for tta in ttas:
+                colorizer = galcolor.Colorizer(name, tta=tta, device="cpu", precision=precision)
+                label = f"{colorizer.model.name}/{colorizer.model.head} ({Path(name).name}"
+                if precision != "float32":
+                    label += f", {precision}"
+                colorizers[f"{label}, TTA {'on' if tta else 'off'})"] = colorizer
     names = ["grey", "lookup", *colorizers]
     sums = {name: np.zeros(4) for name in names}  # ab abs error, dE00 on galaxy; same on whole
     counts = np.zeros(2)
@@ -130,6 +134,10 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=None, help="fit the lookup table on fewer images")
     parser.add_argument("--weights", nargs="*", default=[], help="weights files of trained models")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--precision", nargs="+", default=["float32"], choices=["float32", "bfloat16"],
+                        help="--full: network arithmetic(s) to evaluate (default float32)")
+    parser.add_argument("--tta", choices=["both", "off", "on"], default="both",
+                        help="--full: with and/or without test-time augmentation (default both)")
     parser.add_argument("--output", default=None)
     parser.add_argument("--full", action="store_true",
                         help="evaluate at the full 424 px through galcolor.Colorizer (with/without TTA)")
@@ -143,7 +151,12 @@ def main() -> None:
         n_images = min(arguments.n_val, len(list((SHARED / "sdss-gz" / "val").glob("*.jpg"))))
         data = (f"{n_images} val images at their full 424 px through galcolor.load + galcolor.Colorizer "
                 "(auto scale); galaxy = L > 15; metrics pooled over pixels")
-        write_report(arguments, results, data, " --full")
+        flags = " --full"
+        if arguments.precision != ["float32"]:
+            flags += " --precision " + " ".join(arguments.precision)
+        if arguments.tta != "both":
+            flags += f" --tta {arguments.tta}"
+        write_report(arguments, results, data, flags)
         return
 
     val = ImageFolder(SHARED / "sdss-gz" / "val", size=SIZE, crop=CROP)
@@ -199,7 +212,9 @@ def write_report(arguments, results: dict[str, dict[str, float]], data: str, fla
         "==========================================================",
         "",
         f"Command:  python benchmarks/bench_colorizer.py{flags} --n-val {arguments.n_val}"
-        + (f" --weights {' '.join(arguments.weights)}" if arguments.weights else ""),
+        + (f" --weights {' '.join(arguments.weights)}" if arguments.weights else "")
+        + (f" --output {arguments.output}" if arguments.output not in ("colorizer_quality", "colorizer_quality_full")
+           else ""),
         f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}",
         f"Data:     {data}",
         "",
