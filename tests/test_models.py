@@ -63,6 +63,20 @@ def galaxy_batch(size: int = 32) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return lightness, ab, weight
 
 
+def adam_losses(model: Colorizer, steps: int = 20) -> list[float]:
+    """The loss on :func:`galaxy_batch` over ``steps`` Adam steps (lr 1e-2)."""
+    lightness, ab, weight = galaxy_batch()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = model.loss(model(lightness), ab, weight)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
 def out_channels(head: str) -> int:
     return 2 if head == "regression" else SMALL_GRID.num_bins
 
@@ -153,16 +167,7 @@ def test_gradient_reaches_the_first_layer(name, head):
 @pytest.mark.parametrize("head", HEADS)
 @pytest.mark.parametrize("name", list_models())
 def test_a_few_adam_steps_reduce_the_loss(name, head):
-    model = tiny_model(name, head)
-    lightness, ab, weight = galaxy_batch()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(20):
-        optimizer.zero_grad()
-        loss = model.loss(model(lightness), ab, weight)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = adam_losses(tiny_model(name, head))
     # Measured: regression losses fall to 0.16-0.31 of the start, the
     # cross-entropy (whose floor is the entropy of the soft targets, ~ln 5)
     # to 0.67-0.85. A 10% drop separates learning from noise.
@@ -197,14 +202,7 @@ def test_unet_with_input_stride_runs_at_lower_resolution_and_learns(head, tmp_pa
     # the first convolution halves the resolution
     first = model.encoder[0][0][0]
     assert first.stride == (2, 2)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(20):
-        optimizer.zero_grad()
-        loss = model.loss(model(lightness), ab, weight)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = adam_losses(model)
     assert losses[-1] < 0.9 * losses[0]
     # the option travels with the weights; plain U-Nets keep their old config
     assert model.config()["input_stride"] == 2 and "input_stride" not in get_model("unet").config()
