@@ -312,14 +312,10 @@ def _bin_metrics(colorizer: Any, cutout: Any, true_lab: np.ndarray,
     if getattr(network, "head", None) != "classification":
         return {}
     plan = colorizer._plan(cutout)
-    lightness = plan["network_lightness"][None]
     height, width = plan["network_shape"]
-    pad_h, pad_w = (-height) % colorizer.stride, (-width) % colorizer.stride
-    top, left = pad_h // 2, pad_w // 2
-    if pad_h or pad_w:
-        lightness = F.pad(lightness, (left, pad_w - left, top, pad_h - top), mode="replicate")
+    lightness, window = colorizer.pad_to_stride(plan["network_lightness"][None])
     with torch.inference_mode():
-        logits = network(lightness.to(colorizer.device))[..., top:top + height, left:left + width]
+        logits = network(lightness.to(colorizer.device))[window]
     truth = torch.from_numpy(np.concatenate([true_lab, valid[..., None]], axis=-1).astype(np.float32))
     truth = truth.permute(2, 0, 1)[None]
     if (height, width) != tuple(true_lab.shape[:2]):
@@ -342,21 +338,16 @@ def _summary_table(per_image) -> "Any":
 
     tables = []
     for (model, region), rows in per_image.groupby(["model", "region"], sort=False):
-        summary = summarize(rows, columns=list(_SUMMARY_METRICS))
-        flat = {"model": model, "region": region, "n": int(summary["n"].max())}
-        for metric in _SUMMARY_METRICS:
+        bins = [metric for metric in _BIN_METRICS if metric in rows and rows[metric].notna().any()]
+        metrics = [*_SUMMARY_METRICS, *bins]
+        summary = summarize(rows, columns=metrics)
+        flat = {"model": model, "region": region, "n": int(summary.loc[list(_SUMMARY_METRICS), "n"].max())}
+        for metric in metrics:
             flat[metric] = summary.loc[metric, "mean"]
             flat[f"{metric}_low"] = summary.loc[metric, "low"]
             flat[f"{metric}_high"] = summary.loc[metric, "high"]
         if region == "galaxy" and "coverage_pixels" in rows and rows["coverage_pixels"].notna().any():
             flat["coverage_68"] = rows["coverage_inside"].sum() / max(rows["coverage_pixels"].sum(), 1)
-        bins = [metric for metric in _BIN_METRICS if metric in rows and rows[metric].notna().any()]
-        if bins:
-            summary = summarize(rows, columns=bins)
-            for metric in bins:
-                flat[metric] = summary.loc[metric, "mean"]
-                flat[f"{metric}_low"] = summary.loc[metric, "low"]
-                flat[f"{metric}_high"] = summary.loc[metric, "high"]
         tables.append(flat)
     return pd.DataFrame(tables)
 

@@ -329,9 +329,9 @@ class Colorizer:
         Arithmetic of the network. ``"auto"`` (default): bf16 autocast on
         CUDA, float32 on CPU. ``"bfloat16"`` on a CPU with native bf16
         (AVX512-BF16 or AMX, e.g. Intel Sapphire Rapids and later) about
-        halves the network's time at a cost of ~0.4 Lab units of mean ab
-        difference from float32 (``benchmarks/results/colorize_speed.md``);
-        on CPUs without it, it is slower.
+        halved the default network's time in a side-by-side test on the
+        development CPU, with a mean ab difference from float32 of ~0.4 Lab
+        units; on CPUs without native bf16 it is slower.
 
     Examples
     --------
@@ -497,14 +497,23 @@ class Colorizer:
             ab, std = self.network.predict(lightness)
         return ab.float(), std.float().square()
 
-    def _predict(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean ab (B, 2, H, W) and total variance over the TTA elements, on the CPU."""
+    def pad_to_stride(self, lightness: torch.Tensor) -> tuple[torch.Tensor, tuple[Any, ...]]:
+        """``lightness`` (..., H, W) padded to multiples of the network stride, and the window of the original.
+
+        The padding is centred (replicated edges), so that the rotated and
+        flipped copies of test-time augmentation are padded alike;
+        ``output[window]`` crops a network output back to H x W.
+        """
         height, width = lightness.shape[-2:]
         pad_h, pad_w = (-height) % self.stride, (-width) % self.stride
-        # centred padding, so that the rotated and flipped copies are padded alike
         top, left = pad_h // 2, pad_w // 2
         if pad_h or pad_w:
             lightness = F.pad(lightness, (left, pad_w - left, top, pad_h - top), mode="replicate")
+        return lightness, (..., slice(top, top + height), slice(left, left + width))
+
+    def _predict(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean ab (B, 2, H, W) and total variance over the TTA elements, on the CPU."""
+        lightness, window = self.pad_to_stride(lightness)
         # Welford's running mean and sum of squared deviations: a stable TTA spread
         mean = squares = spread = None
         for count, k in enumerate(self._elements(), start=1):
@@ -520,7 +529,6 @@ class Colorizer:
         count = len(self._elements())
         # law of total variance: the mean of the model's own variance plus the TTA spread
         variance = spread / count + squares / count
-        window = (..., slice(top, top + height), slice(left, left + width))
         return mean[window].cpu(), variance[window].cpu()
 
     def _predict_tiled(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
