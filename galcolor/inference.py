@@ -55,7 +55,7 @@ from .training.augment import dihedral, dihedral_inverse
 from .training.trainer import resolve_device
 
 __all__ = ["Colorizer", "colorize", "galaxy_radius", "central_galaxy_mask", "fold_batch_norm", "reference_radius",
-           "REFERENCE_GALAXY_RADIUS", "DEFAULT_TILE", "DEFAULT_OVERLAP"]
+           "training_galaxy_radius", "REFERENCE_GALAXY_RADIUS", "DEFAULT_TILE", "DEFAULT_OVERLAP"]
 
 #: Median equivalent radius (sqrt(area / pi) of the L > 15 region) of the
 #: training galaxies in network pixels: SDSS Galaxy Zoo validation images,
@@ -218,7 +218,33 @@ def reference_radius(network: torch.nn.Module) -> float:
     size = data.get("size", training.get("size"))
     if size is None:
         return REFERENCE_GALAXY_RADIUS
-    crop = data.get("crop", _REFERENCE_GEOMETRY[1])
+    return training_galaxy_radius(size, data.get("crop", _REFERENCE_GEOMETRY[1]))
+
+
+def training_galaxy_radius(size: float, crop: float | None) -> float:
+    """The typical galaxy radius, in pixels, of Galaxy Zoo frames cropped and resized for training.
+
+    Parameters
+    ----------
+    size : float
+        Side of the training images in pixels.
+    crop : float or None
+        Central crop of the 424 px frames before resizing: a side in pixels,
+        a fraction of the frame (<= 1), or None for the whole frame.
+
+    Returns
+    -------
+    float
+        :data:`REFERENCE_GALAXY_RADIUS` scaled from the shipped model's
+        geometry (128 px from the central 208 px) to this one.
+
+    Examples
+    --------
+    >>> training_galaxy_radius(128, 208)
+    30.4
+    >>> round(training_galaxy_radius(64, 0.5), 2)
+    14.91
+    """
     if crop is None:
         crop = _GALAXY_ZOO_SIDE
     elif float(crop) <= 1.0:

@@ -372,6 +372,24 @@ def test_simulated_galaxies_mix_with_folders(data):
     assert torch.equal(cached[1]["ab"], item["ab"])
 
 
+
+def test_simulated_galaxies_zoomed_like_the_auto_scale():
+    from galcolor.color import rgb_to_lab_numpy
+    from galcolor.inference import galaxy_radius
+
+    plain = SimulatedPairs(3, size=64, seed=4)
+    zoomed = SimulatedPairs(3, size=64, seed=4, galaxy_radius=15.0)
+    assert zoomed.rgb.shape == plain.rgb.shape and "galaxy_radius=15.0" in repr(zoomed)
+    for small, large in zip(plain.rgb, zoomed.rgb):
+        before = galaxy_radius(rgb_to_lab_numpy(small / 255.0)[..., 0])
+        after = galaxy_radius(rgb_to_lab_numpy(large / 255.0)[..., 0])
+        zoom = min(max(15.0 / before, 1.0), 2.0)  # enlarged towards 15 px, by at most 2
+        assert after == pytest.approx(before * zoom, rel=0.2)
+    huge = SimulatedPairs(1, size=64, seed=4, galaxy_radius=1.0)  # already larger: left alone
+    assert np.array_equal(huge.rgb, plain.rgb[:1])
+    with pytest.raises(InputError, match="galaxy_radius"):
+        SimulatedPairs(1, size=64, galaxy_radius=0.0)
+
 # ---------------------------------------------------------------------------- with the model registry
 
 

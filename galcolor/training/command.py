@@ -88,6 +88,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     data.add_argument("--simulated", type=int, default=0, metavar="N",
                       help="add N simulated galaxies to the training set (0.12 s each to draw)")
     data.add_argument("--simulated-seed", type=int, default=0, help="simulator seed (default 0)")
+    data.add_argument("--simulated-zoom", choices=("auto", "none"), default="auto",
+                      help="'auto' (default): enlarge simulated galaxies as Colorizer(scale='auto') "
+                      "does, to the typical radius of the --size/--crop training galaxies; 'none': "
+                      "the simulator's SDSS pixel scale (most galaxies ~10 px in radius)")
     data.add_argument("--limit", type=int, default=None, metavar="N",
                       help="use only the first N training images")
     data.add_argument("--size", type=int, default=128, help="training image side in pixels (default 128)")
@@ -194,7 +198,12 @@ def build_datasets(options: argparse.Namespace) -> tuple[Dataset, Dataset | None
         if val_folder is not None:
             val = ImageFolder(val_folder, **common)
     if options.simulated:
+        from ..inference import training_galaxy_radius
+
+        radius = (training_galaxy_radius(options.size, options.crop)
+                  if options.simulated_zoom == "auto" else None)
         parts.append(SimulatedPairs(options.simulated, size=options.size, seed=options.simulated_seed,
+                                    galaxy_radius=radius,
                                     progress=not options.quiet))
     if not parts:
         raise InputError(f"no training data: pass --train FOLDER and/or --simulated N "

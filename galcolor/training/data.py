@@ -49,6 +49,17 @@ class SimulatedPairs(Dataset):
         Called on every item dict, as in :class:`~galcolor.datasets.ImageFolder`.
     progress : bool, optional
         Show a tqdm bar while simulating.
+    galaxy_radius : float, optional
+        Present each galaxy as ``Colorizer(scale="auto")`` presents images
+        to a network whose training galaxies have this radius in pixels
+        (:func:`galcolor.inference.training_galaxy_radius`): the composite
+        is enlarged by ``galaxy_radius / r`` (``r`` from
+        :func:`galcolor.inference.galaxy_radius` of its L), at most by the
+        auto scale's limit of 2, bilinearly, and its central ``size`` pixels
+        kept. Simulated galaxies at the SDSS pixel scale are small (median
+        ``r`` ~10 px in 128 px frames), so a colorizer meets them enlarged;
+        galaxies already larger are left as they are. None (default) keeps
+        the simulator's scale.
     **physics
         Passed to :func:`galcolor.datasets.simulate` (e.g. ``max_clumps=0``).
 
@@ -61,18 +72,22 @@ class SimulatedPairs(Dataset):
 
     def __init__(self, n: int, *, size: int = 128, seed: int = 0,
                  transform: Callable[[Item], Item] | None = None, progress: bool = False,
-                 **physics: Any) -> None:
+                 galaxy_radius: float | None = None, **physics: Any) -> None:
         from tqdm.auto import tqdm
 
         from ..datasets import iter_simulate
 
+        if galaxy_radius is not None and not galaxy_radius > 0:
+            raise InputError(f"galaxy_radius must be positive, got {galaxy_radius!r}")
         galaxies = tqdm(iter_simulate(n, size=size, seed=seed, **physics), total=n,
                         desc="simulating galaxies", disable=not progress)
         self.rgb = np.stack([
-            np.round(np.clip(galaxy.rgb, 0.0, 1.0) * 255.0).astype(np.uint8) for galaxy in galaxies
+            np.round(_zoomed(np.clip(galaxy.rgb, 0.0, 1.0), galaxy_radius) * 255.0).astype(np.uint8)
+            for galaxy in galaxies
         ]) if n else np.zeros((0, size, size, 3), dtype=np.uint8)
         self.size = int(size)
         self.seed = int(seed)
+        self.galaxy_radius = galaxy_radius
         self.transform = transform
 
     def __len__(self) -> int:
@@ -87,7 +102,28 @@ class SimulatedPairs(Dataset):
         return self.transform(item) if self.transform is not None else item
 
     def __repr__(self) -> str:
-        return f"SimulatedPairs(n={len(self)}, size={self.size}, seed={self.seed})"
+        zoom = "" if self.galaxy_radius is None else f", galaxy_radius={self.galaxy_radius}"
+        return f"SimulatedPairs(n={len(self)}, size={self.size}, seed={self.seed}{zoom})"
+
+
+def _zoomed(rgb: np.ndarray, galaxy_radius: float | None) -> np.ndarray:
+    """``rgb`` (H, W, 3) in [0, 1] enlarged as ``scale="auto"`` would, its central H x W kept."""
+    from ..color import rgb_to_lab_numpy
+    from ..inference import _SCALE_RANGE
+    from ..inference import galaxy_radius as measure_radius
+
+    if galaxy_radius is None:
+        return rgb
+    radius = measure_radius(rgb_to_lab_numpy(rgb)[..., 0])
+    zoom = 1.0 if radius is None else min(max(galaxy_radius / radius, 1.0), _SCALE_RANGE[1])
+    height, width = rgb.shape[:2]
+    big_h, big_w = round(height * zoom), round(width * zoom)
+    if (big_h, big_w) == (height, width):
+        return rgb
+    image = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32))[None]
+    image = torch.nn.functional.interpolate(image, size=(big_h, big_w), mode="bilinear", align_corners=False)
+    top, left = (big_h - height) // 2, (big_w - width) // 2
+    return image[0, :, top:top + height, left:left + width].clamp(0.0, 1.0).numpy().transpose(1, 2, 0)
 
 
 class InMemoryPairs(Dataset):
