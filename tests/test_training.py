@@ -390,6 +390,21 @@ def test_simulated_galaxies_zoomed_like_the_auto_scale():
     with pytest.raises(InputError, match="galaxy_radius"):
         SimulatedPairs(1, size=64, galaxy_radius=0.0)
 
+
+def test_simulated_galaxies_with_a_band_as_lightness():
+    from galcolor.datasets import simulate
+
+    galaxy = simulate(1, size=48, seed=6)[0]
+    item = SimulatedPairs(1, size=48, seed=6, band="r")[0]
+    composite = SimulatedPairs(1, size=48, seed=6)[0]
+    expected = torch.from_numpy(galaxy.to_cutout("r").lightness.astype(np.float32)).clamp(0, 100)
+    assert torch.equal(item["lightness"][0], expected)  # the r band as galcolor.load stretches it
+    assert torch.equal(item["ab"], composite["ab"])  # ... with the composite's colour
+    assert not torch.equal(item["lightness"], composite["lightness"])
+    assert torch.equal(item["galaxy_mask"], item["lightness"] > 15)
+    zoomed = SimulatedPairs(1, size=48, seed=6, band="r", galaxy_radius=14.0)[0]
+    assert zoomed["lightness"].shape == (1, 48, 48) and zoomed["galaxy_mask"].sum() > item["galaxy_mask"].sum()
+
 # ---------------------------------------------------------------------------- with the model registry
 
 

@@ -92,6 +92,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                       help="'auto' (default): enlarge simulated galaxies as Colorizer(scale='auto') "
                       "does, to the typical radius of the --size/--crop training galaxies; 'none': "
                       "the simulator's SDSS pixel scale (most galaxies ~10 px in radius)")
+    data.add_argument("--simulated-band", default=None, metavar="BAND",
+                      help="take the simulated galaxies' lightness from this band, auto-stretched as "
+                      "galcolor.load does for a single-band FITS image (default: the gri composite's L)")
     data.add_argument("--limit", type=int, default=None, metavar="N",
                       help="use only the first N training images")
     data.add_argument("--size", type=int, default=128, help="training image side in pixels (default 128)")
@@ -203,7 +206,7 @@ def build_datasets(options: argparse.Namespace) -> tuple[Dataset, Dataset | None
         radius = (training_galaxy_radius(options.size, options.crop)
                   if options.simulated_zoom == "auto" else None)
         parts.append(SimulatedPairs(options.simulated, size=options.size, seed=options.simulated_seed,
-                                    galaxy_radius=radius,
+                                    galaxy_radius=radius, band=options.simulated_band,
                                     progress=not options.quiet))
     if not parts:
         raise InputError(f"no training data: pass --train FOLDER and/or --simulated N "

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from .._pairs import item_from_rgb
 from ..exceptions import InputError
+from ..metrics import GALAXY_MIN_LIGHTNESS
 
 __all__ = ["SimulatedPairs", "InMemoryPairs", "item_from_rgb"]
 
@@ -60,6 +61,13 @@ class SimulatedPairs(Dataset):
         ``r`` ~10 px in 128 px frames), so a colorizer meets them enlarged;
         galaxies already larger are left as they are. None (default) keeps
         the simulator's scale.
+    band : str, optional
+        Take the lightness from this simulated band as
+        :meth:`~galcolor.datasets.SimulatedGalaxy.to_cutout` makes it (the
+        band through :func:`galcolor.load`'s auto stretch: how a colorizer
+        meets a single-band FITS image) instead of from the gri composite;
+        the colour (ab) is always the composite's. None (default): the
+        composite's L.
     **physics
         Passed to :func:`galcolor.datasets.simulate` (e.g. ``max_clumps=0``).
 
@@ -72,22 +80,33 @@ class SimulatedPairs(Dataset):
 
     def __init__(self, n: int, *, size: int = 128, seed: int = 0,
                  transform: Callable[[Item], Item] | None = None, progress: bool = False,
-                 galaxy_radius: float | None = None, **physics: Any) -> None:
+                 galaxy_radius: float | None = None, band: str | None = None, **physics: Any) -> None:
         from tqdm.auto import tqdm
 
+        from ..color import rgb_to_lab_numpy
         from ..datasets import iter_simulate
 
         if galaxy_radius is not None and not galaxy_radius > 0:
             raise InputError(f"galaxy_radius must be positive, got {galaxy_radius!r}")
         galaxies = tqdm(iter_simulate(n, size=size, seed=seed, **physics), total=n,
                         desc="simulating galaxies", disable=not progress)
-        self.rgb = np.stack([
-            np.round(_zoomed(np.clip(galaxy.rgb, 0.0, 1.0), galaxy_radius) * 255.0).astype(np.uint8)
-            for galaxy in galaxies
-        ]) if n else np.zeros((0, size, size, 3), dtype=np.uint8)
+        rgbs, lightnesses = [], []
+        for galaxy in galaxies:
+            rgb = np.clip(galaxy.rgb, 0.0, 1.0).astype(np.float32)
+            lightness = galaxy.to_cutout(band).lightness.astype(np.float32) if band is not None else None
+            if galaxy_radius is not None:
+                measured = lightness if lightness is not None else rgb_to_lab_numpy(rgb)[..., 0]
+                zoom = _zoom_factor(measured, galaxy_radius)
+                rgb = _zoom(rgb, zoom)
+                lightness = None if lightness is None else _zoom(lightness[..., None], zoom)[..., 0]
+            rgbs.append(np.round(rgb * 255.0).astype(np.uint8))
+            lightnesses.append(lightness)
+        self.rgb = np.stack(rgbs) if n else np.zeros((0, size, size, 3), dtype=np.uint8)
+        self.lightness = (np.stack(lightnesses).clip(0.0, 100.0) if n and band is not None else None)
         self.size = int(size)
         self.seed = int(seed)
         self.galaxy_radius = galaxy_radius
+        self.band = band
         self.transform = transform
 
     def __len__(self) -> int:
@@ -99,31 +118,36 @@ class SimulatedPairs(Dataset):
             raise IndexError(f"index {index} out of range for {count} simulated galaxies")
         index %= count
         item = item_from_rgb(self.rgb[index], index)
+        if self.lightness is not None:
+            item["lightness"] = torch.from_numpy(self.lightness[index][None].copy())
+            item["galaxy_mask"] = item["valid_mask"] & (item["lightness"] > GALAXY_MIN_LIGHTNESS)
         return self.transform(item) if self.transform is not None else item
 
     def __repr__(self) -> str:
-        zoom = "" if self.galaxy_radius is None else f", galaxy_radius={self.galaxy_radius}"
-        return f"SimulatedPairs(n={len(self)}, size={self.size}, seed={self.seed}{zoom})"
+        extra = "" if self.galaxy_radius is None else f", galaxy_radius={self.galaxy_radius}"
+        extra += "" if self.band is None else f", band={self.band!r}"
+        return f"SimulatedPairs(n={len(self)}, size={self.size}, seed={self.seed}{extra})"
 
 
-def _zoomed(rgb: np.ndarray, galaxy_radius: float | None) -> np.ndarray:
-    """``rgb`` (H, W, 3) in [0, 1] enlarged as ``scale="auto"`` would, its central H x W kept."""
-    from ..color import rgb_to_lab_numpy
+def _zoom_factor(lightness: np.ndarray, galaxy_radius: float) -> float:
+    """How much ``Colorizer(scale="auto")`` would enlarge this image towards ``galaxy_radius``: 1 to 2."""
     from ..inference import _SCALE_RANGE
     from ..inference import galaxy_radius as measure_radius
 
-    if galaxy_radius is None:
-        return rgb
-    radius = measure_radius(rgb_to_lab_numpy(rgb)[..., 0])
-    zoom = 1.0 if radius is None else min(max(galaxy_radius / radius, 1.0), _SCALE_RANGE[1])
-    height, width = rgb.shape[:2]
+    radius = measure_radius(lightness)
+    return 1.0 if radius is None else min(max(galaxy_radius / radius, 1.0), _SCALE_RANGE[1])
+
+
+def _zoom(image: np.ndarray, zoom: float) -> np.ndarray:
+    """``image`` (H, W, C) enlarged ``zoom`` times (bilinear), its central H x W kept."""
+    height, width = image.shape[:2]
     big_h, big_w = round(height * zoom), round(width * zoom)
     if (big_h, big_w) == (height, width):
-        return rgb
-    image = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32))[None]
-    image = torch.nn.functional.interpolate(image, size=(big_h, big_w), mode="bilinear", align_corners=False)
+        return image
+    planes = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
+    planes = torch.nn.functional.interpolate(planes, size=(big_h, big_w), mode="bilinear", align_corners=False)
     top, left = (big_h - height) // 2, (big_w - width) // 2
-    return image[0, :, top:top + height, left:left + width].clamp(0.0, 1.0).numpy().transpose(1, 2, 0)
+    return planes[0, :, top:top + height, left:left + width].numpy().transpose(1, 2, 0)
 
 
 class InMemoryPairs(Dataset):
