@@ -44,6 +44,7 @@ __all__ = [
     "rgb_to_lab_numpy",
     "lab_to_rgb_numpy",
     "gray_to_lightness",
+    "rgb_lightness",
     "lightness_to_luminance",
     "RgbToLab",
     "LabToRgb",
@@ -364,17 +365,75 @@ def gray_to_lightness(gray: np.ndarray) -> np.ndarray:
     v = np.clip(array.astype(dtype, copy=False), 0.0, 1.0)
     # For grey, Y equals the linearised value because the matrix rows for Y
     # sum to one; no need for the full 3x3 path.
-    linear = np.where(
+    return _luminance_to_lightness(_srgb_decode_numpy(v)).astype(dtype, copy=False)
+
+
+def _srgb_decode_numpy(v: np.ndarray) -> np.ndarray:
+    """Linear sRGB of gamma-encoded values in [0, 1] (NumPy)."""
+    return np.where(
         v > _SRGB_ENCODED_KNEE,
         ((np.maximum(v, _SRGB_ENCODED_KNEE) + 0.055) / 1.055) ** _SRGB_GAMMA,
         v / 12.92,
     )
+
+
+def _luminance_to_lightness(luminance: np.ndarray) -> np.ndarray:
+    """CIELAB L of relative luminance Y (white Y = 1)."""
     fy = np.where(
-        linear > _LAB_EPSILON,
-        np.cbrt(np.maximum(linear, _LAB_EPSILON)),
-        (_LAB_KAPPA * linear + 16.0) / 116.0,
+        luminance > _LAB_EPSILON,
+        np.cbrt(np.maximum(luminance, _LAB_EPSILON)),
+        (_LAB_KAPPA * luminance + 16.0) / 116.0,
     )
-    return (116.0 * fy - 16.0).astype(dtype, copy=False)
+    return 116.0 * fy - 16.0
+
+
+def _uint8_luminance_tables() -> np.ndarray:
+    """(3, 256) float32: each 8-bit channel value's contribution to Y."""
+    linear = _srgb_decode_numpy(np.arange(256, dtype=np.float64) / 255.0)
+    return (np.asarray(SRGB_TO_XYZ[1])[:, None] / D65_WHITE[1] * linear[None, :]).astype(np.float32)
+
+
+_UINT8_LUMINANCE = _uint8_luminance_tables()
+
+
+def rgb_lightness(image: np.ndarray) -> np.ndarray:
+    """CIELAB L of sRGB images, channels last, without computing a* and b*.
+
+    The same L as ``rgb_to_lab_numpy(image)[..., 0]`` (to float32
+    rounding) at a fraction of the cost: only the luminance Y is needed,
+    and 8-bit images decode through a 256-entry table.
+
+    Parameters
+    ----------
+    image : numpy.ndarray, shape (..., 3)
+        uint8 sRGB (0-255), or float sRGB in [0, 1] (values outside are
+        clipped).
+
+    Returns
+    -------
+    numpy.ndarray
+        L in [0, 100], shape ``image.shape[:-1]``; float32 unless the input
+        is float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rgb_lightness(np.array([[0, 0, 0], [255, 255, 255], [0, 0, 255]], dtype=np.uint8)).round(2)
+    array([  0.  , 100.  ,  32.3 ], dtype=float32)
+    """
+    array = np.asarray(image)
+    if array.ndim < 1 or array.shape[-1] != 3:
+        raise InputError(f"image must have 3 channels on its last axis, got shape {array.shape}")
+    if array.dtype == np.uint8:
+        table = _UINT8_LUMINANCE
+        luminance = table[0][array[..., 0]] + table[1][array[..., 1]] + table[2][array[..., 2]]
+        return _luminance_to_lightness(luminance).astype(np.float32, copy=False)
+    if array.dtype.kind not in "f":
+        raise InputError(f"image must be uint8 or floating point, got {array.dtype}")
+    dtype = np.float64 if array.dtype == np.float64 else np.float32
+    linear = _srgb_decode_numpy(np.clip(array.astype(dtype, copy=False), 0.0, 1.0))
+    luminance = linear @ (np.asarray(SRGB_TO_XYZ[1], dtype=dtype) / dtype(D65_WHITE[1]))
+    return _luminance_to_lightness(luminance).astype(dtype, copy=False)
 
 
 def lightness_to_luminance(lightness: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from galcolor.color import (
     gray_to_lightness,
     lab_to_rgb,
     lab_to_rgb_numpy,
+    rgb_lightness,
     rgb_to_lab,
     rgb_to_lab_numpy,
 )
@@ -150,6 +151,24 @@ def test_numpy_wrappers_honour_channel_axis_and_dtype():
         rgb_to_lab_numpy(np.zeros((4, 4)))
     with pytest.raises(InputError, match="floating point"):
         rgb_to_lab_numpy(np.zeros((4, 4, 3), dtype=np.uint8))
+
+
+def test_rgb_lightness_is_the_l_of_the_full_conversion():
+    cube = srgb_cube()
+    expected = skcolor.rgb2lab(cube)[..., 0]
+    for dtype in (np.float64, np.float32):
+        got = rgb_lightness(cube.astype(dtype))
+        assert got.dtype == dtype and got.shape == cube.shape[:-1]
+        assert np.abs(got - expected).max() <= LAB_TOLERANCE
+    levels = np.arange(256, dtype=np.uint8)  # every 8-bit level in each channel, through the table
+    pixels = np.stack(np.meshgrid(levels, levels[::5], levels[::7], indexing="ij"), -1).reshape(-1, 1, 3)
+    expected = skcolor.rgb2lab(pixels / 255.0)[..., 0]
+    got = rgb_lightness(pixels)
+    assert got.dtype == np.float32 and np.abs(got - expected).max() <= LAB_TOLERANCE
+    with pytest.raises(InputError, match="3 channels"):
+        rgb_lightness(np.zeros((4, 4)))
+    with pytest.raises(InputError, match="uint8 or floating point"):
+        rgb_lightness(np.zeros((4, 4, 3), dtype=np.int32))
 
 
 def test_gray_to_lightness_is_the_lightness_of_grey_srgb():

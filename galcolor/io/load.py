@@ -9,7 +9,7 @@ from typing import Any, Union
 import numpy as np
 from astropy.io import fits
 
-from ..color import rgb_to_lab_numpy
+from ..color import rgb_lightness
 from ..exceptions import FileFormatError, InputError
 from .cutout import Cutout
 from .fitsfile import FITS_SUFFIXES, load_fits, load_hdus
@@ -228,7 +228,7 @@ def _cutout_from_rgb(rgb: np.ndarray, bad: np.ndarray, *, band, stretch, source:
             )
         colour = np.clip(colour, 0.0, 1.0)
     if band is None:
-        lightness = rgb_to_lab_numpy(colour)[..., 0]
+        lightness = rgb_lightness(rgb if rgb.dtype == np.uint8 else colour)
         meta["stretch"] = {"name": "none (lightness of the colour image)"}
         stretch_used = None
     else:
