@@ -30,7 +30,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 PRETRAINED: dict[str, dict[str, str]] = {
     "default": {
         "file": "default.pt",
-        "sha256": "8a480623ea8dbd11229febb185114a29d88481e7469f491e312a11d324de2faa",
+        "sha256": "250f531a233e2acb432c8d8203dfef8dac3442fe069b774da653b4cd65cecdc7",
         "card": "MODEL_CARD.md",
     },
 }
