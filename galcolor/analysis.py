@@ -22,7 +22,9 @@ predicted (a :class:`~galcolor.Colorization`) or true (a
 4. **Regions**: :func:`photutils.segmentation.detect_sources` on the
    significance map inside the galaxy, split by
    :func:`~photutils.segmentation.deblend_sources` on the lightness contrast
-   (image minus the smoothed disk), measured with
+   (image minus the smoothed disk, at the image's own resolution: knots 1-2
+   PSF FWHM apart are separate peaks there, which a PSF-smoothed contrast
+   merges), measured with
    :class:`~photutils.segmentation.SourceCatalog`.
 5. **Score**: a logistic model of the region's measurements, calibrated on
    simulated galaxies whose clumps are known (:func:`fit_score_calibration`;
@@ -483,7 +485,11 @@ def _disk_profile(b: np.ndarray, galaxy_labels: np.ndarray, disk_pixels: np.ndar
 
 def _region_maps(planes: _ColourPlanes, galaxy_labels: np.ndarray, psf_fwhm: float,
                  clip_sigma: float) -> tuple[np.ndarray, ...]:
-    """Disk b*, blue excess, its uncertainty and significance; lightness contrast.
+    """Disk b*, blue excess, its uncertainty and significance; lightness contrasts.
+
+    Returns the disk b*, the excess, its uncertainty and significance, the
+    PSF-smoothed and the unsmoothed lightness contrast over the disk, and
+    the luminance.
 
     The disk colour is modelled in two parts, both with candidate clumps
     excluded (iterated): the median b* in elliptical annuli (galaxies are
@@ -532,7 +538,8 @@ def _region_maps(planes: _ColourPlanes, galaxy_labels: np.ndarray, psf_fwhm: flo
     excess = np.where(valid, disk_b - b_psf, np.nan)
     significance = excess / b_std
     contrast = np.where(valid, luminance_psf - disk_luminance, np.nan)
-    return np.where(valid, disk_b, np.nan), excess, b_std, significance, contrast, luminance
+    sharp_contrast = np.where(valid, luminance - disk_luminance, np.nan)
+    return np.where(valid, disk_b, np.nan), excess, b_std, significance, contrast, sharp_contrast, luminance
 
 
 # ----------------------------------------------------------------------------
@@ -659,7 +666,7 @@ def find_star_forming_regions(
     if not galaxy_mask.any():
         maps = RegionMaps(galaxy_mask, galaxy_segments, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing(f"no galaxy pixel reaches L = {min_lightness}", maps)
-    disk_b, excess, b_std, significance, contrast, luminance = _region_maps(
+    disk_b, excess, b_std, significance, contrast, sharp_contrast, luminance = _region_maps(
         planes, np.where(galaxy_mask, galaxy_segments.data, 0), psf_fwhm, clip_sigma=min_significance)
 
     detection = np.where(np.isfinite(significance), significance, 0.0)
@@ -670,7 +677,9 @@ def find_star_forming_regions(
         maps = RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, significance, None, float(psf_fwhm))
         return nothing("no region is bluer than its disk", maps)
     parents = segments.data.copy()
-    deblend_data = np.where(np.isfinite(contrast), np.clip(contrast, 0.0, None), 0.0) + 1e-9 * detection
+    # Split on the unsmoothed contrast: neighbouring knots stay separate peaks.
+    deblend_data = np.where(np.isfinite(sharp_contrast), np.clip(sharp_contrast, 0.0, None), 0.0) \
+        + 1e-9 * detection
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         segments = deblend_sources(deblend_data, segments, min_area, n_levels=32, contrast=0.02,

@@ -363,6 +363,19 @@ def test_knots_on_a_colour_gradient_are_found_alone() -> None:
         assert np.hypot(*(found - np.asarray(knot)).T).min() < 1.5
 
 
+def test_knots_one_and_a_half_psf_apart_are_two_regions() -> None:
+    # Knots 1.5 PSF FWHM apart overlap into one blue segment; split on the
+    # PSF-smoothed lightness contrast they stayed one region (between them),
+    # split on the unsmoothed contrast they are two.
+    psf = 3.5
+    knots = ((58.0, 62.0), (58.0 + 1.5 * psf, 62.0))
+    table = find_star_forming_regions(gradient_galaxy(knots), min_score=0, calibration=FLAT, psf_fwhm=psf)
+    found = np.stack([u.Quantity(table["x"]).value, u.Quantity(table["y"]).value], axis=1)
+    assert len(table) == 2, found
+    for knot in knots:
+        assert np.hypot(*(found - np.asarray(knot)).T).min() < 1.5, found
+
+
 def test_resolve_blends_merges_clumps_closer_than_the_psf() -> None:
     from astropy.table import QTable
 
