@@ -25,7 +25,6 @@ from typing import Any, Callable, Literal, Union
 
 import numpy as np
 import pandas as pd
-import torch
 from skimage.transform import resize
 from torch.utils.data import Dataset
 
