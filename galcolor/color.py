@@ -418,8 +418,9 @@ def rgb_lightness(image: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> rgb_lightness(np.array([[0, 0, 0], [255, 255, 255], [0, 0, 255]], dtype=np.uint8)).round(2)
-    array([  0.  , 100.  ,  32.3 ], dtype=float32)
+    >>> black_white_blue = np.array([[0, 0, 0], [255, 255, 255], [0, 0, 255]], dtype=np.uint8)
+    >>> [round(float(value), 2) for value in rgb_lightness(black_white_blue)]
+    [0.0, 100.0, 32.3]
     """
     array = np.asarray(image)
     if array.ndim < 1 or array.shape[-1] != 3:
