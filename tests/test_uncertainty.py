@@ -46,6 +46,25 @@ def test_sparse_bins_borrow_their_neighbours_sigma():
                            weights_sha256="0" * 64)
 
 
+def test_equal_width_bins_are_indexed_as_a_search_would():
+    from galcolor.uncertainty import _bin_index
+
+    edges = np.arange(0.0, 101.0, 5.0)
+    lightness = np.concatenate([np.arange(0.0, 150.0, 5.0), [-5.0, np.nan, np.inf, -np.inf, 4.999, 99.99],
+                                np.random.default_rng(1).random(1000) * 100])
+    search = np.clip(np.searchsorted(edges, lightness, side="right") - 1, 0, len(edges) - 2)
+    for values in (lightness, lightness.astype(np.float32), lightness.reshape(-1, 2)):
+        expected = search.reshape(values.shape)
+        assert np.array_equal(_bin_index(edges, values), expected)
+    assert _bin_index(edges, 37.5).shape == () and int(_bin_index(edges, 37.5)) == 7
+    uneven = np.array([0.0, 1.0, 3.0])  # not equal-width: the search itself
+    assert list(_bin_index(uneven, np.array([0.5, 2.0, 5.0, -1.0]))) == [0, 1, 1, 0]
+    table = ResidualTable("0" * 64, tuple(edges), tuple((float(k), 2.0 * k) for k in range(20)))
+    std = np.ones((3, 4, 2), dtype=np.float32)
+    combined = table.combine(np.full((3, 4), 12.0, dtype=np.float32), std)
+    assert combined.dtype == np.float32 and np.allclose(combined, np.sqrt(1 + np.array([2.0, 4.0]) ** 2))
+
+
 def test_table_round_trips_and_checks_its_shape():
     table = ResidualTable("a" * 64, (0.0, 50.0, 100.0), ((1.0, 2.0), (3.0, 4.0)), {"images": 3})
     assert ResidualTable.from_dict(table.to_dict()) == table
