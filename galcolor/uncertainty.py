@@ -73,9 +73,9 @@ class ResidualTable:
             raise InputError(f"a residual table needs len(edges) == len(sigma) + 1, got {len(self.edges)} "
                              f"and {len(self.sigma)}")
 
-    def sigma_at(self, lightness: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+    def sigma_at(self, lightness: np.ndarray) -> np.ndarray:
         """(..., 2) standard deviations of a*, b* at each lightness."""
-        return np.asarray(self.sigma, dtype=dtype)[_bin_index(self.edges, lightness)]
+        return np.asarray(self.sigma, dtype=np.float64)[_bin_index(self.edges, lightness)]
 
     def combine(self, lightness: np.ndarray, ab_std: np.ndarray) -> np.ndarray:
         """sqrt(ab_std^2 + table(L)^2): the calibrated uncertainty, shape of ``ab_std``.

@@ -83,7 +83,7 @@ class SimulatedPairs(Dataset):
                  galaxy_radius: float | None = None, band: str | None = None, **physics: Any) -> None:
         from tqdm.auto import tqdm
 
-        from ..color import rgb_to_lab_numpy
+        from ..color import rgb_lightness
         from ..datasets import iter_simulate
 
         if galaxy_radius is not None and not galaxy_radius > 0:
@@ -95,7 +95,7 @@ class SimulatedPairs(Dataset):
             rgb = np.clip(galaxy.rgb, 0.0, 1.0).astype(np.float32)
             lightness = galaxy.to_cutout(band).lightness.astype(np.float32) if band is not None else None
             if galaxy_radius is not None:
-                measured = lightness if lightness is not None else rgb_to_lab_numpy(rgb)[..., 0]
+                measured = lightness if lightness is not None else rgb_lightness(rgb)
                 zoom = _zoom_factor(measured, galaxy_radius)
                 rgb = _zoom(rgb, zoom)
                 lightness = None if lightness is None else _zoom(lightness[..., None], zoom)[..., 0]
