@@ -148,21 +148,26 @@ def _linear_to_srgb(linear: torch.Tensor) -> torch.Tensor:
     )
 
 
-def _rgb_block_to_lab(rgb: torch.Tensor, forward: torch.Tensor) -> torch.Tensor:
-    """(..., 3, N) sRGB in [0, 1] -> (..., 3, N) Lab."""
-    xyz = forward @ _srgb_to_linear(rgb)
+def _mix(matrix: torch.Tensor, values: torch.Tensor, dim: int) -> torch.Tensor:
+    """``matrix`` applied to the 3-vectors along ``dim`` (-2: (..., 3, N); -1: (N, 3))."""
+    return matrix @ values if dim == -2 else values @ matrix.T
+
+
+def _rgb_block_to_lab(rgb: torch.Tensor, forward: torch.Tensor, dim: int = -2) -> torch.Tensor:
+    """sRGB in [0, 1] -> Lab; channels on ``dim``: (..., 3, N) or (N, 3)."""
+    xyz = _mix(forward, _srgb_to_linear(rgb), dim)
     f = _join_at_knee(xyz, _LAB_EPSILON, lambda t: _power(t, 1.0 / 3.0), _LAB_KAPPA / 116.0, 16.0 / 116.0)
-    fx, fy, fz = f.unbind(-2)
-    return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], dim=-2)
+    fx, fy, fz = f.unbind(dim)
+    return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], dim=dim)
 
 
-def _lab_block_to_rgb(lab: torch.Tensor, inverse: torch.Tensor, clip: bool) -> torch.Tensor:
-    """(..., 3, N) Lab -> (..., 3, N) sRGB."""
-    lightness, a, b = lab.unbind(-2)
+def _lab_block_to_rgb(lab: torch.Tensor, inverse: torch.Tensor, clip: bool, dim: int = -2) -> torch.Tensor:
+    """Lab -> sRGB; channels on ``dim``: (..., 3, N) or (N, 3)."""
+    lightness, a, b = lab.unbind(dim)
     fy = (lightness + 16.0) / 116.0
-    f = torch.stack([fy + a / 500.0, fy, fy - b / 200.0], dim=-2)
+    f = torch.stack([fy + a / 500.0, fy, fy - b / 200.0], dim=dim)
     xyz = _join_at_knee(f, _LAB_DELTA, lambda t: t * t * t, 116.0 / _LAB_KAPPA, -16.0 / _LAB_KAPPA)
-    linear = inverse @ xyz
+    linear = _mix(inverse, xyz, dim)
     if clip:
         return _linear_to_srgb(linear.clamp(0.0, 1.0)).clamp(0.0, 1.0)
     # Out of gamut: extend the curve symmetrically to negative values.
@@ -265,7 +270,12 @@ def lab_to_rgb(image: torch.Tensor, *, clip: bool = True) -> torch.Tensor:
     return rgb.to(image.dtype)
 
 
-def _numpy_call(function, image: np.ndarray, channel_axis: int, **kwargs) -> np.ndarray:
+def _numpy_call(make_block_fn, image: np.ndarray, channel_axis: int) -> np.ndarray:
+    """Convert a NumPy image with channels on ``channel_axis``, block by block.
+
+    ``make_block_fn(dtype)`` returns the conversion of (N, 3) float tensors
+    of that torch dtype.
+    """
     array = np.asarray(image)
     if array.ndim < 1 or array.shape[channel_axis] != 3:
         raise InputError(
@@ -278,11 +288,22 @@ def _numpy_call(function, image: np.ndarray, channel_axis: int, **kwargs) -> np.
         )
     dtype = np.float64 if array.dtype == np.float64 else np.float32
     moved = np.moveaxis(array.astype(dtype, copy=False), channel_axis, -1)
-    flat = torch.from_numpy(np.ascontiguousarray(moved.reshape(-1, 3)).T.copy())
+    if moved.ndim == 1:
+        moved = moved[None]
+    if not moved.flags.writeable or any(stride < 0 for stride in moved.strides):
+        moved = moved.copy()  # torch.from_numpy takes neither read-only nor flipped arrays
+    # Rows of pixels in whatever memory layout the input has (channels last
+    # or planar): no transposed copy in, a channels-last result out, and
+    # blocks of ~_CPU_BLOCK / 4 pixels keep the temporaries in cache.
+    rows = torch.from_numpy(moved).reshape(-1, moved.shape[-2], 3)
+    block_fn = make_block_fn(rows.dtype)
+    out = torch.empty(rows.shape, dtype=rows.dtype)
+    step = max(1, (_CPU_BLOCK // 4) // rows.shape[1])
     with torch.no_grad():
-        result = function(flat[:, :, None], **kwargs)[:, :, 0]
-    out = result.numpy().T.reshape(moved.shape)
-    return np.moveaxis(out, -1, channel_axis)
+        for start in range(0, rows.shape[0], step):
+            out[start:start + step] = block_fn(rows[start:start + step])
+    result = np.moveaxis(out.numpy().reshape(moved.shape), -1, channel_axis)
+    return result[0] if array.ndim == 1 else result
 
 
 def rgb_to_lab_numpy(image: np.ndarray, *, channel_axis: int = -1) -> np.ndarray:
@@ -306,7 +327,11 @@ def rgb_to_lab_numpy(image: np.ndarray, *, channel_axis: int = -1) -> np.ndarray
     >>> rgb_to_lab_numpy(np.zeros((2, 2, 3))).max()
     np.float64(0.0)
     """
-    return _numpy_call(rgb_to_lab, image, channel_axis)
+    def make_block_fn(dtype: torch.dtype):
+        forward, _ = _matrices(dtype, torch.device("cpu"))
+        return lambda rgb: _rgb_block_to_lab(rgb, forward, dim=-1)
+
+    return _numpy_call(make_block_fn, image, channel_axis)
 
 
 def lab_to_rgb_numpy(
@@ -334,7 +359,11 @@ def lab_to_rgb_numpy(
     >>> lab_to_rgb_numpy(np.array([100.0, 0.0, 0.0])).round(4)
     array([1., 1., 1.])
     """
-    return _numpy_call(lab_to_rgb, image, channel_axis, clip=clip)
+    def make_block_fn(dtype: torch.dtype):
+        _, inverse = _matrices(dtype, torch.device("cpu"))
+        return lambda lab: _lab_block_to_rgb(lab, inverse, clip, dim=-1)
+
+    return _numpy_call(make_block_fn, image, channel_axis)
 
 
 def gray_to_lightness(gray: np.ndarray) -> np.ndarray:
@@ -427,7 +456,10 @@ def rgb_lightness(image: np.ndarray) -> np.ndarray:
         raise InputError(f"image must have 3 channels on its last axis, got shape {array.shape}")
     if array.dtype == np.uint8:
         table = _UINT8_LUMINANCE
-        luminance = table[0][array[..., 0]] + table[1][array[..., 1]] + table[2][array[..., 2]]
+        # np.take and in-place sums: ~1.6x faster than fancy indexing
+        luminance = np.take(table[0], array[..., 0])
+        luminance += np.take(table[1], array[..., 1])
+        luminance += np.take(table[2], array[..., 2])
         return _luminance_to_lightness(luminance).astype(np.float32, copy=False)
     if array.dtype.kind not in "f":
         raise InputError(f"image must be uint8 or floating point, got {array.dtype}")

@@ -116,7 +116,7 @@ class Colorization:
     def rgb(self) -> np.ndarray:
         """sRGB image in [0, 1], shape (H, W, 3), float32; 0 at masked pixels."""
         if self._rgb is None:
-            rgb = lab_to_rgb_numpy(self.lab).astype(np.float32)
+            rgb = lab_to_rgb_numpy(self.lab)  # float32, a new array
             rgb[self.mask] = 0.0
             self._rgb = rgb
         return self._rgb

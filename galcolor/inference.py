@@ -11,8 +11,13 @@ How an image is colorized
    resamples so that its equivalent radius becomes
    :data:`REFERENCE_GALAXY_RADIUS` network pixels, the median of the training
    galaxies (scaled for networks trained at another size or crop:
-   :func:`reference_radius`); a float gives network pixels per input pixel
-   directly.
+   :func:`reference_radius`). The size of an image that fits in one tile is
+   then rounded to the nearest multiple of the network's stride on each side
+   of at least four strides (a scale change of at most 1/8, typically a few
+   per cent, like the training's scale jitter of 0.9-1.1), so that no
+   padding is computed and images of the same rounded size share batched
+   forward passes. A float gives network pixels per input
+   pixel directly (no rounding; the image is padded to the stride instead).
 3. The network predicts ab (and, for a classification head, its spread). Large
    frames are cut into overlapping tiles whose predictions are blended with
    feathered weights, so no seams show and memory stays bounded. With test-time
@@ -500,10 +505,21 @@ class Colorizer:
             scale = float(self.scale)
         return min(scale, _MAX_NETWORK_SIDE / max(height, width))
 
-    def _plan(self, cutout: Cutout) -> dict[str, Any]:
-        scale = self._network_scale(cutout)
+    def _network_shape(self, cutout: Cutout, scale: float) -> tuple[int, int]:
+        """(H, W) of the network image; stride multiples for an auto scale (see the module docstring)."""
         height, width = cutout.shape
-        network_shape = (max(1, round(height * scale)), max(1, round(width * scale)))
+        shape = (max(1, round(height * scale)), max(1, round(width * scale)))
+        if self.scale == "auto" and max(shape) <= self.tile:
+            # sides of at least 4 strides change by at most 1/8; shorter ones are padded instead
+            shape = tuple(self.stride * round(side / self.stride) if side >= 4 * self.stride else side
+                          for side in shape)
+        return shape
+
+    def _plan(self, cutout: Cutout) -> dict[str, Any]:
+        height, width = cutout.shape
+        network_shape = self._network_shape(cutout, self._network_scale(cutout))
+        # the scale actually applied (the geometric mean of the two axes')
+        scale = float(np.sqrt(network_shape[0] / height * network_shape[1] / width))
         lightness = torch.from_numpy(np.where(cutout.mask, 0.0, cutout.lightness).astype(np.float32))
         if network_shape != (height, width):
             lightness = F.interpolate(lightness[None, None], size=network_shape, mode="bilinear",

@@ -104,7 +104,8 @@ def test_auto_scale_brings_the_galaxy_to_the_training_size():
     scales = [colorizer(image).meta["scale"] for image in (small, large)]
     radii = [galaxy_radius(galcolor.load(image).lightness) for image in (small, large)]
     for scale, radius in zip(scales, radii):
-        assert scale * radius == pytest.approx(galcolor.inference.REFERENCE_GALAXY_RADIUS, rel=1e-6)
+        # meta["scale"] is the scale applied, after rounding the network image to whole pixels
+        assert scale * radius == pytest.approx(galcolor.inference.REFERENCE_GALAXY_RADIUS, rel=0.005)
 
 
 def test_auto_scale_follows_the_training_geometry_recorded_with_the_weights(tmp_path):
@@ -115,7 +116,10 @@ def test_auto_scale_follows_the_training_geometry_recorded_with_the_weights(tmp_
     save_weights(get_model("unet", width=4, depth=2), path, extra={"training": {"data": {"size": 64, "crop": 208}}})
     colorizer = Colorizer(str(path), tta=False)
     assert colorizer.reference_radius == pytest.approx(galcolor.inference.REFERENCE_GALAXY_RADIUS / 2)
-    assert colorizer(image).meta["scale"] * radius == pytest.approx(colorizer.reference_radius, rel=1e-6)
+    assert colorizer._network_scale(galcolor.load(image)) * radius == pytest.approx(colorizer.reference_radius,
+                                                                                   rel=1e-6)
+    # the applied scale is within 1/8 of it (the network image rounded to stride multiples)
+    assert colorizer(image).meta["scale"] * radius == pytest.approx(colorizer.reference_radius, rel=0.125)
     # a fractional crop refers to the 424 px Galaxy Zoo frame: 0.5 -> 212 px
     save_weights(get_model("unet", width=4, depth=2), path, extra={"training": {"data": {"size": 128, "crop": 0.5}}})
     assert Colorizer(str(path), tta=False).reference_radius == pytest.approx(
@@ -179,6 +183,31 @@ def test_a_list_is_batched_and_gives_what_single_calls_give(tiny_unet):
         np.testing.assert_allclose(result.ab, colorizer(image).ab, atol=1e-4)
     generator = colorizer(image for image in images)  # any iterable
     assert len(generator) == 3
+
+
+def test_auto_scale_rounds_the_network_image_to_stride_multiples(tiny_unet):
+    # tiny_unet has stride 4: sides of >= 16 network pixels are rounded to multiples of 4
+    colorizer = Colorizer(tiny_unet, tta=False, batch_size=4)
+    images = [blob(shape=(96, 128), centre=(48, 64), sigma=sigma) for sigma in (4.9, 5.0, 9.0)]
+    cutouts = [galcolor.load(image) for image in images]
+    unrounded = [(round(96 * scale), round(128 * scale)) for scale in map(colorizer._network_scale, cutouts)]
+    assert unrounded[0] != unrounded[1]  # (119, 159) and (118, 158)
+    plans = [colorizer._plan(cutout) for cutout in cutouts]
+    for plan in plans:
+        height, width = plan["network_shape"]
+        assert height % 4 == 0 and width % 4 == 0
+        assert plan["network_lightness"].shape[-2:] == (height, width)
+        assert plan["scale"] == pytest.approx(np.sqrt(height / 96 * width / 128))
+    # nearby galaxy sizes share a rounded shape, so they share a forward pass
+    assert plans[0]["network_shape"] == plans[1]["network_shape"] != plans[2]["network_shape"]
+    results = colorizer(images)
+    for image, result in zip(images, results):
+        assert result.shape == image.shape
+        assert result.meta["network_shape"] == list(colorizer._plan(galcolor.load(image))["network_shape"])
+        np.testing.assert_allclose(result.ab, colorizer(image).ab, atol=1e-4)  # batched == alone
+    # an explicit scale is applied as given (the network image is padded instead)
+    exact = Colorizer(tiny_unet, tta=False, scale=0.33)._plan(galcolor.load(images[0]))
+    assert exact["network_shape"] == (32, 42)
 
 
 # --------------------------------------------------------------------------- tiling
