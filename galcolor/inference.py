@@ -603,9 +603,11 @@ class Colorizer:
         height, width = cutout.shape
         std = variance.clamp_min(0.0).sqrt()
         if tuple(ab.shape[-2:]) != (height, width):
-            both = F.interpolate(torch.cat([ab, std])[None], size=(height, width), mode="bilinear",
-                                 align_corners=False)[0]
-            ab, std = both[:2], both[2:]
+            # a regression head without TTA has no spread: resample only ab then
+            spread = bool(std.any())
+            both = F.interpolate((torch.cat([ab, std]) if spread else ab)[None], size=(height, width),
+                                 mode="bilinear", align_corners=False)[0]
+            ab, std = both[:2], (both[2:] if spread else torch.zeros_like(both))
         ab_map = ab.permute(1, 2, 0).numpy().astype(np.float32)
         std_map = std.permute(1, 2, 0).numpy().astype(np.float32)
         if self.residual_table is not None:

@@ -162,9 +162,10 @@ def test_tta_makes_the_prediction_equivariant_to_rotations_and_flips(tiny_unet):
 
 def test_ab_std_from_tta_spread_and_from_the_classification_head(tiny_unet):
     image = blob(shape=(64, 64), centre=(30, 33))
-    assert np.all(colorize(image, model=tiny_unet, tta=False, scale=1.0).ab_std == 0.0)
-    spread = colorize(image, model=tiny_unet, tta=True, scale=1.0).ab_std
-    assert spread.max() > 0.0 and np.all(spread >= 0.0)
+    for scale in (1.0, 0.5):  # 0.5: the spread is resampled to the input's grid
+        assert np.all(colorize(image, model=tiny_unet, tta=False, scale=scale).ab_std == 0.0)
+        spread = colorize(image, model=tiny_unet, tta=True, scale=scale).ab_std
+        assert spread.max() > 0.0 and np.all(spread >= 0.0)
     torch.manual_seed(2)
     classifier = get_model("unet", width=4, depth=2, head="classification").eval()
     own = colorize(image, model=classifier, tta=False, scale=1.0).ab_std
