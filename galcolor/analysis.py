@@ -12,8 +12,10 @@ predicted (a :class:`~galcolor.Colorization`) or true (a
 2. **Blue excess** (the contrast method of Mehta et al. 2021, applied to
    colour): the local disk b* minus the PSF-smoothed b*; positive means
    bluer than the disk around it. The disk b* is the median b* in
-   elliptical annuli (the radial colour gradient: red bulge, bluer disk)
-   plus a normalised Gaussian smoothing of what is left (arms, bars), both
+   elliptical annuli (the radial colour gradient: red bulge, bluer disk),
+   corrected in angle sectors between the major and minor axes (a round
+   bulge in an inclined disk reddens an annulus more along the minor axis),
+   plus a normalised Gaussian smoothing of what is left (arms, bars), all
    with candidate clumps excluded (iterated).
 3. **Significance**: the excess over its uncertainty: for a predicted colour
    the spread of the prediction (``ab_std`` without the calibrated error of
@@ -97,6 +99,12 @@ DISK_SCALE = 2.0
 BLEND_LINK = 1.0
 #: Width of the elliptical annuli of the disk-colour profile, in PSF FWHMs.
 PROFILE_STEP = 0.5
+#: Angle sectors (between the major and the minor axis) of the disk-colour profile.
+PROFILE_SECTORS = 3
+#: Annulus width of the sector corrections, in units of :data:`PROFILE_STEP`.
+SECTOR_STEP = 1.0
+#: Fewest pixels, in PSF areas (pi FWHM^2 / 4), of an annulus in one sector.
+SECTOR_MIN_PSF_AREAS = 4.0
 #: Lightness below which the colour of a pixel is too noisy to search
 #: (PSF-smoothed L; galcolor's galaxy-pixel convention is 15, but clumps in
 #: the outskirts of simulated disks sit at L ~ 8-15).
@@ -434,10 +442,16 @@ def _central_component(mask: np.ndarray) -> np.ndarray:
     return pieces == pieces[rows[nearest], cols[nearest]]
 
 
-def _elliptical_radius(valid: np.ndarray, light: np.ndarray) -> np.ndarray:
-    """Elliptical radius (pixels along the major axis) from the light-weighted second moments."""
+def _elliptical_coordinates(valid: np.ndarray, light: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Elliptical radius (pixels along the major axis) and folded position angle of every pixel.
+
+    From the light-weighted second moments of ``valid``. The angle is that
+    of the pixel from the major axis, folded into [0, pi/2] (0 on the
+    major axis, pi/2 on the minor axis): bulge and disk are both symmetric
+    about the axes, so the four quadrants share one colour model.
+    """
     if not valid.any():
-        return np.zeros(valid.shape)
+        return np.zeros(valid.shape), np.zeros(valid.shape)
     rows, cols = np.nonzero(valid)
     weights = np.clip(light[rows, cols], 0.0, None) + 1e-12
     cy, cx = np.average(rows, weights=weights), np.average(cols, weights=weights)
@@ -451,7 +465,49 @@ def _elliptical_radius(valid: np.ndarray, light: np.ndarray) -> np.ndarray:
     yy -= cy
     along_major = xx * vectors[0, 1] + yy * vectors[1, 1]
     along_minor = xx * vectors[0, 0] + yy * vectors[1, 0]
-    return np.hypot(along_major, along_minor / axis_ratio)
+    return np.hypot(along_major, along_minor / axis_ratio), np.arctan2(np.abs(along_minor), np.abs(along_major))
+
+
+def _sector_profile(values: np.ndarray, radius: np.ndarray, angle: np.ndarray, use: np.ndarray,
+                    step: float, min_pixels: int) -> np.ndarray:
+    """The all-angle :func:`_radial_profile` plus a correction per folded angle sector.
+
+    A round red bulge in an inclined bluer disk reaches further out in
+    elliptical radius along the minor axis than along the major axis, so
+    one profile per annulus is too red on the major axis and too blue on
+    the minor axis (and the disk beside the bulge on the major axis looks
+    like a pair of blue clumps). In each of :data:`PROFILE_SECTORS` sectors
+    the median of ``values`` minus the all-angle profile is taken in annuli
+    of ``SECTOR_STEP * step`` that hold at least ``min_pixels`` pixels (so
+    that a clump cannot be its own background), with the correction 0 at
+    the centre, where all sectors meet; between sector centres the
+    correction is interpolated linearly in angle.
+    """
+    overall = _radial_profile(values, radius, use, step)
+    residual = values - overall
+    edges = np.linspace(0.0, math.pi / 2, PROFILE_SECTORS + 1)
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    width = SECTOR_STEP * step
+    corrections = []
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = use & (angle >= low) & (angle <= high)
+        r, v = radius[inside], residual[inside]
+        knots, medians = [0.0], [0.0]
+        if r.size:
+            index = np.floor(r / width).astype(int)
+            for k in np.unique(index):
+                members = index == k
+                if members.sum() >= min_pixels:
+                    knots.append(float(np.median(r[members])))
+                    medians.append(float(np.median(v[members])))
+        corrections.append(np.interp(radius, knots, medians))
+    position = np.interp(angle, centres, np.arange(PROFILE_SECTORS, dtype=np.float64))
+    lower = np.floor(position).astype(int)
+    upper = np.minimum(lower + 1, PROFILE_SECTORS - 1)
+    weight = position - lower
+    stack = np.stack(corrections)
+    rows, cols = np.indices(values.shape)
+    return overall + (1.0 - weight) * stack[lower, rows, cols] + weight * stack[upper, rows, cols]
 
 
 def _radial_profile(values: np.ndarray, radius: np.ndarray, use: np.ndarray, step: float) -> np.ndarray:
@@ -473,12 +529,13 @@ def _radial_profile(values: np.ndarray, radius: np.ndarray, use: np.ndarray, ste
 
 
 def _disk_profile(b: np.ndarray, galaxy_labels: np.ndarray, disk_pixels: np.ndarray,
-                  geometry: list[tuple[tuple[slice, slice], int, np.ndarray]], step: float) -> np.ndarray:
-    """Each galaxy's elliptical-annulus median of ``b`` over its ``disk_pixels``, 0 elsewhere."""
+                  geometry: list[tuple[tuple[slice, slice], int, np.ndarray, np.ndarray]],
+                  step: float, min_pixels: int) -> np.ndarray:
+    """Each galaxy's median ``b`` in elliptical annulus sectors over its ``disk_pixels``, 0 elsewhere."""
     profile = np.zeros(b.shape)
-    for box, label, radius in geometry:
+    for box, label, radius, angle in geometry:
         own = galaxy_labels[box] == label
-        values = _radial_profile(b[box], radius, own & disk_pixels[box], step)
+        values = _sector_profile(b[box], radius, angle, own & disk_pixels[box], step, min_pixels)
         profile[box] = np.where(own, values, profile[box])
     return profile
 
@@ -492,10 +549,11 @@ def _region_maps(planes: _ColourPlanes, galaxy_labels: np.ndarray, psf_fwhm: flo
     the luminance.
 
     The disk colour is modelled in two parts, both with candidate clumps
-    excluded (iterated): the median b* in elliptical annuli (galaxies are
-    redder in the middle: a plain Gaussian smoothing would let the red
-    bulge pull the disk colour around it red and make the whole inner disk
-    look bluer than itself), plus the Gaussian-smoothed residual from that
+    excluded (iterated): the median b* in elliptical annuli, corrected per
+    angle sector (:func:`_sector_profile`; galaxies are redder in the
+    middle: a plain Gaussian smoothing would let the red bulge pull the
+    disk colour around it red and make the whole inner disk look bluer
+    than itself), plus the Gaussian-smoothed residual from that
     profile (arms, bars, lopsided disks). ``galaxy_labels`` numbers the
     pixels of each analysed galaxy (0 elsewhere): each has its own profile.
     """
@@ -517,13 +575,14 @@ def _region_maps(planes: _ColourPlanes, galaxy_labels: np.ndarray, psf_fwhm: flo
     b_std = np.maximum(np.nan_to_num(b_std, nan=MIN_COLOUR_STD), MIN_COLOUR_STD)
 
     labels = np.where(valid, galaxy_labels, 0)
-    geometry = [(box, label, _elliptical_radius(labels[box] == label, luminance[box]))
+    geometry = [(box, label, *_elliptical_coordinates(labels[box] == label, luminance[box]))
                 for label, box in enumerate(ndimage.find_objects(labels), start=1) if box is not None]
     step = max(PROFILE_STEP * psf_fwhm, 1.0)
+    sector_pixels = max(int(round(SECTOR_MIN_PSF_AREAS * math.pi * (psf_fwhm / 2) ** 2)), 10)
     candidates = np.zeros_like(galaxy_mask)
     for _ in range(4):
         disk_pixels = valid & ~candidates
-        profile = _disk_profile(b_psf, labels, disk_pixels, geometry, step)
+        profile = _disk_profile(b_psf, labels, disk_pixels, geometry, step, sector_pixels)
         residual = _smooth(np.where(disk_pixels, b_psf - profile, 0.0), disk_pixels.astype(np.float64),
                            disk_sigma)
         disk_b = profile + np.nan_to_num(residual)

@@ -152,6 +152,36 @@ def test_galaxy_without_blue_knots_gives_empty_table() -> None:
     assert len(table) == 0
 
 
+def bulge_disk_galaxy(axis_ratio: float = 0.35) -> galcolor.Colorization:
+    """A round red bulge (b* = +22) in an inclined bluer exponential disk (b* = +4); no knots."""
+    y, x = np.mgrid[:SIZE, :SIZE].astype(np.float64)
+    centre = (SIZE - 1) / 2
+    disk = np.exp(-np.hypot(x - centre, (y - centre) / axis_ratio) / 10.0)
+    bulge = 1.5 * np.exp(-((x - centre) ** 2 + (y - centre) ** 2) / (2 * 3.5 ** 2))
+    total = disk + bulge
+    lightness = 116.0 * np.cbrt(0.6 * total / total.max()) - 16.0
+    inside = lightness > 2
+    b = np.where(inside, (4.0 * disk + 22.0 * bulge) / total, 0.0)  # colours mix in proportion to light
+    a = np.where(inside, (1.0 * disk + 8.0 * bulge) / total, 0.0)
+    ab = np.stack([a, b], axis=-1).astype(np.float32)
+    return galcolor.Colorization(lightness=np.clip(lightness, 0, 100).astype(np.float32), ab=ab,
+                                 ab_std=np.full_like(ab, 1.0), mask=np.zeros((SIZE, SIZE), bool),
+                                 source="bulge and disk test galaxy", meta={"model": "test", "weights_sha256": "0" * 64})
+
+
+def test_a_round_bulge_in_an_inclined_disk_makes_no_regions(monkeypatch) -> None:
+    # Along the major axis the disk beside a round red bulge is bluer than the
+    # median of its elliptical annulus (which the bulge reddens along the
+    # minor axis): one profile for all angles calls it a pair of blue clumps.
+    with pytest.warns(NoRegionsWarning):
+        table = find_star_forming_regions(bulge_disk_galaxy(), min_score=0, calibration=FLAT, psf_fwhm=3.0)
+    assert len(table) == 0
+    monkeypatch.setattr(galcolor.analysis, "PROFILE_SECTORS", 1)  # the all-angle profile alone
+    single = find_star_forming_regions(bulge_disk_galaxy(), min_score=0, calibration=FLAT, psf_fwhm=3.0)
+    assert len(single) >= 2
+    assert np.all(np.abs(u.Quantity(single["y"]).value - (SIZE - 1) / 2) < 2.0)  # on the major axis
+
+
 def test_masked_pixels_never_make_regions_and_are_flagged() -> None:
     galaxy = knotty_galaxy()
     x0, y0 = BLUE_KNOTS[0]
