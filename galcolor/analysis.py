@@ -6,9 +6,10 @@ predicted (a :class:`~galcolor.Colorization`) or true (a
 :class:`~galcolor.Cutout` that carries ``truth_rgb``), with the same code:
 
 1. **Galaxy.** photutils segmentation of the PSF-smoothed lightness above a
-   sigma-clipped sky threshold; the main galaxy is the segment at (or
-   nearest) the image centre, or every large segment with
-   ``galaxies="all"``.
+   sigma-clipped sky threshold; stars and galaxies touching a galaxy's
+   segment are split off when deblending finds them redder than it; the
+   main galaxy is the segment at (or nearest) the image centre, or every
+   large segment with ``galaxies="all"``.
 2. **Blue excess** (the contrast method of Mehta et al. 2021, applied to
    colour): the local disk b* minus the PSF-smoothed b*; positive means
    bluer than the disk around it. The disk b* is the median b* in
@@ -101,6 +102,12 @@ BLEND_LINK = 1.0
 PROFILE_STEP = 0.5
 #: Angle sectors (between the major and the minor axis) of the disk-colour profile.
 PROFILE_SECTORS = 3
+#: Split redder neighbours off a galaxy's segment (:func:`_split_red_neighbours`) ...
+SPLIT_RED_NEIGHBOURS = True
+#: ... deblending its luminance with this photutils contrast ...
+NEIGHBOUR_CONTRAST = 0.05
+#: ... when a piece's median b* exceeds the galaxy's by more than this (CIELAB units).
+NEIGHBOUR_RED_EXCESS = 3.0
 #: Annulus width of the sector corrections, in units of :data:`PROFILE_STEP`.
 SECTOR_STEP = 1.0
 #: Fewest pixels, in PSF areas (pi FWHM^2 / 4), of an annulus in one sector.
@@ -397,12 +404,59 @@ def _noise_by_lightness(values: np.ndarray, lightness: np.ndarray, valid: np.nda
     return np.interp(lightness, centres, np.asarray(noise) / correction)
 
 
+def _split_red_neighbours(segments: SegmentationImage, smoothed: np.ndarray, b: np.ndarray, valid: np.ndarray,
+                          min_pixels: int) -> SegmentationImage:
+    """Split off the redder stars and galaxies that touch a galaxy's segment.
+
+    Each segment is deblended on the PSF-smoothed luminance
+    (:func:`~photutils.segmentation.deblend_sources`, contrast
+    :data:`NEIGHBOUR_CONTRAST`); a piece whose median b* is more than
+    :data:`NEIGHBOUR_RED_EXCESS` above that of the segment's main piece (the
+    one at the image centre for the central segment, else the brightest)
+    becomes a segment of its own. Bluer pieces (clumps) stay, so the
+    galaxy keeps its clumps, while a red neighbour no longer distorts its
+    shape and disk colour profile.
+    """
+    luminance = lightness_to_luminance(np.clip(smoothed, 0.0, 100.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pieces = deblend_sources(luminance, segments, min_pixels, n_levels=32, contrast=NEIGHBOUR_CONTRAST,
+                                 progress_bar=False)
+    if pieces is None or pieces.n_labels == segments.n_labels:
+        return segments
+    height, width = smoothed.shape
+    centre = (int(round((height - 1) / 2)), int(round((width - 1) / 2)))
+    data = segments.data.copy()
+    next_label = int(data.max()) + 1
+    for parent in segments.labels:
+        inside = segments.data == parent
+        labels = np.unique(pieces.data[inside])
+        labels = labels[labels > 0]
+        if labels.size < 2:
+            continue
+        if inside[centre] and pieces.data[centre] > 0:
+            main = pieces.data[centre]
+        else:
+            main = max(labels, key=lambda label: luminance[pieces.data == label].sum())
+        main_b = np.median(b[(pieces.data == main) & valid]) if ((pieces.data == main) & valid).any() else np.nan
+        for label in labels:
+            own = pieces.data == label
+            if label == main or not (own & valid).any():
+                continue
+            if np.median(b[own & valid]) > main_b + NEIGHBOUR_RED_EXCESS:
+                data[own] = next_label
+                next_label += 1
+    return SegmentationImage(data)
+
+
 def _galaxy_segmentation(lightness: np.ndarray, smoothed: np.ndarray, mask: np.ndarray, psf_fwhm: float,
-                         galaxies: str, n_sigma: float) -> SegmentationImage | None:
+                         galaxies: str, n_sigma: float, b: np.ndarray | None = None) -> SegmentationImage | None:
     """Segments of the galaxies to analyse, relabelled 1 (central), 2, ...
 
     ``smoothed`` is the PSF-smoothed lightness (0 where undefined): the
     segmentation runs on it, with the threshold from the sky of ``lightness``.
+    With ``b`` (the b* map), redder neighbours touching a galaxy are split
+    off (:func:`_split_red_neighbours`).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyUserWarning)
@@ -415,6 +469,8 @@ def _galaxy_segmentation(lightness: np.ndarray, smoothed: np.ndarray, mask: np.n
         segments = detect_sources(smoothed, threshold, min_pixels, mask=mask)
     if segments is None:
         return None
+    if b is not None:
+        segments = _split_red_neighbours(segments, smoothed, b, ~mask, min_pixels)
     height, width = lightness.shape
     centre = ((height - 1) / 2.0, (width - 1) / 2.0)
     data = segments.data
@@ -713,7 +769,8 @@ def find_star_forming_regions(
         maps = RegionMaps(np.zeros(shape, bool), None, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing("the image is empty or constant", maps)
     smoothed = np.nan_to_num(_smooth(planes.lightness, (~mask).astype(np.float64), psf_fwhm / 2.3548))
-    galaxy_segments = _galaxy_segmentation(planes.lightness, smoothed, mask, psf_fwhm, galaxies, galaxy_n_sigma)
+    galaxy_segments = _galaxy_segmentation(planes.lightness, smoothed, mask, psf_fwhm, galaxies, galaxy_n_sigma,
+                                           b=planes.b if SPLIT_RED_NEIGHBOURS else None)
     if galaxy_segments is None or galaxy_segments.n_labels == 0:
         maps = RegionMaps(np.zeros(shape, bool), None, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing("no galaxy was found", maps)

@@ -182,6 +182,21 @@ def test_a_round_bulge_in_an_inclined_disk_makes_no_regions(monkeypatch) -> None
     assert np.all(np.abs(u.Quantity(single["y"]).value - (SIZE - 1) / 2) < 2.0)  # on the major axis
 
 
+def test_a_red_neighbour_touching_the_galaxy_is_split_off(monkeypatch) -> None:
+    galaxy = knotty_galaxy()
+    x0, y0 = 68.0, 68.0  # a bright red star/galaxy on the outer disk
+    star = _blob(x0, y0, 3.0)
+    galaxy.lightness[:] = np.clip(galaxy.lightness + 60.0 * star, 0, 100)
+    galaxy.ab[..., 1] += 30.0 * star
+    table, maps = find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.5, return_maps=True)
+    assert not maps.galaxy_mask[int(y0), int(x0)]
+    assert maps.galaxy_mask[48, 48] and maps.galaxy_mask[50, 40]  # the disk and its knots stay
+    assert len(table) == len(BLUE_KNOTS)
+    monkeypatch.setattr(galcolor.analysis, "SPLIT_RED_NEIGHBOURS", False)
+    _, merged = find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.5, return_maps=True)
+    assert merged.galaxy_mask[int(y0), int(x0)]
+
+
 def test_masked_pixels_never_make_regions_and_are_flagged() -> None:
     galaxy = knotty_galaxy()
     x0, y0 = BLUE_KNOTS[0]
