@@ -288,6 +288,8 @@ def _numpy_call(make_block_fn, image: np.ndarray, channel_axis: int) -> np.ndarr
         )
     dtype = np.float64 if array.dtype == np.float64 else np.float32
     moved = np.moveaxis(array.astype(dtype, copy=False), channel_axis, -1)
+    if moved.size == 0:
+        return np.empty(array.shape, dtype=dtype)
     if moved.ndim == 1:
         moved = moved[None]
     if not moved.flags.writeable or any(stride < 0 for stride in moved.strides):
@@ -295,7 +297,8 @@ def _numpy_call(make_block_fn, image: np.ndarray, channel_axis: int) -> np.ndarr
     # Rows of pixels in whatever memory layout the input has (channels last
     # or planar): no transposed copy in, a channels-last result out, and
     # blocks of ~_CPU_BLOCK / 4 pixels keep the temporaries in cache.
-    rows = torch.from_numpy(moved).reshape(-1, moved.shape[-2], 3)
+    row_length = moved.shape[-2] if moved.ndim >= 3 else 1
+    rows = torch.from_numpy(moved).reshape(-1, row_length, 3)
     block_fn = make_block_fn(rows.dtype)
     out = torch.empty(rows.shape, dtype=rows.dtype)
     step = max(1, (_CPU_BLOCK // 4) // rows.shape[1])

@@ -153,6 +153,26 @@ def test_numpy_wrappers_honour_channel_axis_and_dtype():
         rgb_to_lab_numpy(np.zeros((4, 4, 3), dtype=np.uint8))
 
 
+def test_numpy_wrappers_take_any_memory_layout_and_leave_the_input_alone():
+    rgb = np.random.default_rng(5).random((6, 7, 3))
+    expected = skcolor.rgb2lab(rgb)
+    planar = np.moveaxis(np.ascontiguousarray(np.moveaxis(rgb, -1, 0)), 0, -1)  # (H, W, 3) view of planes
+    read_only = rgb.copy()
+    read_only.flags.writeable = False
+    layouts = {"planar": (planar, expected), "flipped": (rgb[::-1, ::-1], expected[::-1, ::-1]),
+               "strided": (rgb[::2, ::3], expected[::2, ::3]), "read-only": (read_only, expected),
+               "pixel list": (rgb.reshape(-1, 3), expected.reshape(-1, 3)), "one pixel": (rgb[2, 3], expected[2, 3]),
+               "batch": (np.stack([rgb, rgb[::-1]]), np.stack([expected, expected[::-1]]))}
+    for name, (image, truth) in layouts.items():
+        before = image.copy()
+        lab = rgb_to_lab_numpy(image)
+        assert lab.shape == image.shape, name
+        assert np.abs(lab - truth).max() <= LAB_TOLERANCE, name
+        assert np.abs(lab_to_rgb_numpy(lab) - image).max() <= ROUND_TRIP_TOLERANCE, name
+        np.testing.assert_array_equal(image, before)
+    assert rgb_to_lab_numpy(np.zeros((0, 3))).shape == (0, 3)
+
+
 def test_rgb_lightness_is_the_l_of_the_full_conversion():
     cube = srgb_cube()
     expected = skcolor.rgb2lab(cube)[..., 0]
