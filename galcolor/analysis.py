@@ -404,6 +404,11 @@ def _noise_by_lightness(values: np.ndarray, lightness: np.ndarray, valid: np.nda
     return np.interp(lightness, centres, np.asarray(noise) / correction)
 
 
+def _psf_area(psf_fwhm: float) -> float:
+    """Area of the PSF's FWHM disk, pi FWHM^2 / 4, in pixels."""
+    return math.pi * (psf_fwhm / 2.0) ** 2
+
+
 def _split_red_neighbours(segments: SegmentationImage, smoothed: np.ndarray, b: np.ndarray, valid: np.ndarray,
                           min_pixels: int) -> SegmentationImage:
     """Split off the redder stars and galaxies that touch a galaxy's segment.
@@ -426,25 +431,27 @@ def _split_red_neighbours(segments: SegmentationImage, smoothed: np.ndarray, b: 
         return segments
     height, width = smoothed.shape
     centre = (int(round((height - 1) / 2)), int(round((width - 1) / 2)))
+    # per piece: total luminance, median b* over valid pixels (NaN without any), parent segment
+    piece_labels = pieces.labels
+    light = dict(zip(piece_labels, ndimage.sum(luminance, pieces.data, piece_labels)))
+    valid_pieces = np.where(valid, pieces.data, 0)
+    measured = np.unique(valid_pieces)
+    measured = measured[measured > 0]
+    median_b = dict.fromkeys(piece_labels, np.nan)
+    if measured.size:
+        median_b.update(zip(measured, ndimage.median(b, valid_pieces, measured)))
+    parent_of = dict(zip(piece_labels, ndimage.maximum(segments.data, pieces.data, piece_labels).astype(int)))
     data = segments.data.copy()
     next_label = int(data.max()) + 1
     for parent in segments.labels:
-        inside = segments.data == parent
-        labels = np.unique(pieces.data[inside])
-        labels = labels[labels > 0]
-        if labels.size < 2:
+        labels = [label for label in piece_labels if parent_of[label] == parent]
+        if len(labels) < 2:
             continue
-        if inside[centre] and pieces.data[centre] > 0:
-            main = pieces.data[centre]
-        else:
-            main = max(labels, key=lambda label: luminance[pieces.data == label].sum())
-        main_b = np.median(b[(pieces.data == main) & valid]) if ((pieces.data == main) & valid).any() else np.nan
+        central = pieces.data[centre]
+        main = central if central in labels else max(labels, key=light.get)
         for label in labels:
-            own = pieces.data == label
-            if label == main or not (own & valid).any():
-                continue
-            if np.median(b[own & valid]) > main_b + NEIGHBOUR_RED_EXCESS:
-                data[own] = next_label
+            if label != main and median_b[label] > median_b[main] + NEIGHBOUR_RED_EXCESS:
+                data[pieces.data == label] = next_label
                 next_label += 1
     return SegmentationImage(data)
 
@@ -465,7 +472,7 @@ def _galaxy_segmentation(lightness: np.ndarray, smoothed: np.ndarray, mask: np.n
         # The sky of a stretched image is ~0 with little spread: keep the
         # threshold above the faintest L that can still be told from sky.
         threshold = np.maximum(threshold, 2.0)
-        min_pixels = max(int(round(4 * math.pi * (psf_fwhm / 2) ** 2)), 9)
+        min_pixels = max(int(round(4 * _psf_area(psf_fwhm))), 9)
         segments = detect_sources(smoothed, threshold, min_pixels, mask=mask)
     if segments is None:
         return None
@@ -543,20 +550,11 @@ def _sector_profile(values: np.ndarray, radius: np.ndarray, angle: np.ndarray, u
     residual = values - overall
     edges = np.linspace(0.0, math.pi / 2, PROFILE_SECTORS + 1)
     centres = 0.5 * (edges[:-1] + edges[1:])
-    width = SECTOR_STEP * step
     corrections = []
     for low, high in zip(edges[:-1], edges[1:]):
         inside = use & (angle >= low) & (angle <= high)
-        r, v = radius[inside], residual[inside]
-        knots, medians = [0.0], [0.0]
-        if r.size:
-            index = np.floor(r / width).astype(int)
-            for k in np.unique(index):
-                members = index == k
-                if members.sum() >= min_pixels:
-                    knots.append(float(np.median(r[members])))
-                    medians.append(float(np.median(v[members])))
-        corrections.append(np.interp(radius, knots, medians))
+        knots, medians = _annulus_medians(radius[inside], residual[inside], SECTOR_STEP * step, min_pixels)
+        corrections.append(np.interp(radius, [0.0] + knots, [0.0] + medians))
     position = np.interp(angle, centres, np.arange(PROFILE_SECTORS, dtype=np.float64))
     lower = np.floor(position).astype(int)
     upper = np.minimum(lower + 1, PROFILE_SECTORS - 1)
@@ -566,19 +564,27 @@ def _sector_profile(values: np.ndarray, radius: np.ndarray, angle: np.ndarray, u
     return overall + (1.0 - weight) * stack[lower, rows, cols] + weight * stack[upper, rows, cols]
 
 
+def _annulus_medians(r: np.ndarray, v: np.ndarray, step: float, min_pixels: int) -> tuple[list[float], list[float]]:
+    """Median radius and median value of each annulus of width ``step`` holding ``min_pixels`` or more."""
+    centres: list[float] = []
+    medians: list[float] = []
+    if r.size == 0:
+        return centres, medians
+    index = np.digitize(r, np.arange(0.0, r.max() + step, step))
+    for k in np.unique(index):
+        inside = index == k
+        if inside.sum() >= min_pixels:
+            centres.append(float(np.median(r[inside])))
+            medians.append(float(np.median(v[inside])))
+    return centres, medians
+
+
 def _radial_profile(values: np.ndarray, radius: np.ndarray, use: np.ndarray, step: float) -> np.ndarray:
     """Median of ``values`` in elliptical annuli of width ``step`` over ``use``, interpolated."""
     r, v = radius[use], values[use]
     if v.size == 0:
         return np.zeros(values.shape)
-    edges = np.arange(0.0, r.max() + step, step)
-    index = np.digitize(r, edges)
-    centres, medians = [], []
-    for k in np.unique(index):
-        inside = index == k
-        if inside.sum() >= 5:
-            centres.append(float(np.median(r[inside])))
-            medians.append(float(np.median(v[inside])))
+    centres, medians = _annulus_medians(r, v, step, 5)
     if not centres:
         return np.full(values.shape, float(np.median(v)))
     return np.interp(radius, centres, medians)
@@ -634,7 +640,7 @@ def _region_maps(planes: _ColourPlanes, galaxy_labels: np.ndarray, psf_fwhm: flo
     geometry = [(box, label, *_elliptical_coordinates(labels[box] == label, luminance[box]))
                 for label, box in enumerate(ndimage.find_objects(labels), start=1) if box is not None]
     step = max(PROFILE_STEP * psf_fwhm, 1.0)
-    sector_pixels = max(int(round(SECTOR_MIN_PSF_AREAS * math.pi * (psf_fwhm / 2) ** 2)), 10)
+    sector_pixels = max(int(round(SECTOR_MIN_PSF_AREAS * _psf_area(psf_fwhm))), 10)
     candidates = np.zeros_like(galaxy_mask)
     for _ in range(4):
         disk_pixels = valid & ~candidates
@@ -929,7 +935,7 @@ def _score_features(table: QTable, psf_fwhm: float) -> np.ndarray:
     """The (N, len(SCORE_FEATURES)) feature array of a measured region table."""
     if len(table) == 0:
         return np.zeros((0, len(SCORE_FEATURES)))
-    psf_area = math.pi * (psf_fwhm / 2.0) ** 2
+    psf_area = _psf_area(psf_fwhm)
     columns = [
         np.log10(np.clip(np.asarray(table["significance"], dtype=np.float64), 1e-3, None)),
         np.asarray(table["blue_excess"], dtype=np.float64),

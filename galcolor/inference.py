@@ -16,8 +16,8 @@ How an image is colorized
    of at least four strides (a scale change of at most 1/8, typically a few
    per cent, like the training's scale jitter of 0.9-1.1), so that no
    padding is computed and images of the same rounded size share batched
-   forward passes. A float gives network pixels per input
-   pixel directly (no rounding; the image is padded to the stride instead).
+   forward passes. A float gives network pixels per input pixel directly
+   (no rounding; the image is padded to the stride instead).
 3. The network predicts ab (and, for a classification head, its spread). Large
    frames are cut into overlapping tiles whose predictions are blended with
    feathered weights, so no seams show and memory stays bounded. With test-time
@@ -603,11 +603,15 @@ class Colorizer:
         height, width = cutout.shape
         std = variance.clamp_min(0.0).sqrt()
         if tuple(ab.shape[-2:]) != (height, width):
-            # a regression head without TTA has no spread: resample only ab then
-            spread = bool(std.any())
-            both = F.interpolate((torch.cat([ab, std]) if spread else ab)[None], size=(height, width),
-                                 mode="bilinear", align_corners=False)[0]
-            ab, std = both[:2], (both[2:] if spread else torch.zeros_like(both))
+            def resample(planes: torch.Tensor) -> torch.Tensor:
+                return F.interpolate(planes[None], size=(height, width), mode="bilinear", align_corners=False)[0]
+
+            if std.any():
+                both = resample(torch.cat([ab, std]))
+                ab, std = both[:2], both[2:]
+            else:  # a regression head without TTA has no spread to resample
+                ab = resample(ab)
+                std = torch.zeros_like(ab)
         ab_map = ab.permute(1, 2, 0).numpy().astype(np.float32)
         std_map = std.permute(1, 2, 0).numpy().astype(np.float32)
         if self.residual_table is not None:
