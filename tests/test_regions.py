@@ -192,9 +192,36 @@ def test_a_red_neighbour_touching_the_galaxy_is_split_off(monkeypatch) -> None:
     assert not maps.galaxy_mask[int(y0), int(x0)]
     assert maps.galaxy_mask[48, 48] and maps.galaxy_mask[50, 40]  # the disk and its knots stay
     assert len(table) == len(BLUE_KNOTS)
-    monkeypatch.setattr(galcolor.analysis, "SPLIT_RED_NEIGHBOURS", False)
+    monkeypatch.setattr(galcolor.analysis, "SPLIT_NEIGHBOURS", False)
     _, merged = find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.5, return_maps=True)
     assert merged.galaxy_mask[int(y0), int(x0)]
+
+
+def test_a_bright_white_star_touching_a_faint_galaxy_is_split_off(monkeypatch) -> None:
+    # A star bluer than the galaxy is not split off for its colour; it is
+    # for its light: no star-forming clump has 40 % of its galaxy's light.
+    y, x = np.mgrid[:SIZE, :SIZE]
+    centre = (SIZE - 1) / 2
+    disk = 30.0 * np.exp(-np.hypot(x - centre, y - centre) / 4.5)
+    x0, y0 = centre + 11, centre + 3
+    star = _blob(x0, y0, 1.5)
+    lightness = np.clip(disk + 90.0 * star, 0, 100).astype(np.float32)
+    inside = disk > 2
+    ab = np.stack([np.where(inside, 3.0, 0.0) * (1 - star), np.where(inside, 12.0, 0.0) * (1 - star)],
+                  axis=-1).astype(np.float32)
+    galaxy = galcolor.Colorization(lightness=lightness, ab=ab, ab_std=np.full_like(ab, 1.0),
+                                   mask=np.zeros((SIZE, SIZE), bool), source="faint galaxy and white star",
+                                   meta={"model": "test", "weights_sha256": "0" * 64})
+    with pytest.warns(NoRegionsWarning):
+        table, maps = find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.5,
+                                                return_maps=True)
+    assert len(table) == 0
+    assert maps.galaxy_mask[int(centre), int(centre)] and not maps.galaxy_mask[int(y0), int(x0)]
+    monkeypatch.setattr(galcolor.analysis, "NEIGHBOUR_FLUX_RATIO", np.inf)  # colour alone decides
+    table, merged = find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.5,
+                                              return_maps=True)
+    assert merged.galaxy_mask[int(y0), int(x0)]
+    assert len(table) == 1 and abs(u.Quantity(table["x"][0]).value - x0) < 2.5  # the star as a "clump"
 
 
 def test_masked_pixels_never_make_regions_and_are_flagged() -> None:
