@@ -8,7 +8,9 @@ protocol), in one run:
 * ``lookup``: the mean ab per lightness bin of the training set
   (:class:`galcolor.baselines.LightnessLookup`, fitted on all 6,704 training
   images with the same crop and size; cached in ``benchmarks/results``);
-* every weights file given with ``--weights`` (:func:`galcolor.models.load_weights`).
+* every weights file given with ``--weights`` (:func:`galcolor.models.load_weights`),
+  and with ``--tta on`` (or ``both``) also its mean over the 8 rotations and
+  flips of the input, as :class:`galcolor.Colorizer` predicts by default.
 
 For each: ab MAE and CIEDE2000 on galaxy pixels (L > 15) and on whole images,
 and the ratio of the galaxy ΔE00 to the lookup table's. Writes
@@ -23,7 +25,7 @@ lookup table is applied to the full-resolution L). Writes
 
 Run from the repository root::
 
-    python benchmarks/bench_colorizer.py [--n-val 500] [--weights galcolor/weights/default.pt ...]
+    python benchmarks/bench_colorizer.py [--n-val 500] [--weights galcolor/weights/default.pt ...] [--tta both]
     python benchmarks/bench_colorizer.py --full [--n-val 500] [--weights ...] [--precision float32 bfloat16] [--tta off]
 """
 
@@ -65,6 +67,19 @@ def fitted_lookup(n_train: int | None, workers: int, size: int = SIZE) -> Lightn
     if n_train is None:
         np.savez(cache, counts=lookup.counts, sums=lookup.sums, squares=lookup.squares)
     return lookup
+
+
+class DihedralMean:
+    """A model's prediction averaged over the 8 rotations and flips of its input (test-time augmentation)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.model = model
+
+    def predict(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from galcolor.training.augment import dihedral, dihedral_inverse
+
+        ab = sum(dihedral(self.model.predict(dihedral(lightness, k))[0], dihedral_inverse(k)) for k in range(8))
+        return ab / 8, torch.zeros_like(ab)
 
 
 def evaluate(colorizer, batches: list[dict]) -> dict[str, float]:
@@ -136,8 +151,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--precision", nargs="+", default=["float32"], choices=["float32", "bfloat16"],
                         help="--full: network arithmetic(s) to evaluate (default float32)")
-    parser.add_argument("--tta", choices=["both", "off", "on"], default="both",
-                        help="--full: with and/or without test-time augmentation (default both)")
+    parser.add_argument("--tta", choices=["both", "off", "on"], default=None,
+                        help="with and/or without test-time augmentation (default: both with --full, "
+                             "else off)")
     parser.add_argument("--output", default=None)
     parser.add_argument("--full", action="store_true",
                         help="evaluate at the full 424 px through galcolor.Colorizer (with/without TTA)")
@@ -146,6 +162,8 @@ def main() -> None:
         raise SystemExit(f"needs the real data in {SHARED}")
     if arguments.output is None:
         arguments.output = "colorizer_quality_full" if arguments.full else "colorizer_quality"
+    if arguments.tta is None:
+        arguments.tta = "both" if arguments.full else "off"
     if arguments.full:
         results = evaluate_full(arguments, fitted_lookup(arguments.n_train, arguments.workers))
         n_images = min(arguments.n_val, len(list((SHARED / "sdss-gz" / "val").glob("*.jpg"))))
@@ -167,14 +185,17 @@ def main() -> None:
         from galcolor.models import load_weights
 
         model = load_weights(path).eval()
-        colorizers[f"{model.name}/{model.head} ({Path(path).name})"] = model
+        if arguments.tta != "on":
+            colorizers[f"{model.name}/{model.head} ({Path(path).name})"] = model
+        if arguments.tta != "off":
+            colorizers[f"{model.name}/{model.head} ({Path(path).name}, TTA)"] = DihedralMean(model)
     results = {name: evaluate(colorizer, batches) for name, colorizer in colorizers.items()}
     if arguments.weights:
         examples(colorizers[next(name for name in colorizers if name not in ("grey", "lookup"))],
                  colorizers["lookup"], batches, RESULTS / f"{arguments.output}_examples.png")
     data = (f"{len(subset)} val images, central {CROP} px -> {SIZE} px; galaxy = L > 15; "
             "metrics pooled over pixels")
-    write_report(arguments, results, data, "")
+    write_report(arguments, results, data, "" if arguments.tta == "off" else f" --tta {arguments.tta}")
 
 
 def examples(model, lookup, batches: list[dict], path: Path, n: int = 8) -> None:
