@@ -142,8 +142,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     device.add_argument("--compile", action="store_true", help="torch.compile the model")
 
     output = parser.add_argument_group("output")
-    output.add_argument("--checkpoint-dir", default="runs/colorizer",
-                        help="checkpoints and history (default runs/colorizer)")
+    output.add_argument("--checkpoint-dir", default=None,
+                        help="checkpoints and history (default: the folder of --resume's checkpoint, "
+                        "else runs/colorizer)")
     output.add_argument("--resume", default=None, metavar="CHECKPOINT",
                         help="continue the run saved in CHECKPOINT (its last.pt); model and run settings "
                         "come from the checkpoint")
@@ -278,7 +279,8 @@ def _train(options: argparse.Namespace) -> int:
         "amp": {"auto": "auto", "on": True, "off": False}[options.amp],
         "compile": options.compile,
         "num_workers": 0 if options.cache else options.workers,
-        "checkpoint_dir": options.checkpoint_dir,
+        "checkpoint_dir": options.checkpoint_dir or (str(Path(options.resume).parent) if options.resume
+                                                     else "runs/colorizer"),
         "progress": not options.quiet,
     }
     if options.resume:
