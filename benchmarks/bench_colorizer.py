@@ -10,7 +10,7 @@ protocol), in one run:
   images with the same crop and size; cached in ``benchmarks/results``);
 * every weights file given with ``--weights`` (:func:`galcolor.models.load_weights`),
   and with ``--tta on`` (or ``both``) also its mean over the 8 rotations and
-  flips of the input, as :class:`galcolor.Colorizer` predicts by default.
+  flips of the input, through :class:`galcolor.Colorizer`'s own test-time augmentation.
 
 For each: ab MAE and CIEDE2000 on galaxy pixels (L > 15) and on whole images,
 and the ratio of the galaxy ΔE00 to the lookup table's. Writes
@@ -69,17 +69,15 @@ def fitted_lookup(n_train: int | None, workers: int, size: int = SIZE) -> Lightn
     return lookup
 
 
-class DihedralMean:
-    """A model's prediction averaged over the 8 rotations and flips of its input (test-time augmentation)."""
+class ColorizerTTA:
+    """A model's prediction averaged over the 8 rotations and flips of its input, by galcolor.Colorizer's own TTA."""
 
     def __init__(self, model: torch.nn.Module) -> None:
-        self.model = model
+        self.colorizer = galcolor.Colorizer(model, tta=True, device="cpu", precision="float32", uncertainty="spread")
 
     def predict(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        from galcolor.training.augment import dihedral, dihedral_inverse
-
-        ab = sum(dihedral(self.model.predict(dihedral(lightness, k))[0], dihedral_inverse(k)) for k in range(8))
-        return ab / 8, torch.zeros_like(ab)
+        ab, variance = self.colorizer._predict(lightness)
+        return ab, variance.clamp_min(0.0).sqrt()
 
 
 def evaluate(colorizer, batches: list[dict]) -> dict[str, float]:
@@ -188,7 +186,7 @@ def main() -> None:
         if arguments.tta != "on":
             colorizers[f"{model.name}/{model.head} ({Path(path).name})"] = model
         if arguments.tta != "off":
-            colorizers[f"{model.name}/{model.head} ({Path(path).name}, TTA)"] = DihedralMean(model)
+            colorizers[f"{model.name}/{model.head} ({Path(path).name}, TTA)"] = ColorizerTTA(model)
     results = {name: evaluate(colorizer, batches) for name, colorizer in colorizers.items()}
     if arguments.weights:
         examples(colorizers[next(name for name in colorizers if name not in ("grey", "lookup"))],
