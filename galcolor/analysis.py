@@ -451,11 +451,11 @@ def _split_neighbours(segments: SegmentationImage, smoothed: np.ndarray, b: np.n
     parent_of = dict(zip(piece_labels, ndimage.maximum(segments.data, pieces.data, piece_labels).astype(int)))
     data = segments.data.copy()
     next_label = int(data.max()) + 1
+    central = pieces.data[centre]
     for parent in segments.labels:
         labels = [label for label in piece_labels if parent_of[label] == parent]
         if len(labels) < 2:
             continue
-        central = pieces.data[centre]
         main = central if central in labels else max(labels, key=light.get)
         total = sum(light[label] for label in labels)
         for label in labels:
