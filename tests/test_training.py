@@ -440,22 +440,25 @@ def test_train_command_exports_weights(folder, tmp_path):
     assert training["data"] == {"size": 16, "crop": None}
 
 
-def test_train_command_resume_continues_in_the_checkpoint_folder(folder, tmp_path):
+def test_train_command_resume_continues_in_the_checkpoint_folder_with_its_autocast(folder, tmp_path):
     from galcolor.training import add_train_arguments, train_command
 
     common = ["--train", str(folder), "--val", "none", "--size", "16", "--crop", "none", "--quiet"]
     first = add_train_arguments(argparse.ArgumentParser()).parse_args(common + [
         "--model", "unet", "--width", "4", "--depth", "2", "--epochs", "2", "--batch-size", "2",
-        "--stop-after", "1", "--checkpoint-dir", str(tmp_path / "run"),
+        "--stop-after", "1", "--checkpoint-dir", str(tmp_path / "run"), "--amp", "on",
     ])
     assert train_command(first) == 0
     assert load_checkpoint(tmp_path / "run" / "last.pt")["epoch"] == 1
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["trainer"]["amp"] is True
     # no --checkpoint-dir: the run goes on where its checkpoint is, not in a new folder
     second = add_train_arguments(argparse.ArgumentParser()).parse_args(
         common + ["--resume", str(tmp_path / "run" / "last.pt")])
     assert second.checkpoint_dir is None
     assert train_command(second) == 0
     assert load_checkpoint(tmp_path / "run" / "last.pt")["epoch"] == 2
+    # no --amp: the resumed run keeps its own autocast setting (on), not the CPU's 'auto' (off)
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["trainer"]["amp"] is True
     assert (tmp_path / "run" / "unet-regression.pt").exists()
 
 

@@ -30,6 +30,7 @@ from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from ..exceptions import GalcolorError, InputError
 from .augment import Augment
+from .checkpoint import load_checkpoint
 from .data import InMemoryPairs, SimulatedPairs
 from .losses import DEFAULT_SKY_WEIGHT
 from .trainer import Trainer
@@ -137,8 +138,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
 
     device = parser.add_argument_group("device")
     device.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
-    device.add_argument("--amp", default="auto", choices=["auto", "on", "off"],
-                        help="bf16 autocast (auto: on CUDA)")
+    device.add_argument("--amp", default=None, choices=["auto", "on", "off"],
+                        help="bf16 autocast (auto, the default: on CUDA; with --resume, the default is "
+                        "the resumed run's own setting)")
     device.add_argument("--compile", action="store_true", help="torch.compile the model")
 
     output = parser.add_argument_group("output")
@@ -269,6 +271,15 @@ def _init_record(init: str, models) -> dict[str, Any]:
     return {"weights": str(path), "sha256": extra["sha256"], "training": previous}
 
 
+def _amp(options: argparse.Namespace) -> bool | str:
+    """The autocast setting: --amp when given, else the resumed run's own, else 'auto'."""
+    if options.amp is None and options.resume:
+        saved = load_checkpoint(options.resume).get("trainer", {})
+        if "amp" in saved:
+            return bool(saved["amp"])
+    return {None: "auto", "auto": "auto", "on": True, "off": False}[options.amp]
+
+
 def _train(options: argparse.Namespace) -> int:
     models = _models()
     train, val = build_datasets(options)
@@ -276,7 +287,7 @@ def _train(options: argparse.Namespace) -> int:
         "augment": False if options.no_augment else Augment(band_probability=options.band_probability,
                                                             seed=options.seed),
         "device": options.device,
-        "amp": {"auto": "auto", "on": True, "off": False}[options.amp],
+        "amp": _amp(options),
         "compile": options.compile,
         "num_workers": 0 if options.cache else options.workers,
         "checkpoint_dir": options.checkpoint_dir or (str(Path(options.resume).parent) if options.resume

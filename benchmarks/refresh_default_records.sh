@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Re-measure every recorded result that depends on the shipped default model.
+#
+# Run it from the repository root after galcolor/weights/default.pt (and its
+# sha256 in galcolor/models/pretrained.py) has changed:
+#
+#     bash benchmarks/refresh_default_records.sh            # every step
+#     bash benchmarks/refresh_default_records.sh unc q128   # some steps
+#
+# Steps, in the order they run (times on the 2-core CPU of the development
+# machine; the whole list takes about 3 hours):
+#
+#   unc       per-lightness residual table of the new weights
+#             (galcolor/data/uncertainty_<sha16>.json; ~10 min)
+#   q128      colour quality at 128 px, 500 val galaxies (~5 min)
+#   full      colour quality at 424 px through galcolor.Colorizer (~15 min)
+#   real      real DECaLS/SDSS FITS files (~2 min)
+#   reg       region score calibration, seed 101 (~25 min)
+#   bregions  region benchmark, seed 202 and real SDSS val (~40 min)
+#   evalsdss  galcolor evaluate on the 500 SDSS val galaxies (~25 min)
+#   evalmulti galcolor evaluate on the 591 multi-survey images (~25 min)
+#   large     a 4000 px frame in tiles (~3 min)
+#   pipeline  Dask pipeline throughput and memory (~40 min)
+#
+# Set GALCOLOR_BASELINE to a `baseline` weights file to include it in the
+# evalsdss report (the same-budget reference of issue 4).
+set -euo pipefail
+
+steps=("$@")
+if [ ${#steps[@]} -eq 0 ]; then
+    steps=(unc q128 full real reg bregions evalsdss evalmulti large pipeline)
+fi
+shared=${GALCOLOR_SHARED:-../shared/data}
+
+for step in "${steps[@]}"; do
+    echo "=== $step: $(date -u +%H:%M:%S)"
+    case "$step" in
+        unc)
+            python pipelines/calibrate_uncertainty.py --n 400 ;;
+        q128)
+            python benchmarks/bench_colorizer.py --n-val 500 --weights galcolor/weights/default.pt ;;
+        full)
+            python benchmarks/bench_colorizer.py --full --precision float32 bfloat16 --tta off --n-val 500 ;;
+        real)
+            python benchmarks/bench_colorize.py --real ;;
+        reg)
+            python pipelines/calibrate_regions.py --n 600 --seed 101 --output galcolor/data/region_score.json ;;
+        bregions)
+            python benchmarks/bench_regions.py --simulated --real ;;
+        evalsdss)
+            # shellcheck disable=SC2086
+            galcolor evaluate --data "$shared/sdss-gz/val" --models default ${GALCOLOR_BASELINE:-} --tta \
+                --quiet -o benchmarks/results/evaluate_sdss_val ;;
+        evalmulti)
+            galcolor evaluate --data "$shared/multisurvey" --manifest "$shared/multisurvey/MANIFEST.csv" --tta --quiet \
+                -o benchmarks/results/evaluate_multisurvey ;;
+        large)
+            python benchmarks/bench_colorize.py --large ;;
+        pipeline)
+            python benchmarks/bench_pipeline.py --n 2000 --n-small 500 --n-tta 200
+            python benchmarks/bench_pipeline.py --memory --n 2000 --n-small 500 ;;
+        *)
+            echo "unknown step '$step' (steps: unc q128 full real reg bregions evalsdss evalmulti large pipeline)" >&2
+            exit 2 ;;
+    esac
+done
+echo "=== done: $(date -u +%H:%M:%S)"
