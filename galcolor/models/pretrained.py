@@ -30,7 +30,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 PRETRAINED: dict[str, dict[str, str]] = {
     "default": {
         "file": "default.pt",
-        "sha256": "250f531a233e2acb432c8d8203dfef8dac3442fe069b774da653b4cd65cecdc7",
+        "sha256": "d6f98457868003eff94e0dcfaf8f41e0b8cda20beb80353b08b3889a486389d5",
         "card": "MODEL_CARD.md",
     },
 }
