@@ -7,20 +7,21 @@
 #     bash benchmarks/refresh_default_records.sh            # every step
 #     bash benchmarks/refresh_default_records.sh unc q128   # some steps
 #
-# Steps, in the order they run (times on the 2-core CPU of the development
-# machine; the whole list takes about 3 hours):
+# Steps, in the order they run (minutes measured on 2026-11-23 on the
+# 2-core development machine; the first eight took 33 min in all):
 #
 #   unc       per-lightness residual table of the new weights
-#             (galcolor/data/uncertainty_<sha16>.json; ~10 min)
-#   q128      colour quality at 128 px, 500 val galaxies (~5 min)
-#   full      colour quality at 424 px through galcolor.Colorizer (~15 min)
-#   real      real DECaLS/SDSS FITS files (~2 min)
-#   reg       region score calibration, seed 101 (~25 min)
-#   bregions  region benchmark, seed 202 and real SDSS val (~40 min)
-#   evalsdss  galcolor evaluate on the 500 SDSS val galaxies (~25 min)
-#   evalmulti galcolor evaluate on the 591 multi-survey images (~25 min)
-#   large     a 4000 px frame in tiles (~3 min)
-#   pipeline  Dask pipeline throughput and memory (~40 min)
+#             (galcolor/data/uncertainty_<sha16>.json; 0.7 min)
+#   q128      colour quality at 128 px, 500 val galaxies (0.4 min)
+#   full      colour quality at 424 px through galcolor.Colorizer (2.4 min)
+#   real      real DECaLS/SDSS FITS files (0.2 min)
+#   reg       region score calibration, seed 101 (1.5 min)
+#   bregions  region benchmark, seed 202 and real SDSS val (6.5 min)
+#   evalsdss  galcolor evaluate on the 500 SDSS val galaxies (9 min)
+#   evalmulti galcolor evaluate on the 591 multi-survey images (12 min)
+#   large     a 4000 px frame in tiles (a few minutes)
+#   pipeline  Dask pipeline throughput and memory (about 40 min on a slower
+#             machine)
 #
 # Set GALCOLOR_BASELINE to a `baseline` weights file to include it in the
 # evalsdss report (the same-budget reference of issue 4).
