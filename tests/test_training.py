@@ -485,6 +485,27 @@ def test_train_command_fine_tunes_from_saved_weights(folder, tmp_path):
     assert init["sha256"] == checksum and init["training"] == {"best_epoch": 9}
 
 
+def test_train_command_resumed_fine_tune_still_records_where_it_started(folder, tmp_path):
+    from galcolor.models import get_model, load_weights, save_weights
+    from galcolor.training import add_train_arguments, train_command
+
+    torch.manual_seed(4)
+    start = get_model("unet", width=4, depth=2, head="regression")
+    checksum = save_weights(start, tmp_path / "start.pt", extra={"training": {"best_epoch": 5}})
+    common = ["--train", str(folder), "--val", "none", "--size", "16", "--crop", "none", "--quiet"]
+    first = add_train_arguments(argparse.ArgumentParser()).parse_args(common + [
+        "--init", str(tmp_path / "start.pt"), "--epochs", "2", "--batch-size", "2", "--stop-after", "1",
+        "--checkpoint-dir", str(tmp_path / "run"),
+    ])
+    assert train_command(first) == 0
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["metadata"]["init"]["sha256"] == checksum
+    second = add_train_arguments(argparse.ArgumentParser()).parse_args(
+        common + ["--resume", str(tmp_path / "run" / "last.pt"), "--export", str(tmp_path / "tuned.pt")])
+    assert train_command(second) == 0
+    init = load_weights(tmp_path / "tuned.pt").weights_info["extra"]["training"]["init"]
+    assert init["sha256"] == checksum and init["training"] == {"best_epoch": 5}
+
+
 # ---------------------------------------------------------------------------- torchrun / DDP
 
 

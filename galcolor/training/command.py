@@ -297,6 +297,9 @@ def _train(options: argparse.Namespace) -> int:
     if options.resume:
         trainer = Trainer.from_checkpoint(options.resume, train, val, **trainer_options)
     else:
+        if getattr(options, "init", None):
+            # Kept in the checkpoints, so that a resumed fine-tune still records where it started.
+            trainer_options["metadata"] = {"init": _plain(_init_record(options.init, models))}
         model = _initial_model(options, models)
         trainer = Trainer(
             model, train, val, epochs=options.epochs, batch_size=options.batch_size, lr=options.lr,
@@ -321,8 +324,8 @@ def _train(options: argparse.Namespace) -> int:
                 training = {"data": {"size": options.size, "crop": options.crop},
                             "trainer": trainer.settings(), "best_epoch": trainer.best_epoch,
                             "best": best, "history": trainer.history}
-                if getattr(options, "init", None) and not options.resume:
-                    training["init"] = _init_record(options.init, models)
+                if "init" in trainer.metadata:
+                    training["init"] = trainer.metadata["init"]
                 sha256 = models.save_weights(model, export, extra={"training": _plain(training)})
                 summary.update(weights=str(export), sha256=sha256)
         if trainer.is_main:

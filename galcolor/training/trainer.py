@@ -203,6 +203,10 @@ class Trainer:
         Cap on steps per epoch, for runs on a time budget.
     val_batch_size : int, optional
         Batch size for validation (default ``batch_size``).
+    metadata : dict, optional
+        Plain values (str, numbers, bools, None, lists and dicts of them) that
+        describe the run, such as where a fine-tuned model started; kept in
+        every checkpoint and restored by :meth:`resume`.
 
     Attributes
     ----------
@@ -320,6 +324,7 @@ class Trainer:
         progress: bool = True,
         max_batches_per_epoch: int | None = None,
         val_batch_size: int | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -348,6 +353,7 @@ class Trainer:
         self.epochs = epochs
         self.batch_size = batch_size
         self.val_batch_size = val_batch_size or batch_size
+        self.metadata: dict[str, Any] = dict(metadata or {})
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
         self.sky_weight = float(sky_weight)
@@ -672,6 +678,7 @@ class Trainer:
             "stopped_early": self.stopped_early,
             "history": [dict(row) for row in self.history],
             "trainer": self.settings(),
+            "metadata": self.metadata,
             "rng": rng,
         }
 
@@ -730,6 +737,7 @@ class Trainer:
         self.best_epoch = int(state["best_epoch"])
         self.epochs_without_improvement = int(state["epochs_without_improvement"])
         self.stopped_early = bool(state.get("stopped_early", False))
+        self.metadata = {**self.metadata, **dict(state.get("metadata") or {})}
         rng = state["rng"]
         mine_rng = rng[self.rank] if len(rng) == self.world_size else rng[0]
         set_rng_state(mine_rng, self._data_generator, self._augment_generator)
