@@ -30,7 +30,6 @@ from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from ..exceptions import GalcolorError, InputError
 from .augment import Augment
-from .checkpoint import load_checkpoint
 from .data import InMemoryPairs, SimulatedPairs
 from .losses import DEFAULT_SKY_WEIGHT
 from .trainer import Trainer
@@ -271,15 +270,6 @@ def _init_record(init: str, models) -> dict[str, Any]:
     return {"weights": str(path), "sha256": extra["sha256"], "training": previous}
 
 
-def _amp(options: argparse.Namespace) -> bool | str:
-    """The autocast setting: --amp when given, else the resumed run's own, else 'auto'."""
-    if options.amp is None and options.resume:
-        saved = load_checkpoint(options.resume).get("trainer", {})
-        if "amp" in saved:
-            return bool(saved["amp"])
-    return {None: "auto", "auto": "auto", "on": True, "off": False}[options.amp]
-
-
 def _train(options: argparse.Namespace) -> int:
     models = _models()
     train, val = build_datasets(options)
@@ -287,13 +277,14 @@ def _train(options: argparse.Namespace) -> int:
         "augment": False if options.no_augment else Augment(band_probability=options.band_probability,
                                                             seed=options.seed),
         "device": options.device,
-        "amp": _amp(options),
         "compile": options.compile,
         "num_workers": 0 if options.cache else options.workers,
         "checkpoint_dir": options.checkpoint_dir or (str(Path(options.resume).parent) if options.resume
                                                      else "runs/colorizer"),
         "progress": not options.quiet,
     }
+    if options.amp is not None or not options.resume:  # else Trainer.from_checkpoint keeps the run's own
+        trainer_options["amp"] = {None: "auto", "auto": "auto", "on": True, "off": False}[options.amp]
     if options.resume:
         trainer = Trainer.from_checkpoint(options.resume, train, val, **trainer_options)
     else:

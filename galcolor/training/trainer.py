@@ -768,7 +768,8 @@ class Trainer:
         **options
             Other :class:`Trainer` options (device, num_workers, progress,
             checkpoint_dir, ...); the settings stored in the checkpoint win
-            for those that shape the run.
+            for those that shape the run. Without ``amp``, the run keeps its
+            own autocast setting.
         """
         state = load_checkpoint(checkpoint)
         if model is None:
@@ -781,6 +782,8 @@ class Trainer:
         run_keys = ("epochs", "batch_size", "lr", "weight_decay", "sky_weight", "seed",
                     "max_batches_per_epoch", "early_stopping_patience", "grad_clip_norm", "val_batch_size")
         settings = {key: saved[key] for key in run_keys if key in saved}
+        if "amp" not in options and "amp" in saved:
+            settings["amp"] = bool(saved["amp"])
         trainer = cls(model, train_data, val_data, **{**options, **settings})
         return trainer.resume(checkpoint)
 
