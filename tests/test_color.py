@@ -14,6 +14,7 @@ from galcolor import InputError
 from galcolor.color import (
     LabToRgb,
     RgbToLab,
+    delta_e2000_ab,
     gray_to_lightness,
     lab_to_rgb,
     lab_to_rgb_numpy,
@@ -213,3 +214,55 @@ def test_black_is_exactly_zero_and_survives_the_round_trip(dtype):
     # Back to sRGB, float32 rounding of 16/116 leaves ~1e-8: far below one
     # 16-bit level (1.5e-5).
     assert torch.allclose(lab_to_rgb(torch.zeros_like(black)), black, rtol=0.0, atol=1e-7)
+
+
+# -- differentiable CIEDE2000 --------------------------------------------------
+
+# Sharma, Wu & Dalal (2005), Table 1: the test pairs with equal lightness
+# (L*, a*, b* of each colour, then the published ΔE00).
+SHARMA_EQUAL_L_PAIRS = [
+    ((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485), 2.0425),
+    ((50.0, 3.1571, -77.2803), (50.0, 0.0, -82.7485), 2.8615),
+    ((50.0, 2.8361, -74.0200), (50.0, 0.0, -82.7485), 3.4412),
+    ((50.0, -1.3802, -84.2814), (50.0, 0.0, -82.7485), 1.0000),
+    ((50.0, 0.0, 0.0), (50.0, -1.0, 2.0), 2.3669),
+    ((50.0, 2.4900, -0.0010), (50.0, -2.4900, 0.0009), 7.1792),
+    ((50.0, 2.4900, -0.0010), (50.0, -2.4900, 0.0011), 7.2195),
+]
+
+
+def test_delta_e2000_ab_reproduces_the_published_test_pairs():
+    first = torch.tensor([pair[0][1:] for pair in SHARMA_EQUAL_L_PAIRS], dtype=torch.float64).T
+    second = torch.tensor([pair[1][1:] for pair in SHARMA_EQUAL_L_PAIRS], dtype=torch.float64).T
+    values = delta_e2000_ab(first[None, :, None], second[None, :, None], eps=0.0)[0, 0, 0]
+    np.testing.assert_allclose(values.numpy(), [pair[2] for pair in SHARMA_EQUAL_L_PAIRS], atol=1e-4)
+
+
+def test_delta_e2000_ab_equals_skimage_at_equal_lightness_and_has_finite_gradients():
+    rng = np.random.default_rng(5)
+    ab_1 = rng.normal(0.0, 15.0, (2, 2, 12, 12))
+    ab_2 = ab_1 + rng.normal(0.0, 6.0, ab_1.shape)
+    ab_1[0, :, 0, 0] = 0.0  # grey against a colour, a colour against itself
+    ab_2[0, :, 0, 1] = ab_1[0, :, 0, 1]
+    lightness = rng.uniform(5.0, 95.0, (2, 12, 12))
+    lab_1 = np.stack([lightness, ab_1[:, 0], ab_1[:, 1]], axis=-1)
+    lab_2 = np.stack([lightness, ab_2[:, 0], ab_2[:, 1]], axis=-1)
+    expected = skcolor.deltaE_ciede2000(lab_1, lab_2, channel_axis=-1)
+    exact = delta_e2000_ab(torch.from_numpy(ab_1), torch.from_numpy(ab_2), eps=0.0)[:, 0].numpy()
+    np.testing.assert_allclose(exact, expected, atol=1e-9)
+    # float32 with the default eps is within 0.01 (sqrt(eps) at a perfect match)
+    predicted = torch.from_numpy(ab_2).float().requires_grad_()
+    values = delta_e2000_ab(predicted, torch.from_numpy(ab_1).float())
+    np.testing.assert_allclose(values[:, 0].detach().numpy(), expected, atol=0.011)
+    values.sum().backward()
+    assert torch.isfinite(predicted.grad).all()
+    grey = torch.zeros(1, 2, 2, 2, requires_grad=True)
+    delta_e2000_ab(grey, torch.zeros(1, 2, 2, 2)).sum().backward()
+    assert torch.equal(grey.grad, torch.zeros_like(grey))
+
+
+def test_delta_e2000_ab_checks_its_inputs():
+    with pytest.raises(InputError, match="two \\(B, 2, H, W\\) tensors"):
+        delta_e2000_ab(torch.zeros(1, 3, 2, 2), torch.zeros(1, 3, 2, 2))
+    with pytest.raises(InputError, match="same shape"):
+        delta_e2000_ab(torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, 3))

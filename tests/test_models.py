@@ -241,6 +241,28 @@ def test_regression_losses_are_weighted_means_in_lab_units(kind, expected):
     assert model.loss(output, ab, weight).item() == pytest.approx(expected)
 
 
+def test_de2000_loss_is_the_weighted_mean_ciede2000_and_set_loss_switches_to_it():
+    model = get_model("unet", width=2, depth=1)
+    assert model.config()["loss"] == "l1"
+    assert model.set_loss("de2000") is model and model.config()["loss"] == "de2000"
+    output = torch.tensor([[[[3.0, 10.0]], [[-1.0, 10.0]]]])
+    ab = torch.tensor([[[[0.0, 10.0]], [[0.0, 12.0]]]])
+    weight = torch.tensor([[[[1.0, 3.0]]]])
+    # skimage's CIEDE2000 of the two pixels (the lightness does not matter when it is equal)
+    from skimage.color import deltaE_ciede2000
+
+    lab_out = torch.cat([torch.full((1, 1, 1, 2), 40.0), output], 1)[0].permute(1, 2, 0).numpy()
+    lab_true = torch.cat([torch.full((1, 1, 1, 2), 40.0), ab], 1)[0].permute(1, 2, 0).numpy()
+    per_pixel = deltaE_ciede2000(lab_out, lab_true, channel_axis=-1)[0]
+    expected = (per_pixel[0] * 1 + per_pixel[1] * 3) / 4
+    # within the 0.01 that the default eps under the square roots allows
+    assert model.loss(output, ab, weight).item() == pytest.approx(expected, abs=1e-2)
+    with pytest.raises(InputError, match="loss must be one of"):
+        model.set_loss("ssim")
+    with pytest.raises(InputError, match="only a regression head"):
+        tiny_model("unet", "classification").set_loss("l1")
+
+
 def test_loss_ignores_zero_weight_pixels_and_is_zero_without_any():
     model = get_model("unet", width=2, depth=1)
     output = torch.tensor([[[[5.0, 1.0]], [[5.0, 1.0]]]])

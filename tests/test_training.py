@@ -230,6 +230,33 @@ def test_zoom_and_stretch_never_make_invalid_pixels_valid():
     assert zoom(torch.ones(1, 1, 4, 4), 0.9).allclose(torch.ones(1, 1, 4, 4))
 
 
+def test_window_cuts_each_item_at_its_drawn_offset_after_the_other_transforms():
+    torch.manual_seed(2)
+    batch = {"lightness": torch.rand(3, 1, 12, 12) * 100, "ab": torch.randn(3, 2, 12, 12) * 10,
+             "galaxy_mask": torch.rand(3, 1, 12, 12) > 0.5,
+             "valid_mask": torch.rand(3, 1, 12, 12) > 0.2}
+    augment = Augment(scale=None, gamma=None, band_probability=0.0, window=8)
+    params = augment.sample(3, torch.Generator().manual_seed(0))
+    params["element"] = torch.tensor([0, 1, 5])
+    params["offset"] = torch.tensor([[0.0, 0.0], [1.0, 0.5], [0.25, 1.0]])
+    out = augment.apply(batch, params)
+    for k, (top, left) in enumerate([(0, 0), (4, 2), (1, 4)]):
+        for key in ("lightness", "ab", "galaxy_mask", "valid_mask"):
+            rotated = dihedral(batch[key][k], int(params["element"][k]))
+            assert torch.equal(out[key][k], rotated[:, top:top + 8, left:left + 8]), (key, k)
+    # drawn offsets differ between items; without a window nothing else changes
+    drawn = augment(batch, generator=torch.Generator().manual_seed(1))
+    assert drawn["lightness"].shape == (3, 1, 8, 8)
+    plain = Augment(scale=None, gamma=None, band_probability=0.0)
+    assert torch.equal(plain.sample(3, torch.Generator().manual_seed(0))["element"],
+                       augment.sample(3, torch.Generator().manual_seed(0))["element"])
+    assert "window=8" in repr(augment) and "window" not in repr(plain)
+    with pytest.raises(InputError, match="window of 16 px does not fit in 12 x 12"):
+        Augment(window=16)(batch)
+    with pytest.raises(InputError, match="window must be a positive number"):
+        Augment(window=0)
+
+
 # ---------------------------------------------------------------------------- loss
 
 
@@ -438,6 +465,27 @@ def test_train_command_exports_weights(folder, tmp_path):
     # the training geometry travels with the weights: Colorizer's auto scale reads it
     training = load_weights(tmp_path / "weights.pt").weights_info["extra"]["training"]
     assert training["data"] == {"size": 16, "crop": None}
+
+
+def test_train_command_with_windows_and_the_de2000_loss_records_both(folder, tmp_path, capsys):
+    from galcolor.models import load_weights
+    from galcolor.training import add_train_arguments, train_command
+
+    options = add_train_arguments(argparse.ArgumentParser()).parse_args([
+        "--train", str(folder), "--val", "none", "--size", "24", "--crop", "none", "--window", "16",
+        "--model", "unet", "--width", "4", "--depth", "2", "--loss", "de2000", "--epochs", "1",
+        "--batch-size", "2", "--quiet", "--checkpoint-dir", str(tmp_path / "run"),
+    ])
+    assert train_command(options) == 0
+    model = load_weights(tmp_path / "run" / "unet-regression.pt")
+    assert model.config()["loss"] == "de2000"
+    training = model.weights_info["extra"]["training"]
+    assert training["data"] == {"size": 24, "crop": None, "window": 16}
+    assert "window=16" in training["trainer"]["augment"]
+    refused = add_train_arguments(argparse.ArgumentParser()).parse_args([
+        "--train", str(folder), "--val", "none", "--size", "24", "--window", "16", "--no-augment"])
+    assert train_command(refused) == 1
+    assert "--window is an augmentation" in capsys.readouterr().err
 
 
 def test_train_command_resume_continues_in_the_checkpoint_folder_with_its_autocast(folder, tmp_path):

@@ -13,6 +13,7 @@ from ..color import (
     _soft_encode_sparse,
     ab_std_from_logits,
     annealed_mean,
+    delta_e2000_ab,
     rebalance_weights,
 )
 from ..exceptions import InputError
@@ -30,7 +31,7 @@ AB_SCALE = 110.0
 _LIGHTNESS_HALF_RANGE = 50.0
 
 HEADS = ("regression", "classification")
-REGRESSION_LOSSES = ("l1", "l2", "huber")
+REGRESSION_LOSSES = ("l1", "l2", "huber", "de2000")
 
 # Options of each head, with their defaults (None: see the class docstring).
 _HEAD_DEFAULTS = {
@@ -44,6 +45,11 @@ _HEAD_DEFAULTS = {
         "temperature": DEFAULT_TEMPERATURE,
     },
 }
+
+
+def _check_regression_loss(loss: str) -> None:
+    if loss not in REGRESSION_LOSSES:
+        raise InputError(f"loss must be one of {REGRESSION_LOSSES}, got {loss!r}")
 
 
 class Colorizer(nn.Module):
@@ -66,8 +72,10 @@ class Colorizer(nn.Module):
     **head_options
         Regression head:
 
-        - ``loss`` : {"l1", "l2", "huber"}; default the architecture's
-          :attr:`default_loss`.
+        - ``loss`` : {"l1", "l2", "huber", "de2000"}; default the
+          architecture's :attr:`default_loss`. ``"de2000"`` is the CIEDE2000
+          difference at the pixel's lightness (:func:`galcolor.color.delta_e2000_ab`),
+          the perceptual error the quality benchmarks report.
         - ``huber_delta`` : float, default 2.0 Lab units (about the chroma
           noise of JPEG survey composites): quadratic below, linear above.
 
@@ -121,8 +129,7 @@ class Colorizer(nn.Module):
         self.grid: AbGrid | None = None
         if head == "regression":
             loss = self.default_loss if options["loss"] is None else options["loss"]
-            if loss not in REGRESSION_LOSSES:
-                raise InputError(f"loss must be one of {REGRESSION_LOSSES}, got {loss!r}")
+            _check_regression_loss(loss)
             huber_delta = float(options["huber_delta"])
             if not huber_delta > 0:
                 raise InputError(f"huber_delta must be > 0, got {huber_delta}")
@@ -227,6 +234,8 @@ class Colorizer(nn.Module):
                 error = (output - ab).abs()
             elif kind == "l2":
                 error = (output - ab) ** 2
+            elif kind == "de2000":
+                return delta_e2000_ab(output, ab)
             else:
                 error = F.huber_loss(output, ab, reduction="none", delta=self._head_options["huber_delta"])
             return error.mean(1, keepdim=True)
@@ -259,7 +268,8 @@ class Colorizer(nn.Module):
         torch.Tensor
             Scalar ``sum(weight * pixel_loss) / sum(weight)`` (0 when all
             weights are 0). Regression: the mean over a*, b* of |error|
-            (``"l1"``, in Lab units), error² or the Huber loss. Classification:
+            (``"l1"``, in Lab units), error², the Huber loss, or the
+            CIEDE2000 difference (``"de2000"``). Classification:
             the cross-entropy against the soft-encoded ``ab``, times the
             class-rebalancing weight of the pixel's nearest bin (Zhang et al.
             2016, eq. 2).
@@ -300,6 +310,31 @@ class Colorizer(nn.Module):
             if temperature is None:
                 temperature = self._head_options["temperature"]
             return annealed_mean(output, self.grid, temperature), ab_std_from_logits(output, self.grid)
+
+    def set_loss(self, loss: str) -> "Colorizer":
+        """Train on another regression loss from now on (e.g. to fine-tune on it).
+
+        Parameters
+        ----------
+        loss : {"l1", "l2", "huber", "de2000"}
+
+        Returns
+        -------
+        Colorizer
+            This model, whose :meth:`config` (and so its saved weights) now
+            records the new loss.
+
+        Examples
+        --------
+        >>> from galcolor.models import get_model
+        >>> get_model("unet", width=4, depth=2).set_loss("de2000").config()["loss"]
+        'de2000'
+        """
+        if self.head != "regression":
+            raise InputError(f"only a regression head has a choice of loss; this model's head is {self.head!r}")
+        _check_regression_loss(loss)
+        self._head_options["loss"] = loss
+        return self
 
     def config(self) -> dict:
         """Everything needed to rebuild this architecture: ``get_model(**model.config())``.

@@ -10,6 +10,13 @@ four together, so a pixel keeps its colour and its masks wherever it lands.
   are equally good examples; they are exact pixel permutations.
 * :func:`zoom` -- a small change of scale (0.9-1.1) about the centre,
   bilinear, with reflected borders so no black frame appears.
+* a random **window** (``Augment(window=side)``): a square of ``side``
+  pixels cut at a random place of a larger item, after the rotation and the
+  zoom. Galaxy Zoo galaxies sit at the centre of their frames; trained only
+  on centred crops a network learns the distance to the image border as a
+  cue for where the galaxy is (and colours it accordingly), a cue that fails
+  on any other framing, the full 424 px frame included. Random windows
+  take the cue away.
 * :func:`stretch_lightness` -- ``L' = 100 (L / 100) ** gamma``: a different
   display stretch of the same galaxy. Only L changes: the colour to predict
   is the same.
@@ -257,6 +264,12 @@ class Augment:
         Probability of replacing L by :func:`band_as_lightness` (default 0.2).
     band_channels : sequence of int, optional
         Channels to choose from, uniformly, when that happens (default G only).
+    window : int, optional
+        Cut a square of this many pixels at a random place of each item,
+        after the rotation and the zoom (default None: keep the whole item).
+        Serve larger items than the network trains on, e.g. Galaxy Zoo
+        frames cropped to 312 px and resized to 192 px (the shipped model's
+        scale) for 128 px windows.
     seed : int, optional
         Seed of the generator used when none is passed (see Notes).
 
@@ -266,8 +279,8 @@ class Augment:
 
     Notes
     -----
-    The transforms are applied in this order: rotation/flip, zoom, band as
-    lightness, stretch. Geometric transforms move L, ab and both masks
+    The transforms are applied in this order: rotation/flip, zoom, window,
+    band as lightness, stretch. Geometric transforms move L, ab and both masks
     together; zoom interpolates L and ab bilinearly, keeps a pixel valid only
     if all pixels under it were valid, and a galaxy pixel if at least half
     were. Band as lightness and the stretch change L only; the masks keep
@@ -315,9 +328,13 @@ class Augment:
         gamma: tuple[float, float] | None = (0.87, 1.15),
         band_probability: float = 0.2,
         band_channels: Sequence[int] = (1,),
+        window: int | None = None,
         seed: int = 0,
     ) -> None:
         self.dihedral = bool(dihedral)
+        if window is not None and (isinstance(window, bool) or int(window) != window or window < 1):
+            raise InputError(f"window must be a positive number of pixels or None, got {window!r}")
+        self.window = None if window is None else int(window)
         self.scale = _check_range(scale, "scale")
         self.gamma = _check_range(gamma, "gamma")
         if not 0.0 <= float(band_probability) <= 1.0:
@@ -344,8 +361,10 @@ class Augment:
         dict of torch.Tensor, each of shape ``(batch_size,)``
             ``element`` (int64, 0-7, see :func:`dihedral`), ``scale``
             (float32), ``gamma`` (float32), ``band`` (bool: use band as
-            lightness), ``channel`` (int64). Switched-off transforms get
-            their identity value.
+            lightness), ``channel`` (int64), ``offset`` (float32, shape
+            ``(batch_size, 2)``: where the window starts, as a fraction of
+            the room along y and x; drawn only with a window).
+            Switched-off transforms get their identity value.
         """
         generator = self._generator if generator is None else generator
         element = torch.randint(0, DIHEDRAL_ELEMENTS, (batch_size,), generator=generator)
@@ -366,7 +385,11 @@ class Augment:
             low, high = (math.log(g) for g in self.gamma)
             gamma = torch.exp(low + (high - low) * gamma)
         channel = torch.tensor(self.band_channels)[channel_choice]
-        return {"element": element, "scale": scale, "gamma": gamma, "band": band, "channel": channel}
+        # drawn last and only with a window: the other parameters, and those of
+        # the next batches, are those an Augment without a window draws
+        offset = torch.zeros(batch_size, 2) if self.window is None else torch.rand(batch_size, 2, generator=generator)
+        return {"element": element, "scale": scale, "gamma": gamma, "band": band, "channel": channel,
+                "offset": offset}
 
     def apply(self, item: dict[str, Any], params: dict[str, torch.Tensor]) -> dict[str, Any]:
         """Apply drawn parameters (from :meth:`sample`) to a batch dict ``(B, C, H, W)``.
@@ -396,6 +419,11 @@ class Augment:
             valid = zoom(valid.to(lightness.dtype), scale) >= _VALID_THRESHOLD
             galaxy = (zoom(galaxy.to(lightness.dtype), scale) >= 0.5) & valid
 
+        if self.window is not None:
+            lightness, ab, galaxy, valid = _windows((lightness, ab, galaxy, valid), self.window,
+                                                    params["offset"])
+            batch, _, height, width = lightness.shape
+
         band = params["band"]
         if bool(band.any()):
             chosen = band.to(device).view(batch, 1, 1, 1) & valid  # invalid pixels keep their L
@@ -424,7 +452,19 @@ class Augment:
     def __repr__(self) -> str:
         return (f"Augment(dihedral={self.dihedral}, scale={self.scale}, gamma={self.gamma}, "
                 f"band_probability={self.band_probability}, band_channels={self.band_channels}, "
-                f"seed={self.seed})")
+                + (f"window={self.window}, " if self.window is not None else "") + f"seed={self.seed})")
+
+
+def _windows(images: Sequence[torch.Tensor], side: int, offset: torch.Tensor) -> list[torch.Tensor]:
+    """A ``side`` x ``side`` window of every image of a batch, at its ``offset`` (fractions of the room)."""
+    height, width = images[0].shape[-2:]
+    if side > min(height, width):
+        raise InputError(f"a window of {side} px does not fit in {height} x {width} images; "
+                         f"serve larger items (e.g. a larger --size) or a smaller window")
+    tops = torch.round(offset[:, 0] * (height - side)).long().tolist()
+    lefts = torch.round(offset[:, 1] * (width - side)).long().tolist()
+    return [torch.stack([image[k, :, top:top + side, left:left + side] for k, (top, left) in
+                         enumerate(zip(tops, lefts))]) for image in images]
 
 
 def _dihedral_batch(image: torch.Tensor, element: torch.Tensor) -> torch.Tensor:

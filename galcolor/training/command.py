@@ -118,6 +118,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                        help="fine-tune: start from these weights (a save_weights file, or 'default' "
                        "for the shipped model); the model comes from the file, so --model, --head, "
                        "--width, --depth and --model-option are ignored")
+    model.add_argument("--loss", default=None, choices=["l1", "l2", "huber", "de2000"],
+                       help="regression loss (default: the model's, l1 for the U-Net; with --init the "
+                       "loaded model's); de2000 is the CIEDE2000 colour difference")
 
     run = parser.add_argument_group("optimisation")
     run.add_argument("--epochs", type=int, default=20, help="epochs (default 20)")
@@ -131,6 +134,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     run.add_argument("--patience", type=int, default=None, help="early stopping patience in epochs")
     run.add_argument("--max-batches", type=int, default=None, help="at most this many batches per epoch")
     run.add_argument("--no-augment", action="store_true", help="switch augmentation off")
+    run.add_argument("--window", type=int, default=None, metavar="SIDE",
+                     help="train on SIDE px windows cut at random places of the --size items (after "
+                     "rotation and zoom), so the galaxy is not always centred, e.g. --size 192 --crop 312 "
+                     "--window 128 (default: the whole item)")
     run.add_argument("--band-probability", type=float, default=0.2,
                      help="probability of training on the G channel as lightness (default 0.2)")
     run.add_argument("--seed", type=int, default=0, help="seed of initialisation, order and augmentation")
@@ -254,8 +261,12 @@ def _initial_model(options: argparse.Namespace, models) -> torch.nn.Module:
             model = models.load_pretrained("default")
         else:
             model = models.load_weights(options.init)
+        if getattr(options, "loss", None):
+            model.set_loss(options.loss)
         return model.train()
     model_options = dict(options.model_option)
+    if getattr(options, "loss", None):
+        model_options["loss"] = options.loss
     for key in ("head", "width", "depth"):
         if getattr(options, key) is not None:
             model_options[key] = getattr(options, key)
@@ -271,11 +282,13 @@ def _init_record(init: str, models) -> dict[str, Any]:
 
 
 def _train(options: argparse.Namespace) -> int:
+    if options.window is not None and options.no_augment:
+        raise InputError("--window is an augmentation: it cannot go with --no-augment")
     models = _models()
     train, val = build_datasets(options)
     trainer_options: dict[str, Any] = {
         "augment": False if options.no_augment else Augment(band_probability=options.band_probability,
-                                                            seed=options.seed),
+                                                            window=options.window, seed=options.seed),
         "device": options.device,
         "compile": options.compile,
         "num_workers": 0 if options.cache else options.workers,
@@ -312,7 +325,10 @@ def _train(options: argparse.Namespace) -> int:
                 head = str(getattr(model, "head", options.head or "default"))
                 export = Path(options.export) if options.export else \
                     Path(trainer.checkpoint_dir or ".") / f"{name}-{head}.pt"
-                training = {"data": {"size": options.size, "crop": options.crop},
+                data = {"size": options.size, "crop": options.crop}
+                if options.window is not None and not options.no_augment:
+                    data["window"] = options.window
+                training = {"data": data,
                             "trainer": trainer.settings(), "best_epoch": trainer.best_epoch,
                             "best": best, "history": trainer.history}
                 if "init" in trainer.metadata:
