@@ -30,7 +30,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 PRETRAINED: dict[str, dict[str, str]] = {
     "default": {
         "file": "default.pt",
-        "sha256": "d6f98457868003eff94e0dcfaf8f41e0b8cda20beb80353b08b3889a486389d5",
+        "sha256": "4d50eb53c38cc2ae58f5acf8e026138361a0d9a67c71a645769714ab02ab0946",
         "card": "MODEL_CARD.md",
     },
 }
