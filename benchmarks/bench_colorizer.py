@@ -23,10 +23,19 @@ prediction at the JPEG's own pixels is compared with the JPEG's colour (the
 lookup table is applied to the full-resolution L). Writes
 ``colorizer_quality_full.md`` (and ``.json``).
 
+With ``--context`` it checks whether a model depends on how the galaxy is
+framed: the galaxy ΔE00 of the same pixels (the central 208 px of each frame)
+predicted from the 128 px image of those 208 px, and from a 256 px image of
+the central 416 px (the same scale, more surroundings, the image border
+twice as far). A network that learned the border of its centred training
+crops as a cue for where the galaxy is gets worse with more surroundings.
+Writes ``colorizer_context.md`` (and ``.json``).
+
 Run from the repository root::
 
     python benchmarks/bench_colorizer.py [--n-val 500] [--weights galcolor/weights/default.pt ...] [--tta both]
     python benchmarks/bench_colorizer.py --full [--n-val 500] [--weights ...] [--precision float32 bfloat16] [--tta off]
+    python benchmarks/bench_colorizer.py --context [--n-val 500] [--weights ...]
 """
 
 from __future__ import annotations
@@ -141,6 +150,58 @@ def evaluate_full(arguments, lookup: LightnessLookup) -> dict[str, dict[str, flo
             for name, total in sums.items()}
 
 
+def evaluate_context(arguments) -> None:
+    """Galaxy ΔE00 of the central 208 px, from the 208 px crop and from the central 416 px (same scale)."""
+    names = arguments.weights or [str(ROOT / "galcolor" / "weights" / "default.pt")]
+    framings = {"crop": ImageFolder(SHARED / "sdss-gz" / "val", size=SIZE, crop=CROP),
+                "wide": ImageFolder(SHARED / "sdss-gz" / "val", size=2 * SIZE, crop=2 * CROP)}
+    centre = slice(SIZE // 2, SIZE // 2 + SIZE)  # the crop's pixels inside the wide image
+    n_images = min(arguments.n_val, len(framings["crop"]))
+    from galcolor.models import load_weights
+
+    models = {Path(name).name: load_weights(name).eval() for name in names}
+    sums = {name: {"crop": 0.0, "wide": 0.0, "n_crop": 0, "n_wide": 0} for name in models}
+    with torch.no_grad():
+        for index in tqdm(range(n_images), desc="framings"):
+            for framing, dataset in framings.items():
+                item = dataset[index]
+                galaxy = item["galaxy_mask"][0].numpy()
+                if framing == "wide":
+                    inside = np.zeros_like(galaxy)
+                    inside[centre, centre] = True
+                    galaxy = galaxy & inside
+                if not galaxy.any():
+                    continue
+                truth = np.concatenate([item["lightness"].numpy(), item["ab"].numpy()]).transpose(1, 2, 0)
+                for name, model in models.items():
+                    ab = model(item["lightness"][None])[0].numpy()
+                    predicted = np.concatenate([item["lightness"].numpy(), ab]).transpose(1, 2, 0)
+                    sums[name][framing] += delta_e2000(predicted, truth, galaxy) * galaxy.sum()
+                    sums[name][f"n_{framing}"] += int(galaxy.sum())
+    results = {name: {"de00_crop": total["crop"] / total["n_crop"], "de00_wide": total["wide"] / total["n_wide"]}
+               for name, total in sums.items()}
+    lines = [
+        "Does the colour depend on the framing? (SDSS Galaxy Zoo validation galaxies)",
+        "=============================================================================",
+        "",
+        "Command:  python benchmarks/bench_colorizer.py --context --n-val "
+        f"{arguments.n_val}" + (f" --weights {' '.join(arguments.weights)}" if arguments.weights else ""),
+        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}",
+        f"Data:     {n_images} val images; galaxy ΔE00 (L > 15) of the central {CROP} px of each frame, "
+        f"predicted from {SIZE} px of those {CROP} px (crop) or from {2 * SIZE} px of the central "
+        f"{2 * CROP} px (wide: same scale, more surroundings)",
+        "",
+        f"{'weights':40s} {'dE00 crop':>10s} {'dE00 wide':>10s} {'change':>8s}",
+    ]
+    for name, row in results.items():
+        lines.append(f"{name:40s} {row['de00_crop']:10.2f} {row['de00_wide']:10.2f} "
+                     f"{100 * (row['de00_wide'] / row['de00_crop'] - 1):+7.1f}%")
+    output = arguments.output or "colorizer_context"
+    (RESULTS / f"{output}.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{output}.json").write_text(json.dumps(results, indent=2))
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-val", type=int, default=500)
@@ -155,9 +216,14 @@ def main() -> None:
     parser.add_argument("--output", default=None)
     parser.add_argument("--full", action="store_true",
                         help="evaluate at the full 424 px through galcolor.Colorizer (with/without TTA)")
+    parser.add_argument("--context", action="store_true",
+                        help="compare the colour of the same pixels predicted with and without more surroundings")
     arguments = parser.parse_args()
     if not SHARED.is_dir():
         raise SystemExit(f"needs the real data in {SHARED}")
+    if arguments.context:
+        evaluate_context(arguments)
+        return
     if arguments.output is None:
         arguments.output = "colorizer_quality_full" if arguments.full else "colorizer_quality"
     if arguments.tta is None:

@@ -448,6 +448,24 @@ def test_knots_one_and_a_half_psf_apart_are_two_regions() -> None:
         assert np.hypot(*(found - np.asarray(knot)).T).min() < 1.5, found
 
 
+def test_knots_1_3_psf_apart_are_split_at_their_peaks(monkeypatch) -> None:
+    # 1.3 PSF FWHM apart the two knots dip by a few per cent between them:
+    # deblending leaves one region, the peak split makes two, each on a knot.
+    import galcolor.analysis as analysis
+
+    psf = 3.5
+    knots = ((58.0, 62.0), (58.0 + 1.3 * psf, 62.0))
+    table = find_star_forming_regions(gradient_galaxy(knots), min_score=0, calibration=FLAT, psf_fwhm=psf)
+    found = np.stack([u.Quantity(table["x"]).value, u.Quantity(table["y"]).value], axis=1)
+    assert len(table) == 2, found
+    for knot in knots:
+        assert np.hypot(*(found - np.asarray(knot)).T).min() < 1.5, found
+    assert all(int(flags) & RegionFlag.DEBLENDED for flags in table["flags"])
+    monkeypatch.setattr(analysis, "_split_peaks", lambda segments, *args: segments)
+    merged = find_star_forming_regions(gradient_galaxy(knots), min_score=0, calibration=FLAT, psf_fwhm=psf)
+    assert len(merged) == 1
+
+
 def test_resolve_blends_merges_clumps_closer_than_the_psf() -> None:
     from astropy.table import QTable
 
