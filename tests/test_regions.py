@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 from astropy import units as u
+from astropy.table import QTable
 from astropy.wcs import WCS
 
 import galcolor
@@ -435,17 +436,22 @@ def test_knots_on_a_colour_gradient_are_found_alone() -> None:
         assert np.hypot(*(found - np.asarray(knot)).T).min() < 1.5
 
 
-def test_knots_one_and_a_half_psf_apart_are_two_regions() -> None:
-    # Knots 1.5 PSF FWHM apart overlap into one blue segment; split on the
-    # PSF-smoothed lightness contrast they stayed one region (between them),
-    # split on the unsmoothed contrast they are two.
-    psf = 3.5
-    knots = ((58.0, 62.0), (58.0 + 1.5 * psf, 62.0))
+def _two_knots_found(separation: float, psf: float = 3.5) -> QTable:
+    """Regions of two knots ``separation`` PSF FWHM apart; asserts one region on each."""
+    knots = ((58.0, 62.0), (58.0 + separation * psf, 62.0))
     table = find_star_forming_regions(gradient_galaxy(knots), min_score=0, calibration=FLAT, psf_fwhm=psf)
     found = np.stack([u.Quantity(table["x"]).value, u.Quantity(table["y"]).value], axis=1)
     assert len(table) == 2, found
     for knot in knots:
         assert np.hypot(*(found - np.asarray(knot)).T).min() < 1.5, found
+    return table
+
+
+def test_knots_one_and_a_half_psf_apart_are_two_regions() -> None:
+    # Knots 1.5 PSF FWHM apart overlap into one blue segment; split on the
+    # PSF-smoothed lightness contrast they stayed one region (between them),
+    # split on the unsmoothed contrast they are two.
+    _two_knots_found(1.5)
 
 
 def test_knots_1_3_psf_apart_are_split_at_their_peaks(monkeypatch) -> None:
@@ -453,16 +459,11 @@ def test_knots_1_3_psf_apart_are_split_at_their_peaks(monkeypatch) -> None:
     # deblending leaves one region, the peak split makes two, each on a knot.
     import galcolor.analysis as analysis
 
-    psf = 3.5
-    knots = ((58.0, 62.0), (58.0 + 1.3 * psf, 62.0))
-    table = find_star_forming_regions(gradient_galaxy(knots), min_score=0, calibration=FLAT, psf_fwhm=psf)
-    found = np.stack([u.Quantity(table["x"]).value, u.Quantity(table["y"]).value], axis=1)
-    assert len(table) == 2, found
-    for knot in knots:
-        assert np.hypot(*(found - np.asarray(knot)).T).min() < 1.5, found
+    table = _two_knots_found(1.3)
     assert all(int(flags) & RegionFlag.DEBLENDED for flags in table["flags"])
     monkeypatch.setattr(analysis, "_split_peaks", lambda segments, *args: segments)
-    merged = find_star_forming_regions(gradient_galaxy(knots), min_score=0, calibration=FLAT, psf_fwhm=psf)
+    knots = ((58.0, 62.0), (58.0 + 1.3 * 3.5, 62.0))
+    merged = find_star_forming_regions(gradient_galaxy(knots), min_score=0, calibration=FLAT, psf_fwhm=3.5)
     assert len(merged) == 1
 
 

@@ -118,9 +118,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                        help="fine-tune: start from these weights (a save_weights file, or 'default' "
                        "for the shipped model); the model comes from the file, so --model, --head, "
                        "--width, --depth and --model-option are ignored")
-    model.add_argument("--loss", default=None, choices=["l1", "l2", "huber", "de2000"],
-                       help="regression loss (default: the model's, l1 for the U-Net; with --init the "
-                       "loaded model's); de2000 is the CIEDE2000 colour difference")
+    model.add_argument("--loss", default=None,
+                       help="regression loss: l1, l2, huber or de2000, the CIEDE2000 colour difference "
+                       "(default: the model's, l1 for the U-Net; with --init the loaded model's; checked "
+                       "by the model)")
 
     run = parser.add_argument_group("optimisation")
     run.add_argument("--epochs", type=int, default=20, help="epochs (default 20)")
