@@ -155,31 +155,23 @@ def evaluate_context(arguments) -> None:
     names = arguments.weights or [str(ROOT / "galcolor" / "weights" / "default.pt")]
     framings = {"crop": ImageFolder(SHARED / "sdss-gz" / "val", size=SIZE, crop=CROP),
                 "wide": ImageFolder(SHARED / "sdss-gz" / "val", size=2 * SIZE, crop=2 * CROP)}
-    centre = slice(SIZE // 2, SIZE // 2 + SIZE)  # the crop's pixels inside the wide image
     n_images = min(arguments.n_val, len(framings["crop"]))
+    batches = {}
+    for framing, dataset in framings.items():
+        subset = torch.utils.data.Subset(dataset, list(range(n_images)))
+        batches[framing] = list(tqdm(DataLoader(subset, batch_size=25, num_workers=arguments.workers),
+                                     desc=f"validation ({framing})"))
+    for batch in batches["wide"]:  # score only the crop's pixels inside the wide image
+        inside = torch.zeros_like(batch["galaxy_mask"])
+        inside[..., SIZE // 2:SIZE // 2 + SIZE, SIZE // 2:SIZE // 2 + SIZE] = True
+        batch["galaxy_mask"] = batch["galaxy_mask"] & inside
     from galcolor.models import load_weights
 
-    models = {Path(name).name: load_weights(name).eval() for name in names}
-    sums = {name: {"crop": 0.0, "wide": 0.0, "n_crop": 0, "n_wide": 0} for name in models}
-    with torch.no_grad():
-        for index in tqdm(range(n_images), desc="framings"):
-            for framing, dataset in framings.items():
-                item = dataset[index]
-                galaxy = item["galaxy_mask"][0].numpy()
-                if framing == "wide":
-                    inside = np.zeros_like(galaxy)
-                    inside[centre, centre] = True
-                    galaxy = galaxy & inside
-                if not galaxy.any():
-                    continue
-                truth = np.concatenate([item["lightness"].numpy(), item["ab"].numpy()]).transpose(1, 2, 0)
-                for name, model in models.items():
-                    ab = model(item["lightness"][None])[0].numpy()
-                    predicted = np.concatenate([item["lightness"].numpy(), ab]).transpose(1, 2, 0)
-                    sums[name][framing] += delta_e2000(predicted, truth, galaxy) * galaxy.sum()
-                    sums[name][f"n_{framing}"] += int(galaxy.sum())
-    results = {name: {"de00_crop": total["crop"] / total["n_crop"], "de00_wide": total["wide"] / total["n_wide"]}
-               for name, total in sums.items()}
+    results = {}
+    for name in names:
+        model = load_weights(name).eval()
+        results[Path(name).name] = {f"de00_{framing}": evaluate(model, framing_batches)["de00_galaxy"]
+                                    for framing, framing_batches in batches.items()}
     lines = [
         "Does the colour depend on the framing? (SDSS Galaxy Zoo validation galaxies)",
         "=============================================================================",

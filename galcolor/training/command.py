@@ -327,7 +327,7 @@ def _train(options: argparse.Namespace) -> int:
                 export = Path(options.export) if options.export else \
                     Path(trainer.checkpoint_dir or ".") / f"{name}-{head}.pt"
                 data = {"size": options.size, "crop": options.crop}
-                if options.window is not None and not options.no_augment:
+                if options.window is not None:  # (refused with --no-augment above)
                     data["window"] = options.window
                 training = {"data": data,
                             "trainer": trainer.settings(), "best_epoch": trainer.best_epoch,
