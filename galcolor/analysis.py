@@ -123,6 +123,15 @@ NEIGHBOUR_FLUX_RATIO = 0.4
 SECTOR_STEP = 1.0
 #: Fewest pixels, in PSF areas (pi FWHM^2 / 4), of an annulus in one sector.
 SECTOR_MIN_PSF_AREAS = 4.0
+#: A pixel is left out of the disk-colour fit as part of a knot when it is
+#: bluer than the fit by ``min_significance`` and its PSF-smoothed luminance
+#: exceeds this many times the galaxy's elliptical luminance profile there.
+KNOT_LIGHT_RATIO = 1.0
+#: Gaussian sigma of the smoothing of the disk colour's residual over the
+#: galaxy folded onto one quadrant (:func:`_folded_correction`), in PSF sigmas ...
+FOLD_SCALE = 0.5
+#: ... and the prior weight, in pixels, that pulls it to 0 where the quadrant is empty.
+FOLD_PRIOR_PIXELS = 4.0
 #: Lightness below which the colour of a pixel is too noisy to search
 #: (PSF-smoothed L; galcolor's galaxy-pixel convention is 15, but clumps in
 #: the outskirts of simulated disks sit at L ~ 8-15).
@@ -574,8 +583,10 @@ def _central_component(mask: np.ndarray) -> np.ndarray:
     return pieces == pieces[rows[nearest], cols[nearest]]
 
 
-def _elliptical_coordinates(valid: np.ndarray, light: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Elliptical radius (pixels along the major axis) and folded position angle of every pixel.
+def _elliptical_coordinates(valid: np.ndarray, light: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Elliptical radius, folded position angle and absolute offsets along the major and minor axes.
+
+    Radius and offsets are in pixels (the radius along the major axis).
 
     From the light-weighted second moments of ``valid``. The angle is that
     of the pixel from the major axis, folded into [0, pi/2] (0 on the
@@ -583,7 +594,7 @@ def _elliptical_coordinates(valid: np.ndarray, light: np.ndarray) -> tuple[np.nd
     about the axes, so the four quadrants share one colour model.
     """
     if not valid.any():
-        return np.zeros(valid.shape), np.zeros(valid.shape)
+        return (np.zeros(valid.shape),) * 4
     rows, cols = np.nonzero(valid)
     weights = np.clip(light[rows, cols], 0.0, None) + 1e-12
     cy, cx = np.average(rows, weights=weights), np.average(cols, weights=weights)
@@ -597,7 +608,39 @@ def _elliptical_coordinates(valid: np.ndarray, light: np.ndarray) -> tuple[np.nd
     yy -= cy
     along_major = xx * vectors[0, 1] + yy * vectors[1, 1]
     along_minor = xx * vectors[0, 0] + yy * vectors[1, 0]
-    return np.hypot(along_major, along_minor / axis_ratio), np.arctan2(np.abs(along_minor), np.abs(along_major))
+    return (np.hypot(along_major, along_minor / axis_ratio), np.arctan2(np.abs(along_minor), np.abs(along_major)),
+            np.abs(along_major), np.abs(along_minor))
+
+
+def _folded_correction(values: np.ndarray, model: np.ndarray, major: np.ndarray, minor: np.ndarray,
+                       use: np.ndarray, sigma: float) -> np.ndarray:
+    """``model`` plus its residual over ``use`` averaged over the galaxy folded onto one quadrant.
+
+    Bulge and disk are both symmetric about the galaxy's axes, so the four
+    mirror images of a pixel share its smooth colour, whatever the shapes
+    of bulge and disk. Folded onto one quadrant (``major``, ``minor``: the
+    absolute offsets along the axes, in pixels), the residual of ``values``
+    from ``model`` is averaged with a Gaussian of ``sigma`` pixels (mirrored
+    at the axes) and pulled to 0 by :data:`FOLD_PRIOR_PIXELS` pixels of
+    prior weight where the quadrant holds few pixels.
+    """
+    if not use.any():
+        return model
+    size = int(math.ceil(max(major[use].max(), minor[use].max()))) + 3
+    total = np.zeros((size, size))
+    weight = np.zeros((size, size))
+    u, v, r = major[use], minor[use], (values - model)[use]
+    u0, v0 = np.floor(u).astype(int), np.floor(v).astype(int)
+    fu, fv = u - u0, v - v0
+    for du, wu in ((0, 1.0 - fu), (1, fu)):  # bilinear splat onto the quadrant's pixel grid
+        for dv, wv in ((0, 1.0 - fv), (1, fv)):
+            np.add.at(total, (u0 + du, v0 + dv), wu * wv * r)
+            np.add.at(weight, (u0 + du, v0 + dv), wu * wv)
+    total = ndimage.gaussian_filter(total, sigma, mode="mirror")
+    weight = ndimage.gaussian_filter(weight, sigma, mode="mirror")
+    prior = FOLD_PRIOR_PIXELS / (2.0 * math.pi * sigma ** 2)  # one pixel's kernel weight at its own place
+    correction = total / (weight + prior)
+    return model + ndimage.map_coordinates(correction, [major, minor], order=1, mode="nearest")
 
 
 def _sector_profile(values: np.ndarray, radius: np.ndarray, angle: np.ndarray, use: np.ndarray,
@@ -660,13 +703,23 @@ def _radial_profile(values: np.ndarray, radius: np.ndarray, use: np.ndarray, ste
 
 
 def _disk_profile(b: np.ndarray, galaxy_labels: np.ndarray, disk_pixels: np.ndarray,
-                  geometry: list[tuple[tuple[slice, slice], int, np.ndarray, np.ndarray]],
-                  step: float, min_pixels: int) -> np.ndarray:
-    """Each galaxy's median ``b`` in elliptical annulus sectors over its ``disk_pixels``, 0 elsewhere."""
+                  geometry: list[tuple[Any, ...]], step: float, min_pixels: int | None,
+                  fold_sigma: float | None = None) -> np.ndarray:
+    """Each galaxy's median ``b`` in elliptical annulus sectors over its ``disk_pixels``, 0 elsewhere.
+
+    ``min_pixels=None`` takes the all-angle profile (:func:`_radial_profile`);
+    a ``fold_sigma`` adds the :func:`_folded_correction` of the sector profile.
+    """
     profile = np.zeros(b.shape)
-    for box, label, radius, angle in geometry:
+    for box, label, radius, angle, major, minor in geometry:
         own = galaxy_labels[box] == label
-        values = _sector_profile(b[box], radius, angle, own & disk_pixels[box], step, min_pixels)
+        use = own & disk_pixels[box]
+        if min_pixels is None:
+            values = _radial_profile(b[box], radius, use, step)
+        else:
+            values = _sector_profile(b[box], radius, angle, use, step, min_pixels)
+            if fold_sigma is not None:
+                values = _folded_correction(b[box], values, major, minor, use, fold_sigma)
         profile[box] = np.where(own, values, profile[box])
     return profile
 
@@ -679,14 +732,20 @@ def _region_maps(planes: _ColourPlanes, galaxy_labels: np.ndarray, psf_fwhm: flo
     PSF-smoothed and the unsmoothed lightness contrast over the disk, and
     the luminance.
 
-    The disk colour is modelled in two parts, both with candidate clumps
-    excluded (iterated): the median b* in elliptical annuli, corrected per
-    angle sector (:func:`_sector_profile`; galaxies are redder in the
-    middle: a plain Gaussian smoothing would let the red bulge pull the
-    disk colour around it red and make the whole inner disk look bluer
-    than itself), plus the Gaussian-smoothed residual from that
-    profile (arms, bars, lopsided disks). ``galaxy_labels`` numbers the
-    pixels of each analysed galaxy (0 elsewhere): each has its own profile.
+    The disk colour is modelled in three parts, with knots excluded
+    (iterated): the median b* in elliptical annuli, corrected per angle
+    sector (:func:`_sector_profile`; galaxies are redder in the middle: a
+    plain Gaussian smoothing would let the red bulge pull the disk colour
+    around it red and make the whole inner disk look bluer than itself);
+    its residual averaged over the galaxy folded about its axes
+    (:func:`_folded_correction`: near a round bulge in an inclined disk
+    the colour changes faster than sectors of annuli can follow); plus the
+    Gaussian-smoothed residual from both (arms, bars, lopsided disks).
+    A knot is bluer than the model by ``clip_sigma`` and brighter than the
+    elliptical light profile (:data:`KNOT_LIGHT_RATIO`); blue but faint
+    patches stay in the fit, which learns them. ``galaxy_labels`` numbers
+    the pixels of each analysed galaxy (0 elsewhere): each has its own
+    profile.
     """
     psf_sigma = psf_fwhm / 2.3548
     disk_sigma = max(DISK_SCALE * psf_fwhm, 3.0)
@@ -710,16 +769,32 @@ def _region_maps(planes: _ColourPlanes, galaxy_labels: np.ndarray, psf_fwhm: flo
                 for label, box in enumerate(ndimage.find_objects(labels), start=1) if box is not None]
     step = max(PROFILE_STEP * psf_fwhm, 1.0)
     sector_pixels = max(int(round(SECTOR_MIN_PSF_AREAS * _psf_area(psf_fwhm))), 10)
+    # Knots are brighter than the disk around them. The colour geometry of
+    # a round red bulge in an inclined disk leaves blue-looking pairs on the
+    # major axis that are fainter than the elliptical light profile there:
+    # excluding them from the disk fit would only keep the fit from
+    # learning them, so the fit excludes bright blue pixels only.
+    knot_light = KNOT_LIGHT_RATIO * _disk_profile(luminance_psf, labels, valid, geometry, step, None)
+    # Pixels bluer than the sector profile alone and brighter than the light
+    # profile stay out of the folded fit throughout: a pair of knots at
+    # mirror places would otherwise be each other's background. (Any blue
+    # is enough here: a faint knot near the bulge is not significant
+    # against the sector profile.)
+    with np.errstate(invalid="ignore"):
+        sector = _disk_profile(b_psf, labels, valid, geometry, step, sector_pixels)
+        seed = valid & (b_psf < sector) & (luminance_psf > knot_light)
+    seed = ndimage.binary_dilation(seed, iterations=1) & valid
+    fold_sigma = max(FOLD_SCALE * psf_sigma, 0.5)
     candidates = np.zeros_like(galaxy_mask)
     for _ in range(4):
-        disk_pixels = valid & ~candidates
-        profile = _disk_profile(b_psf, labels, disk_pixels, geometry, step, sector_pixels)
+        disk_pixels = valid & ~candidates & ~seed
+        profile = _disk_profile(b_psf, labels, disk_pixels, geometry, step, sector_pixels, fold_sigma)
         residual = _smooth(np.where(disk_pixels, b_psf - profile, 0.0), disk_pixels.astype(np.float64),
                            disk_sigma)
         disk_b = profile + np.nan_to_num(residual)
         excess = disk_b - b_psf
         with np.errstate(invalid="ignore"):
-            new = valid & (excess > clip_sigma * b_std)
+            new = valid & (excess > clip_sigma * b_std) & (luminance_psf > knot_light)
         new = ndimage.binary_dilation(new, iterations=1) & valid
         if np.array_equal(new, candidates):
             break

@@ -183,6 +183,28 @@ def test_a_round_bulge_in_an_inclined_disk_makes_no_regions(monkeypatch) -> None
     assert np.all(np.abs(u.Quantity(single["y"]).value - (SIZE - 1) / 2) < 2.0)  # on the major axis
 
 
+def test_knots_at_mirror_places_are_both_found(monkeypatch) -> None:
+    # Bulge and disk colours are modelled over the galaxy folded about its
+    # axes: two blue knots mirrored on the major axis must not be each
+    # other's background there.
+    galaxy = bulge_disk_galaxy()
+    centre = (SIZE - 1) / 2
+    knots = ((centre - 14.0, centre), (centre + 14.0, centre))
+    for x0, y0 in knots:
+        knot = _blob(x0, y0, 1.5)
+        galaxy.lightness[:] = np.clip(galaxy.lightness + 25.0 * knot, 0, 100)
+        galaxy.ab[..., 1] -= 14.0 * knot
+    table = find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.0)
+    found = np.stack([u.Quantity(table["x"]).value, u.Quantity(table["y"]).value], axis=1)
+    for knot in knots:
+        assert np.hypot(*(found - knot).T).min() < 2.0
+    # Without the knots kept out of the folded fit (none is brighter than
+    # the light profile, so none is left out), the pair is its own disk.
+    monkeypatch.setattr(galcolor.analysis, "KNOT_LIGHT_RATIO", 1e9)
+    with pytest.warns(NoRegionsWarning):
+        find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.0)
+
+
 def test_a_red_neighbour_touching_the_galaxy_is_split_off(monkeypatch) -> None:
     galaxy = knotty_galaxy()
     x0, y0 = 68.0, 68.0  # a bright red star/galaxy on the outer disk
@@ -379,7 +401,7 @@ def test_calibrated_uncertainty_changes_the_errors_not_the_detections() -> None:
     from galcolor.datasets import simulate
 
     # A galaxy whose predicted colour has two candidate regions.
-    cutout = simulate(1, size=96, seed=12, max_clumps=4, star_rate=0)[0].to_cutout("r")
+    cutout = simulate(1, size=96, seed=29, max_clumps=4, star_rate=0)[0].to_cutout("r")
     calibrated = find_star_forming_regions(galcolor.Colorizer(tta=True)(cutout), min_score=0)
     spread = find_star_forming_regions(galcolor.Colorizer(tta=True, uncertainty="spread")(cutout), min_score=0)
     assert len(calibrated) == len(spread) > 0
