@@ -352,6 +352,18 @@ def test_resume_refuses_a_run_with_other_settings(data, tmp_path):
         trainer_for(data, None, epochs=3).resume(tmp_path / "run" / "last.pt")
 
 
+def test_resume_refuses_other_augmentation_and_from_checkpoint_restores_the_runs(data, tmp_path):
+    trainer_for(data, tmp_path / "run", epochs=2, augment=Augment(window=6, seed=2)).fit(stop_after=1)
+    last = tmp_path / "run" / "last.pt"
+    with pytest.raises(InputError, match=r"cannot resume.*augment: checkpoint 'Augment\(.*window=6"):
+        trainer_for(data, None, epochs=2, augment=Augment(seed=2)).resume(last)
+    train, val = data
+    resumed = Trainer.from_checkpoint(last, train, val, model=make_model(), augment=Augment(seed=5),
+                                      progress=False)
+    assert isinstance(resumed.augment, Augment)
+    assert resumed.augment.options() == Augment(window=6, seed=2).options()
+
+
 def test_corrupted_checkpoints_are_refused_with_the_file_name(data, tmp_path):
     trainer_for(data, tmp_path / "run", epochs=1).fit()
     last = tmp_path / "run" / "last.pt"
@@ -495,18 +507,23 @@ def test_train_command_resume_continues_in_the_checkpoint_folder_with_its_autoca
     first = add_train_arguments(argparse.ArgumentParser()).parse_args(common + [
         "--model", "unet", "--width", "4", "--depth", "2", "--epochs", "2", "--batch-size", "2",
         "--stop-after", "1", "--checkpoint-dir", str(tmp_path / "run"), "--amp", "on",
+        "--window", "12", "--band-probability", "0.5", "--seed", "3",
     ])
     assert train_command(first) == 0
     assert load_checkpoint(tmp_path / "run" / "last.pt")["epoch"] == 1
     assert load_checkpoint(tmp_path / "run" / "last.pt")["trainer"]["amp"] is True
+    augment = load_checkpoint(tmp_path / "run" / "last.pt")["trainer"]["augment"]
+    assert "window=12" in augment and "band_probability=0.5" in augment and "seed=3" in augment
     # no --checkpoint-dir: the run goes on where its checkpoint is, not in a new folder
     second = add_train_arguments(argparse.ArgumentParser()).parse_args(
         common + ["--resume", str(tmp_path / "run" / "last.pt")])
     assert second.checkpoint_dir is None
     assert train_command(second) == 0
     assert load_checkpoint(tmp_path / "run" / "last.pt")["epoch"] == 2
-    # no --amp: the resumed run keeps its own autocast setting (on), not the CPU's 'auto' (off)
+    # no --amp: the resumed run keeps its own autocast setting (on), not the CPU's 'auto' (off);
+    # no --window, --band-probability or --seed: it keeps its own augmentation too
     assert load_checkpoint(tmp_path / "run" / "last.pt")["trainer"]["amp"] is True
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["trainer"]["augment"] == augment
     assert (tmp_path / "run" / "unet-regression.pt").exists()
 
 

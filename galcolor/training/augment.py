@@ -349,6 +349,19 @@ class Augment:
         self.epoch = 0
         self._generator = torch.Generator().manual_seed(self.seed)
 
+    def options(self) -> dict[str, Any]:
+        """The constructor's arguments as plain values: ``Augment(**a.options())`` rebuilds ``a``.
+
+        Examples
+        --------
+        >>> Augment(window=96, seed=3).options()["window"]
+        96
+        """
+        return {"dihedral": self.dihedral, "scale": None if self.scale is None else list(self.scale),
+                "gamma": None if self.gamma is None else list(self.gamma),
+                "band_probability": self.band_probability, "band_channels": list(self.band_channels),
+                "window": self.window, "seed": self.seed}
+
     def set_epoch(self, epoch: int) -> None:
         """Use the augmentations of epoch ``epoch`` for items seeded by their index."""
         self.epoch = int(epoch)

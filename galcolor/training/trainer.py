@@ -650,7 +650,9 @@ class Trainer:
             "max_batches_per_epoch": self.max_batches_per_epoch,
             "early_stopping_patience": self.early_stopping_patience, "grad_clip_norm": self.grad_clip_norm,
             "amp": self.amp, "channels_last": self.channels_last, "compile": self.compile,
-            "augment": repr(self.augment), "scheduler": repr(self.scheduler.lr_lambdas[0]),
+            "augment": repr(self.augment),
+            "augment_options": self.augment.options() if isinstance(self.augment, Augment) else None,
+            "scheduler": repr(self.scheduler.lr_lambdas[0]),
             "optimizer": "AdamW",
             "train_items": len(self.train_data),
             "val_items": None if self.val_data is None else len(self.val_data),
@@ -716,6 +718,10 @@ class Trainer:
         mine = self.settings()
         different = {key: (saved.get(key), mine[key])
                      for key in _RESUME_SETTINGS if saved.get(key) != mine[key]}
+        # An Augment (or none) is part of the run; a custom callable cannot be compared.
+        known = saved.get("augment_options") is not None or saved.get("augment") == "None"
+        if known and saved["augment"] != mine["augment"]:
+            different["augment"] = (saved["augment"], mine["augment"])
         if different:
             listed = ", ".join(f"{key}: checkpoint {old!r}, trainer {new!r}"
                                for key, (old, new) in different.items())
@@ -768,7 +774,9 @@ class Trainer:
         **options
             Other :class:`Trainer` options (device, num_workers, progress,
             checkpoint_dir, ...); the settings stored in the checkpoint win
-            for those that shape the run. Without ``amp``, the run keeps its
+            for those that shape the run, the augmentation included (an
+            ``augment`` option is replaced by the run's own, when the
+            checkpoint records it). Without ``amp``, the run keeps its
             own autocast setting.
         """
         state = load_checkpoint(checkpoint)
@@ -784,6 +792,10 @@ class Trainer:
         settings = {key: saved[key] for key in run_keys if key in saved}
         if "amp" not in options and "amp" in saved:
             settings["amp"] = bool(saved["amp"])
+        if saved.get("augment_options") is not None:
+            settings["augment"] = Augment(**saved["augment_options"])
+        elif saved.get("augment") == "None":
+            settings["augment"] = None
         trainer = cls(model, train_data, val_data, **{**options, **settings})
         return trainer.resume(checkpoint)
 
