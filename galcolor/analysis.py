@@ -608,8 +608,9 @@ def _elliptical_coordinates(valid: np.ndarray, light: np.ndarray) -> tuple[np.nd
     yy -= cy
     along_major = xx * vectors[0, 1] + yy * vectors[1, 1]
     along_minor = xx * vectors[0, 0] + yy * vectors[1, 0]
-    return (np.hypot(along_major, along_minor / axis_ratio), np.arctan2(np.abs(along_minor), np.abs(along_major)),
-            np.abs(along_major), np.abs(along_minor))
+    radius = np.hypot(along_major, along_minor / axis_ratio)
+    angle = np.arctan2(np.abs(along_minor), np.abs(along_major))
+    return radius, angle, np.abs(along_major), np.abs(along_minor)
 
 
 def _folded_correction(values: np.ndarray, model: np.ndarray, major: np.ndarray, minor: np.ndarray,
