@@ -146,9 +146,12 @@ PEAK_SEPARATION = 0.5
 PEAK_MIN_RATIO = 0.3
 #: Where the shipped calibration lives.
 _CALIBRATION_FILE = "region_score.json"
-#: Measurements the score is a function of (see :func:`_score_features`).
+#: Measurements the score is a function of (see :func:`_score_features`). The
+#: squared and product colour terms let the score peak at the colours of
+#: clumps instead of rising without end as a region gets bluer: hot
+#: foreground stars are bluer than clumps and lower in a*.
 SCORE_FEATURES = ("log_significance", "blue_excess", "log_area_psf", "log_flux_fraction",
-                  "r_gal_norm", "b_mean", "a_mean")
+                  "r_gal_norm", "b_mean", "a_mean", "b_mean_squared", "a_mean_squared", "a_b_product")
 
 
 class NoRegionsWarning(GalcolorWarning):
@@ -1091,6 +1094,8 @@ def _score_features(table: QTable, psf_fwhm: float) -> np.ndarray:
         np.asarray(table["b_mean"], dtype=np.float64),
         np.asarray(table["a_mean"], dtype=np.float64),
     ]
+    b_mean, a_mean = columns[5], columns[6]
+    columns += [b_mean ** 2, a_mean ** 2, a_mean * b_mean]
     features = np.stack(columns, axis=1)
     return np.nan_to_num(features, nan=0.0, posinf=10.0, neginf=-10.0)
 
