@@ -780,10 +780,10 @@ def _region_maps(planes: _ColourPlanes, galaxy_labels: np.ndarray, psf_fwhm: flo
     # learning them, so the fit excludes bright blue pixels only.
     knot_light = KNOT_LIGHT_RATIO * _disk_profile(luminance_psf, labels, valid, geometry, step, None)
     # Pixels bluer than the sector profile alone and brighter than the light
-    # profile stay out of the folded fit throughout: a pair of knots at
-    # mirror places would otherwise be each other's background. (Any blue
-    # is enough here: a faint knot near the bulge is not significant
-    # against the sector profile.)
+    # profile stay out of the disk fit throughout: in the folded part a pair
+    # of knots at mirror places would otherwise be each other's background.
+    # (Any blue is enough here: a knot near the bulge need not be
+    # significant against the sector profile.)
     with np.errstate(invalid="ignore"):
         sector = _disk_profile(b_psf, labels, valid, geometry, step, sector_pixels)
         seed = valid & (b_psf < sector) & (luminance_psf > knot_light)
