@@ -30,7 +30,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 PRETRAINED: dict[str, dict[str, str]] = {
     "default": {
         "file": "default.pt",
-        "sha256": "4d50eb53c38cc2ae58f5acf8e026138361a0d9a67c71a645769714ab02ab0946",
+        "sha256": "faad20f870bf2e0834b8a2a36dbc5436bc9a17885e458efcb9ee198e32c6ace4",
         "card": "MODEL_CARD.md",
     },
 }
