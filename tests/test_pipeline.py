@@ -29,7 +29,9 @@ from galcolor.pipeline import (
 )
 
 N_GOOD = 9
-OPTIONS = dict(tta=False, device="cpu", batch_size=2, progress=False)
+# Every candidate region (min_score=0): the default model finds few confident
+# clumps in predicted colour, and the catalogs compared here must not be empty.
+OPTIONS = dict(tta=False, device="cpu", batch_size=2, progress=False, min_score=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +175,7 @@ def test_rerun_resumes_and_refuses_other_parameters(reference, cutouts, tmp_path
     assert again.n_processed == N_GOOD and read_run(output)["sessions"] == 2
     _assert_same_catalogs(reference.output, output)
     with pytest.raises(PipelineError, match="different regions"):
-        run_pipeline(cutouts, output, workers=0, min_score=0.1, **OPTIONS)
+        run_pipeline(cutouts, output, workers=0, **{**OPTIONS, "min_score": 0.1})
     with pytest.raises(PipelineError, match="different batch_size"):
         run_pipeline(cutouts, output, workers=0, **{**OPTIONS, "batch_size": 3})
 
@@ -218,7 +220,7 @@ def test_unreachable_scheduler_is_a_clear_error(cutouts, tmp_path, monkeypatch):
 def test_kill_9_then_rerun_gives_the_uninterrupted_catalog(cutouts, reference, tmp_path):
     output = tmp_path / "killed"
     command = [sys.executable, "-m", "galcolor", "pipeline", str(cutouts), "-o", str(output), "--workers", "1",
-               "--batch-size", "2", "--no-tta", "--device", "cpu", "--quiet"]
+               "--batch-size", "2", "--no-tta", "--device", "cpu", "--min-score", "0", "--quiet"]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     parts = output / "parts"
