@@ -17,8 +17,13 @@ predicted (a :class:`~galcolor.Colorization`) or true (a
    elliptical annuli (the radial colour gradient: red bulge, bluer disk),
    corrected in angle sectors between the major and minor axes (a round
    bulge in an inclined disk reddens an annulus more along the minor axis),
-   plus a normalised Gaussian smoothing of what is left (arms, bars), all
-   with candidate clumps excluded (iterated).
+   then averaged over the galaxy folded about its axes (bulge and disk are
+   mirror-symmetric; this follows the bulge near the centre, where sectors
+   are too coarse), plus a normalised Gaussian smoothing of what is left
+   (arms, bars), all with knots excluded (iterated): pixels both bluer
+   than the model and brighter than the galaxy's elliptical light profile.
+   Blue but faint patches, such as the disk beside a round bulge on the
+   major axis, stay in the fit, which learns them.
 3. **Significance**: the excess over its uncertainty: for a predicted colour
    the spread of the prediction (``ab_std`` without the calibrated error of
    the galaxy's overall colour, which cancels in a difference), for a true

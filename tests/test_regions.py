@@ -198,7 +198,7 @@ def test_knots_at_mirror_places_are_both_found(monkeypatch) -> None:
     found = np.stack([u.Quantity(table["x"]).value, u.Quantity(table["y"]).value], axis=1)
     for knot in knots:
         assert np.hypot(*(found - knot).T).min() < 2.0
-    # Without the knots kept out of the folded fit (none is brighter than
+    # Without the knots kept out of the disk fit (none is brighter than
     # the light profile, so none is left out), the pair is its own disk.
     monkeypatch.setattr(galcolor.analysis, "KNOT_LIGHT_RATIO", 1e9)
     with pytest.warns(NoRegionsWarning):
