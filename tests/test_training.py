@@ -479,6 +479,35 @@ def test_train_command_exports_weights(folder, tmp_path):
     assert training["data"] == {"size": 16, "crop": None}
 
 
+def test_train_command_exports_the_last_epoch_and_records_its_sources(folder, tmp_path):
+    from galcolor.models import load_weights
+    from galcolor.training import add_train_arguments, train_command
+
+    # validated on the folder, trained on the folder and two simulated galaxies
+    options = add_train_arguments(argparse.ArgumentParser()).parse_args([
+        "--train", str(folder), "--val", str(folder), "--simulated", "2", "--simulated-seed", "5",
+        "--simulated-band", "r", "--size", "32", "--crop", "none", "--model", "unet", "--width", "4",
+        "--depth", "2", "--epochs", "2", "--batch-size", "4", "--quiet", "--export-epoch", "last",
+        "--checkpoint-dir", str(tmp_path / "run"), "--export", str(tmp_path / "last.pt"),
+    ])
+    assert train_command(options) == 0
+    model = load_weights(tmp_path / "last.pt")
+    last = load_checkpoint(tmp_path / "run" / "last.pt")["model"]
+    assert all(torch.equal(model.state_dict()[key], value) for key, value in last.items())
+    training = model.weights_info["extra"]["training"]
+    assert training["exported_epoch"] == 2
+    assert training["exported"]["epoch"] == 2
+    assert training["best_epoch"] in (1, 2)
+    assert training["sources"] == {"train": str(folder), "limit": None, "val_fraction": None,
+                                   "simulated": {"n": 2, "seed": 5, "zoom": "auto", "band": "r"}}
+    # the default stays the best epoch, and says so
+    options.export_epoch, options.epochs = "best", 1
+    options.checkpoint_dir, options.export = str(tmp_path / "run1"), str(tmp_path / "best.pt")
+    assert train_command(options) == 0
+    training = load_weights(tmp_path / "best.pt").weights_info["extra"]["training"]
+    assert training["exported_epoch"] == training["best_epoch"] == 1
+
+
 def test_train_command_with_windows_and_the_de2000_loss_records_both(folder, tmp_path, capsys):
     from galcolor.models import load_weights
     from galcolor.training import add_train_arguments, train_command

@@ -160,7 +160,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     output.add_argument("--stop-after", type=int, default=None, metavar="N",
                         help="train at most N epochs in this call, then stop (resume later)")
     output.add_argument("--export", default=None, metavar="PATH",
-                        help="where the best weights go (default CHECKPOINT_DIR/<model>-<head>.pt)")
+                        help="where the exported weights go (default CHECKPOINT_DIR/<model>-<head>.pt)")
+    output.add_argument("--export-epoch", choices=("best", "last"), default="best",
+                        help="export the epoch with the best validation metric (default) or the last one: "
+                        "'last' when the validation set does not cover the training data (a mix with "
+                        "simulated galaxies is validated on real images only)")
     output.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
@@ -227,6 +231,17 @@ def build_datasets(options: argparse.Namespace) -> tuple[Dataset, Dataset | None
         if val is not None:
             val = InMemoryPairs.from_dataset(val, num_workers=options.workers, progress=not options.quiet)
     return train, val
+
+
+def _sources(options: argparse.Namespace) -> dict[str, Any]:
+    """What the run trained on, for the exported weights' record (the model card's data)."""
+    train = _folder(options.train, DEFAULT_DATA / "train", "train")
+    simulated = None
+    if options.simulated:
+        simulated = {"n": options.simulated, "seed": options.simulated_seed, "zoom": options.simulated_zoom,
+                     "band": options.simulated_band}
+    return {"train": None if train is None else str(train), "limit": options.limit,
+            "val_fraction": options.val_fraction, "simulated": simulated}
 
 
 def _plain(value: Any) -> Any:
@@ -318,9 +333,14 @@ def _train(options: argparse.Namespace) -> int:
                                    "best_epoch": trainer.best_epoch, "stopped_early": trainer.stopped_early,
                                    "checkpoint_dir": str(trainer.checkpoint_dir)}
         if trainer.epoch >= trainer.epochs or trainer.stopped_early:
-            model = trainer.restore_best()
+            exported = trainer.best_epoch if options.export_epoch == "best" else trainer.epoch
+            if options.export_epoch == "best":
+                model = trainer.restore_best()
+            else:  # the model holds the last epoch's weights
+                model = trainer.model
             best = trainer.history[trainer.best_epoch - 1]
             summary["best"] = _plain(best)
+            summary["exported_epoch"] = exported
             if trainer.is_main:
                 name = str(getattr(model, "name", options.model))
                 head = str(getattr(model, "head", options.head or "default"))
@@ -329,9 +349,10 @@ def _train(options: argparse.Namespace) -> int:
                 data = {"size": options.size, "crop": options.crop}
                 if options.window is not None:  # (refused with --no-augment above)
                     data["window"] = options.window
-                training = {"data": data,
+                training = {"data": data, "sources": _sources(options),
                             "trainer": trainer.settings(), "best_epoch": trainer.best_epoch,
-                            "best": best, "history": trainer.history}
+                            "best": best, "exported_epoch": exported,
+                            "exported": _plain(trainer.history[exported - 1]), "history": trainer.history}
                 if "init" in trainer.metadata:
                     training["init"] = trainer.metadata["init"]
                 sha256 = models.save_weights(model, export, extra={"training": _plain(training)})
