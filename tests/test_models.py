@@ -214,6 +214,32 @@ def test_unet_with_input_stride_runs_at_lower_resolution_and_learns(head, tmp_pa
         get_model("unet", input_stride=3)
 
 
+@pytest.mark.parametrize("input_stride", [1, 2])
+def test_widened_unet_computes_the_same_colours_and_trains_its_new_channels(input_stride):
+    narrow = tiny_model("unet", input_stride=input_stride)
+    adam_losses(narrow, steps=5)  # trained weights and batch-norm statistics, not the initial ones
+    wide = narrow.widened(6, seed=1)
+    assert wide.config() == {**narrow.config(), "width": 6}
+    assert wide.encoder[1][0][0].out_channels == 12 and wide.decoder[-1][0][0].in_channels == 12
+    lightness, ab, weight = galaxy_batch()
+    # float32 sums of the same terms in another order: equal to ~1e-6 of the tanh scale
+    for mode in (False, True):  # evaluation, then training (batch statistics)
+        torch.testing.assert_close(wide.train(mode)(lightness), narrow.train(mode)(lightness),
+                                   atol=1e-4, rtol=1e-5)
+    # the weights from the new channels into the old outputs start at zero, the new channels'
+    # own weights do not; the first loss gradient already reaches those zero weights
+    decoder_input = wide.decoder[-1][0][0].weight  # input channels: skip 0..5, then upsampled 6..11
+    assert torch.count_nonzero(decoder_input[:4, 4:6]) == 0 and torch.count_nonzero(decoder_input[:4, 10:]) == 0
+    assert torch.count_nonzero(decoder_input[4:]) > 0
+    wide.loss(wide.train()(lightness), ab, weight).backward()
+    assert decoder_input.grad[:4, 4:6].abs().sum() > 0
+    assert narrow.config()["width"] == 4  # the original is untouched
+    losses = adam_losses(wide, steps=10)
+    assert losses[-1] < losses[0]
+    with pytest.raises(InputError, match="at least this network's 4"):
+        narrow.widened(3)
+
+
 def test_forward_under_bf16_autocast_returns_float32():
     model = tiny_model("unet", "classification")
     lightness, ab, weight = galaxy_batch(16)

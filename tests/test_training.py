@@ -565,7 +565,7 @@ def test_train_command_fine_tunes_from_saved_weights(folder, tmp_path):
     checksum = save_weights(start, tmp_path / "start.pt", extra={"training": {"best_epoch": 9}})
     options = add_train_arguments(argparse.ArgumentParser()).parse_args([
         "--train", str(folder), "--val", "none", "--size", "16", "--crop", "none",
-        "--init", str(tmp_path / "start.pt"), "--width", "32",  # --width is ignored with --init
+        "--init", str(tmp_path / "start.pt"), "--depth", "5",  # --depth is ignored with --init
         "--epochs", "1", "--batch-size", "2", "--quiet",
         "--checkpoint-dir", str(tmp_path / "run"), "--export", str(tmp_path / "tuned.pt"),
     ])
@@ -577,6 +577,30 @@ def test_train_command_fine_tunes_from_saved_weights(folder, tmp_path):
                                                       start.state_dict().values()))
     init = tuned.weights_info["extra"]["training"]["init"]
     assert init["sha256"] == checksum and init["training"] == {"best_epoch": 9}
+
+
+def test_train_command_widens_the_init_weights_when_given_a_larger_width(folder, tmp_path, capsys):
+    from galcolor.models import get_model, load_weights, save_weights
+    from galcolor.training import add_train_arguments, train_command
+
+    torch.manual_seed(5)
+    start = get_model("unet", width=4, depth=2, head="regression")
+    checksum = save_weights(start, tmp_path / "start.pt")
+    common = ["--train", str(folder), "--val", "none", "--size", "16", "--crop", "none", "--epochs", "1",
+              "--batch-size", "2", "--quiet", "--checkpoint-dir", str(tmp_path / "run")]
+    options = add_train_arguments(argparse.ArgumentParser()).parse_args(common + [
+        "--init", str(tmp_path / "start.pt"), "--width", "6", "--export", str(tmp_path / "wide.pt")])
+    assert train_command(options) == 0
+    wide = load_weights(tmp_path / "wide.pt")
+    assert wide.config() == {**start.config(), "width": 6}
+    init = wide.weights_info["extra"]["training"]["init"]
+    assert init["sha256"] == checksum and init["width"] == 4 and init["widened_to"] == 6
+    # only the U-Net knows how to widen; the others say so instead of ignoring --width
+    save_weights(get_model("baseline", width=4), tmp_path / "baseline.pt")
+    refused = add_train_arguments(argparse.ArgumentParser()).parse_args(common + [
+        "--init", str(tmp_path / "baseline.pt"), "--width", "6"])
+    assert train_command(refused) == 1
+    assert "cannot be widened" in capsys.readouterr().err
 
 
 def test_train_command_resumed_fine_tune_still_records_where_it_started(folder, tmp_path):

@@ -99,6 +99,92 @@ class UNetColorizer(Colorizer):
             self.decoder.append(_double_conv(2 * level_channels[level - 1], level_channels[level - 1]))
         self.output = nn.Conv2d(width, self.out_channels, 1)
 
+    def widened(self, width: int, *, seed: int | None = None) -> "UNetColorizer":
+        """This network with more channels per level, computing the same colours.
+
+        Every channel of this network keeps its weights in the wider one; the
+        added channels start from fresh random weights, and the weights that
+        lead from them into the old channels start at zero. So the wider
+        network's output equals this one's, in evaluation and in training mode
+        (batch norm statistics of the old channels are unchanged), and
+        fine-tuning it starts from this network's quality with more capacity
+        to spend, instead of from scratch (the "function-preserving" widening
+        of Chen, Goodfellow & Shlens 2016, Net2Net, with zero instead of
+        duplicated outgoing weights, so the new channels need no noise to
+        break their symmetry).
+
+        Parameters
+        ----------
+        width : int
+            The new base width, at least this network's.
+        seed : int, optional
+            Seed of the added channels' random weights (default: the global
+            torch generator).
+
+        Returns
+        -------
+        UNetColorizer
+            A new network, in this one's mode and on its device; this one is
+            not changed.
+
+        Examples
+        --------
+        >>> import torch
+        >>> narrow = UNetColorizer(width=4, depth=2).eval()
+        >>> wide = narrow.widened(6, seed=0).eval()
+        >>> wide.config()["width"]
+        6
+        >>> lightness = torch.linspace(0, 100, 64).reshape(1, 1, 8, 8)
+        >>> bool(torch.allclose(wide(lightness), narrow(lightness), atol=1e-5))
+        True
+        """
+        width = int(width)
+        old_width = self._architecture_options["width"]
+        if width < old_width:
+            raise InputError(f"widened() needs a width of at least this network's {old_width}, got {width}")
+        config = {**self.config(), "width": width}
+        config.pop("name")
+        if seed is not None:
+            generator_state = torch.random.get_rng_state()
+            torch.manual_seed(seed)
+        try:
+            wide = type(self)(**config)
+        finally:
+            if seed is not None:
+                torch.random.set_rng_state(generator_state)
+        wide.to(next(self.parameters()).device)
+        concatenated = {f"decoder.{index}.0.0.weight" for index in range(len(self.decoder))}
+        old_state = self.state_dict()
+        with torch.no_grad():
+            for name, new in wide.state_dict().items():
+                old = old_state[name]
+                if old.shape == new.shape:
+                    new.copy_(old)
+                    continue
+                # Where a dimension grew, the old channels are the leading ones of
+                # each block (two blocks in a decoder's input: the skip, then the
+                # upsampled features), and weights from the new input channels into
+                # the old output channels are zeroed: the old outputs ignore them.
+                # Conv2d weights are (out, in, ...), ConvTranspose2d's (in, out, ...).
+                transposed = name.startswith("upsample.")
+                out_dim, in_dim = (1, 0) if transposed else (0, 1)
+                blocks = [2 if dim == 1 and name in concatenated else 1 for dim in range(old.dim())]
+                old_index = []
+                for dim in range(old.dim()):
+                    old_block, new_block = old.shape[dim] // blocks[dim], new.shape[dim] // blocks[dim]
+                    old_index.append(torch.cat([torch.arange(old_block) + block * new_block
+                                                for block in range(blocks[dim])]))
+                if old.dim() >= 2:
+                    new_inputs = torch.ones(new.shape[in_dim], dtype=torch.bool)
+                    new_inputs[old_index[in_dim]] = False
+                    rows = old_index[out_dim].to(new.device)
+                    zero = new.index_select(out_dim, rows)
+                    zero[(slice(None),) * in_dim + (new_inputs.to(new.device),)] = 0.0
+                    new.index_copy_(out_dim, rows, zero)
+                grid = torch.meshgrid(*[index.to(new.device) for index in old_index], indexing="ij")
+                new[grid] = old
+        return wide.train(self.training)
+
     def network(self, normalized_lightness: torch.Tensor) -> torch.Tensor:
         skips = []
         features = normalized_lightness

@@ -117,7 +117,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     model.add_argument("--init", default=None, metavar="WEIGHTS",
                        help="fine-tune: start from these weights (a save_weights file, or 'default' "
                        "for the shipped model); the model comes from the file, so --model, --head, "
-                       "--width, --depth and --model-option are ignored")
+                       "--depth and --model-option are ignored, and a --width larger than the file's "
+                       "widens it first (UNetColorizer.widened: same output, new channels to train)")
     model.add_argument("--loss", default=None,
                        help="regression loss: l1, l2, huber or de2000, the CIEDE2000 colour difference "
                        "(default: the model's, l1 for the U-Net; with --init the loaded model's; checked "
@@ -277,6 +278,12 @@ def _initial_model(options: argparse.Namespace, models) -> torch.nn.Module:
             model = models.load_pretrained("default")
         else:
             model = models.load_weights(options.init)
+        width = getattr(options, "width", None)
+        if width is not None and width != model.config().get("width"):
+            if not hasattr(model, "widened"):
+                raise InputError(f"--width {width}: the {model.name!r} model of {options.init!r} cannot be "
+                                 "widened (only the unet can); leave --width out to fine-tune it as it is")
+            model = model.widened(width, seed=options.seed)
         if getattr(options, "loss", None):
             model.set_loss(options.loss)
         return model.train()
@@ -292,9 +299,11 @@ def _initial_model(options: argparse.Namespace, models) -> torch.nn.Module:
 def _init_record(init: str, models) -> dict[str, Any]:
     """Where a fine-tuned model started: the weights file, its sha256 and its own training record."""
     path = models.pretrained_path("default") if init == "default" else Path(init)
-    extra = models.load_weights(path).weights_info
+    model = models.load_weights(path)
+    extra = model.weights_info
     previous = extra["extra"].get("training", {}) if isinstance(extra["extra"], dict) else {}
-    return {"weights": str(path), "sha256": extra["sha256"], "training": previous}
+    return {"weights": str(path), "sha256": extra["sha256"], "width": model.config().get("width"),
+            "training": previous}
 
 
 def _train(options: argparse.Namespace) -> int:
@@ -321,6 +330,10 @@ def _train(options: argparse.Namespace) -> int:
             # Kept in the checkpoints, so that a resumed fine-tune still records where it started.
             trainer_options["metadata"] = {"init": _plain(_init_record(options.init, models))}
         model = _initial_model(options, models)
+        if "metadata" in trainer_options:
+            init = trainer_options["metadata"]["init"]
+            if init.get("width") != model.config().get("width"):
+                init["widened_to"] = model.config()["width"]
         trainer = Trainer(
             model, train, val, epochs=options.epochs, batch_size=options.batch_size, lr=options.lr,
             weight_decay=options.weight_decay, sky_weight=options.sky_weight,
