@@ -79,6 +79,9 @@ CATALOG_CLUMP_FRACTION = 0.08
 #: ... and off the bulge: at least this many PSF FWHMs from the galaxy centre.
 CATALOG_CLUMP_MIN_RADIUS = 1.0
 THRESHOLD = 0.5
+#: A catalog clump with another clump (or blend) nearer than this many PSF FWHMs is
+#: "crowded": the PSF-convolved image barely separates the two, and the detector must.
+CROWDED_SEPARATION = 2.0
 
 
 def rates(candidates: pd.DataFrame, truth: pd.DataFrame, threshold: float,
@@ -90,9 +93,13 @@ def rates(candidates: pd.DataFrame, truth: pd.DataFrame, threshold: float,
     all_clumps = truth[truth["kind"] == "clump"]
     negatives = truth[truth["kind"] != "clump"]
     found = lambda rows: float((rows["score"] >= threshold).mean()) if len(rows) else float("nan")  # noqa: E731
+    crowded = clumps["nearest_clump_psf"] < CROWDED_SEPARATION
     return {
         "threshold": threshold,
         "completeness": found(clumps),
+        "completeness_isolated": found(clumps[~crowded]),
+        "completeness_crowded": found(clumps[crowded]),
+        "n_crowded": int(crowded.sum()),
         "completeness_with_nuclear": found(bright),
         "completeness_all_clumps": found(all_clumps),
         "purity": float(kept["correct"].mean()) if len(kept) else float("nan"),
@@ -264,13 +271,15 @@ def _markdown(results: dict) -> str:
                   f"{CATALOG_CLUMP_MIN_RADIUS:g} PSF FWHM from its centre "
                   f"({sim['true']['n_catalog_clumps']} of them; "
                   f"{sim['true']['n_simulated_clumps']} simulated clumps made "
-                  f"{sim['true']['n_blends']} blends).", "",
-                  "| colour | completeness | purity | completeness with nuclear | completeness, all clumps "
-                  "| hard negatives hit | regions |",
-                  "|---|---|---|---|---|---|---|"]
+                  f"{sim['true']['n_blends']} blends). {sim['true']['n_crowded']} of the catalog clumps are "
+                  f"crowded: another clump (or blend) lies within {CROWDED_SEPARATION:g} PSF FWHM.", "",
+                  "| colour | completeness | purity | completeness, isolated / crowded | completeness with nuclear "
+                  "| completeness, all clumps | hard negatives hit | regions |",
+                  "|---|---|---|---|---|---|---|---|"]
         for colour in ("predicted", "true"):
             r = sim[colour]
             lines.append(f"| {colour} | {r['completeness']:.3f} | {r['purity']:.3f} | "
+                         f"{r['completeness_isolated']:.3f} / {r['completeness_crowded']:.3f} | "
                          f"{r['completeness_with_nuclear']:.3f} | "
                          f"{r['completeness_all_clumps']:.3f} | {r['hard_negatives_hit']:.3f} "
                          f"(of {r['n_hard_negatives']}) | {r['n_regions']} |")

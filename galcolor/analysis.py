@@ -1391,7 +1391,8 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = 
     truth : pandas.DataFrame
         One row per true object (blend) and colour: ``galaxy``, ``colour``,
         ``kind``, ``flux_fraction_g``, ``n_members``, ``r_centre_psf``
-        (distance from the galaxy centre in PSF FWHMs), ``detection``
+        (distance from the galaxy centre in PSF FWHMs), ``nearest_clump_psf``
+        (distance to the nearest other clump or blend, PSF FWHMs), ``detection``
         (catalog ``id`` of its match, -1) and ``score`` (of that match, NaN
         when missed).
     """
@@ -1448,8 +1449,14 @@ def _evaluate_one(galaxy: Any, number: int, inputs: dict[str, Any], colours: Seq
         candidate_frames.append(frame)
         # The simulator draws the main galaxy at the centre of the frame.
         height, width = np.shape(data.lightness)
-        r_centre = np.hypot(np.asarray(u.Quantity(truth["x"]).value) - (width - 1) / 2.0,
-                            np.asarray(u.Quantity(truth["y"]).value) - (height - 1) / 2.0) / psf
+        true_x, true_y = np.asarray(u.Quantity(truth["x"]).value), np.asarray(u.Quantity(truth["y"]).value)
+        r_centre = np.hypot(true_x - (width - 1) / 2.0, true_y - (height - 1) / 2.0) / psf
+        # Distance to the nearest other clump (blend): completeness of crowded clumps is
+        # limited by the resolution, that of isolated ones by the method.
+        is_clump = np.asarray(truth["kind"], dtype=str) == "clump"
+        separation = np.hypot(true_x[:, None] - true_x[None, :], true_y[:, None] - true_y[None, :]) / psf
+        np.fill_diagonal(separation, np.inf)
+        nearest_clump = np.min(np.where(is_clump[None, :], separation, np.inf), axis=1, initial=np.inf)
         scores = np.asarray(catalog["score"], dtype=np.float64) if len(catalog) else np.zeros(0)
         ids = np.asarray(catalog["id"]) if len(catalog) else np.zeros(0, dtype=np.int64)
         truth_frames.append(pd.DataFrame({
@@ -1457,6 +1464,7 @@ def _evaluate_one(galaxy: Any, number: int, inputs: dict[str, Any], colours: Seq
             "flux_fraction_g": np.asarray(truth["flux_fraction_g"], dtype=np.float64),
             "n_members": np.asarray(truth["n_members"]) if "n_members" in truth.colnames else 1,
             "r_centre_psf": r_centre,
+            "nearest_clump_psf": nearest_clump,
             "detection": [int(ids[j]) if j >= 0 else -1 for j in truth_match],
             "score": [float(scores[j]) if j >= 0 else np.nan for j in truth_match],
             "psf_fwhm": psf,

@@ -291,6 +291,25 @@ def test_true_colour_of_a_simulated_galaxy_runs_and_matches_truth() -> None:
     assert np.isfinite(u.Quantity(table["ra"]).value).all()
 
 
+def test_simulation_harness_gives_each_true_object_its_distance_to_the_nearest_other_clump() -> None:
+    from galcolor.analysis import evaluate_on_simulation, resolve_blends
+    from galcolor.datasets import simulate
+
+    galaxy = simulate(1, size=96, seed=25)[0]  # clumps, a neighbour and stars
+    candidates, truth = evaluate_on_simulation([galaxy], colours=("true",), progress=False, min_score=0,
+                                               calibration=FLAT)
+    psf = float(truth["psf_fwhm"].iloc[0])
+    blends = resolve_blends(galaxy.truth, psf)
+    x, y = u.Quantity(blends["x"]).value, u.Quantity(blends["y"]).value
+    clumps = np.flatnonzero(np.asarray(blends["kind"]) == "clump")
+    assert len(truth) == len(blends) and len(clumps) >= 3 and len(blends) > len(clumps)
+    for row in range(len(blends)):
+        others = [k for k in clumps if k != row]
+        expected = np.hypot(x[others] - x[row], y[others] - y[row]).min() / psf
+        assert truth["nearest_clump_psf"].iloc[row] == pytest.approx(expected)
+    assert (truth["nearest_clump_psf"] >= 1.0).all()  # closer clumps are one blend (BLEND_LINK)
+
+
 def test_psf_fwhm_from_header_and_defaults() -> None:
     wcs = tan_wcs()
     header = wcs.to_header()
