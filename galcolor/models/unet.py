@@ -172,16 +172,16 @@ class UNetColorizer(Colorizer):
                 old_index = []
                 for dim in range(old.dim()):
                     old_block, new_block = old.shape[dim] // blocks[dim], new.shape[dim] // blocks[dim]
-                    old_index.append(torch.cat([torch.arange(old_block) + block * new_block
+                    old_index.append(torch.cat([torch.arange(old_block, device=new.device) + block * new_block
                                                 for block in range(blocks[dim])]))
                 if old.dim() >= 2:
-                    new_inputs = torch.ones(new.shape[in_dim], dtype=torch.bool)
-                    new_inputs[old_index[in_dim]] = False
-                    rows = old_index[out_dim].to(new.device)
-                    zero = new.index_select(out_dim, rows)
-                    zero[(slice(None),) * in_dim + (new_inputs.to(new.device),)] = 0.0
-                    new.index_copy_(out_dim, rows, zero)
-                grid = torch.meshgrid(*[index.to(new.device) for index in old_index], indexing="ij")
+                    old_out = torch.zeros(new.shape[out_dim], dtype=torch.bool, device=new.device)
+                    old_out[old_index[out_dim]] = True
+                    new_in = torch.ones(new.shape[in_dim], dtype=torch.bool, device=new.device)
+                    new_in[old_index[in_dim]] = False
+                    along = lambda dim: [-1 if d == dim else 1 for d in range(new.dim())]  # noqa: E731
+                    new.masked_fill_(old_out.view(along(out_dim)) & new_in.view(along(in_dim)), 0.0)
+                grid = torch.meshgrid(*old_index, indexing="ij")
                 new[grid] = old
         return wide.train(self.training)
 
