@@ -25,7 +25,8 @@ to the simulator's truth within 1.5 PSF FWHM.
   and their contamination rate is reported separately.
 
 Figures: precision-recall curves (thresholds on ``score``), reliability
-diagram of ``score``, completeness against clump brightness.
+diagram of ``score``, completeness against clump brightness, and the first
+galaxies whose catalog clumps the true colour missed.
 
 ``--real``: the 500 SDSS validation galaxies (``../shared/data/sdss-gz/val``):
 regions from the predicted colour (the L of the JPEG colorized) and from the
@@ -39,7 +40,7 @@ Run from the repository root::
 
 Results: ``benchmarks/results/regions.md`` (and ``.json``) and the figures
 ``regions_pr.png``, ``regions_reliability.png``, ``regions_completeness.png``,
-``regions_real_overlay.png``.
+``regions_missed.png``, ``regions_real_overlay.png``.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ def simulated(n: int, seed: int) -> dict:
             for k in range(10)]
     curves = pd.DataFrame(curves)
     _figures(candidates, truth, curves)
+    _missed_clumps_figure(galaxies, truth[truth["colour"] == "true"])
     return results
 
 
@@ -180,6 +182,62 @@ def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame
            ylim=(0, 1.02))
     fig.tight_layout()
     fig.savefig(RESULTS / "regions_completeness.png", dpi=120)
+    plt.close(fig)
+
+
+def _missed_clumps_figure(galaxies: list, truth: pd.DataFrame, n: int = 6) -> None:
+    """True colour and significance of the first galaxies whose catalog clumps the true colour missed.
+
+    Crosses: catalog clumps (cyan), fainter clumps (white), hard negatives
+    (red), after :func:`resolve_blends`; circles: regions found (lime at or
+    above the threshold, yellow below).
+    """
+    from galcolor.analysis import BLEND_LINK, resolve_blends
+
+    catalog = truth[(truth["kind"] == "clump") & (truth["flux_fraction_g"] >= CATALOG_CLUMP_FRACTION)
+                    & (truth["r_centre_psf"] >= CATALOG_CLUMP_MIN_RADIUS)]
+    missed = catalog[~(catalog["score"] >= THRESHOLD)]
+    numbers = list(dict.fromkeys(missed["galaxy"]))[:n]
+    if not numbers:
+        return
+    fig, axes = plt.subplots(2, len(numbers), figsize=(2.4 * len(numbers), 5.0), squeeze=False)
+    for column, number in enumerate(numbers):
+        cutout = galaxies[number].to_cutout("r")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoRegionsWarning)
+            regions, maps = find_star_forming_regions(cutout, min_score=0.0, return_maps=True)
+        blends = resolve_blends(galaxies[number].truth, maps.psf_fwhm, link=BLEND_LINK)
+        rows = truth[truth["galaxy"] == number]
+        crowded = rows["nearest_clump_psf"].to_numpy() < CROWDED_SEPARATION
+        kinds, fractions = np.asarray(blends["kind"], dtype=str), np.asarray(blends["flux_fraction_g"])
+        marker_colours = np.where(kinds != "clump", "red",
+                                  np.where(fractions >= CATALOG_CLUMP_FRACTION, "cyan", "white"))
+        height, width = maps.significance.shape
+        # framed on the galaxy's clumps, with 3 PSF FWHM to spare
+        offsets = np.stack([u.Quantity(blends["x"]).value - width / 2, u.Quantity(blends["y"]).value - height / 2])
+        half = min(max(12.0, float(np.max(np.abs(offsets[:, kinds == "clump"]))) + 3 * maps.psf_fwhm), width / 2)
+        for row, (image, title) in enumerate(((cutout.truth_rgb, "true colour"),
+                                              (maps.significance, "significance of blue excess"))):
+            ax = axes[row, column]
+            if row == 0:
+                ax.imshow(image, origin="lower")
+            else:
+                ax.imshow(image, origin="lower", cmap="RdBu_r", vmin=-6, vmax=6)
+            ax.scatter(u.Quantity(blends["x"]).value, u.Quantity(blends["y"]).value, marker="+", s=60,
+                       c=marker_colours, linewidths=1.2)
+            if len(regions):
+                scores = np.asarray(regions["score"], dtype=float)
+                ax.scatter(u.Quantity(regions["x"]).value, u.Quantity(regions["y"]).value, s=110,
+                           facecolors="none", edgecolors=np.where(scores >= THRESHOLD, "lime", "yellow"))
+            ax.set(xlim=(width / 2 - half, width / 2 + half), ylim=(height / 2 - half, height / 2 + half),
+                   xticks=[], yticks=[])
+            if row == 0:
+                ax.set_title(f"galaxy {number}: {int(crowded.sum())} crowded", fontsize=8)
+            else:
+                ax.set_title(title, fontsize=8)
+    fig.suptitle("Catalog clumps missed in true colour (cyan +; regions found: circles)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "regions_missed.png", dpi=100)
     plt.close(fig)
 
 
@@ -285,7 +343,8 @@ def _markdown(results: dict) -> str:
                          f"(of {r['n_hard_negatives']}) | {r['n_regions']} |")
         lines += ["", "Goal: predicted colour >= 0.85 / 0.85, true colour >= 0.95 / 0.90.", "",
                   "![precision-recall](regions_pr.png)", "", "![reliability](regions_reliability.png)", "",
-                  "![completeness by clump brightness](regions_completeness.png)", ""]
+                  "![completeness by clump brightness](regions_completeness.png)", "",
+                  "![catalog clumps missed in true colour](regions_missed.png)", ""]
     if "real" in results:
         r = results["real"]
         lines += [f"## SDSS validation galaxies ({r['n_galaxies']})", "",
