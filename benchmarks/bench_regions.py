@@ -85,12 +85,19 @@ THRESHOLD = 0.5
 CROWDED_SEPARATION = 2.0
 
 
+def catalog_clumps(truth: pd.DataFrame, min_fraction: float = CATALOG_CLUMP_FRACTION,
+                   min_radius: float = CATALOG_CLUMP_MIN_RADIUS) -> pd.DataFrame:
+    """The true clumps (blends) a clump catalog should hold: bright enough and off the centre."""
+    return truth[(truth["kind"] == "clump") & (truth["flux_fraction_g"] >= min_fraction)
+                 & (truth["r_centre_psf"] >= min_radius)]
+
+
 def rates(candidates: pd.DataFrame, truth: pd.DataFrame, threshold: float,
           min_fraction: float = CATALOG_CLUMP_FRACTION) -> dict[str, float]:
     """Completeness, purity and hard-negative contamination at one score threshold."""
     kept = candidates[candidates["score"] >= threshold]
-    bright = truth[(truth["kind"] == "clump") & (truth["flux_fraction_g"] >= min_fraction)]
-    clumps = bright[bright["r_centre_psf"] >= CATALOG_CLUMP_MIN_RADIUS]
+    bright = catalog_clumps(truth, min_fraction, min_radius=-np.inf)
+    clumps = catalog_clumps(truth, min_fraction)
     all_clumps = truth[truth["kind"] == "clump"]
     negatives = truth[truth["kind"] != "clump"]
     found = lambda rows: float((rows["score"] >= threshold).mean()) if len(rows) else float("nan")  # noqa: E731
@@ -194,8 +201,7 @@ def _missed_clumps_figure(galaxies: list, truth: pd.DataFrame, n: int = 6) -> No
     """
     from galcolor.analysis import BLEND_LINK, resolve_blends
 
-    catalog = truth[(truth["kind"] == "clump") & (truth["flux_fraction_g"] >= CATALOG_CLUMP_FRACTION)
-                    & (truth["r_centre_psf"] >= CATALOG_CLUMP_MIN_RADIUS)]
+    catalog = catalog_clumps(truth)
     missed = catalog[~(catalog["score"] >= THRESHOLD)]
     numbers = list(dict.fromkeys(missed["galaxy"]))[:n]
     if not numbers:
@@ -212,10 +218,11 @@ def _missed_clumps_figure(galaxies: list, truth: pd.DataFrame, n: int = 6) -> No
         kinds, fractions = np.asarray(blends["kind"], dtype=str), np.asarray(blends["flux_fraction_g"])
         marker_colours = np.where(kinds != "clump", "red",
                                   np.where(fractions >= CATALOG_CLUMP_FRACTION, "cyan", "white"))
+        true_x, true_y = u.Quantity(blends["x"]).value, u.Quantity(blends["y"]).value
         height, width = maps.significance.shape
         # framed on the galaxy's clumps, with 3 PSF FWHM to spare
-        offsets = np.stack([u.Quantity(blends["x"]).value - width / 2, u.Quantity(blends["y"]).value - height / 2])
-        half = min(max(12.0, float(np.max(np.abs(offsets[:, kinds == "clump"]))) + 3 * maps.psf_fwhm), width / 2)
+        reach = np.max(np.abs(np.stack([true_x - width / 2, true_y - height / 2])[:, kinds == "clump"]))
+        half = min(max(12.0, float(reach) + 3 * maps.psf_fwhm), width / 2)
         for row, (image, title) in enumerate(((cutout.truth_rgb, "true colour"),
                                               (maps.significance, "significance of blue excess"))):
             ax = axes[row, column]
@@ -223,8 +230,7 @@ def _missed_clumps_figure(galaxies: list, truth: pd.DataFrame, n: int = 6) -> No
                 ax.imshow(image, origin="lower")
             else:
                 ax.imshow(image, origin="lower", cmap="RdBu_r", vmin=-6, vmax=6)
-            ax.scatter(u.Quantity(blends["x"]).value, u.Quantity(blends["y"]).value, marker="+", s=60,
-                       c=marker_colours, linewidths=1.2)
+            ax.scatter(true_x, true_y, marker="+", s=60, c=marker_colours, linewidths=1.2)
             if len(regions):
                 scores = np.asarray(regions["score"], dtype=float)
                 ax.scatter(u.Quantity(regions["x"]).value, u.Quantity(regions["y"]).value, s=110,
@@ -331,8 +337,8 @@ def _markdown(results: dict) -> str:
                   f"{sim['true']['n_simulated_clumps']} simulated clumps made "
                   f"{sim['true']['n_blends']} blends). {sim['true']['n_crowded']} of the catalog clumps are "
                   f"crowded: another clump (or blend) lies within {CROWDED_SEPARATION:g} PSF FWHM.", "",
-                  "| colour | completeness | purity | completeness, isolated / crowded | completeness with nuclear "
-                  "| completeness, all clumps | hard negatives hit | regions |",
+                  "| colour | completeness | purity | completeness, isolated / crowded "
+                  "| completeness with nuclear | completeness, all clumps | hard negatives hit | regions |",
                   "|---|---|---|---|---|---|---|---|"]
         for colour in ("predicted", "true"):
             r = sim[colour]

@@ -229,7 +229,8 @@ def test_widened_unet_computes_the_same_colours_and_trains_its_new_channels(inpu
     # the weights from the new channels into the old outputs start at zero, the new channels'
     # own weights do not; the first loss gradient already reaches those zero weights
     decoder_input = wide.decoder[-1][0][0].weight  # input channels: skip 0..5, then upsampled 6..11
-    assert torch.count_nonzero(decoder_input[:4, 4:6]) == 0 and torch.count_nonzero(decoder_input[:4, 10:]) == 0
+    assert torch.count_nonzero(decoder_input[:4, 4:6]) == 0
+    assert torch.count_nonzero(decoder_input[:4, 10:]) == 0
     assert torch.count_nonzero(decoder_input[4:]) > 0
     wide.loss(wide.train()(lightness), ab, weight).backward()
     assert decoder_input.grad[:4, 4:6].abs().sum() > 0

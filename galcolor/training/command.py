@@ -270,40 +270,40 @@ def train_command(options: argparse.Namespace) -> int:
         return 1
 
 
-def _initial_model(options: argparse.Namespace, models) -> torch.nn.Module:
-    """A fresh model from the options, or the ``--init`` weights to fine-tune."""
+def _initial_model(options: argparse.Namespace, models) -> tuple[torch.nn.Module, dict[str, Any] | None]:
+    """A fresh model from the options, or the ``--init`` weights to fine-tune and where they came from.
+
+    The record (None for a fresh model) names the weights file, its sha256,
+    its width and its own training record, and ``widened_to`` when
+    ``--width`` widened it.
+    """
     torch.manual_seed(options.seed)  # the initial weights
     if getattr(options, "init", None):
         if options.init == "default":
             model = models.load_pretrained("default")
         else:
             model = models.load_weights(options.init)
+        info = model.weights_info
+        previous = info["extra"].get("training", {}) if isinstance(info["extra"], dict) else {}
+        record = {"weights": info["path"], "sha256": info["sha256"], "width": model.config().get("width"),
+                  "training": previous}
         width = getattr(options, "width", None)
-        if width is not None and width != model.config().get("width"):
+        if width is not None and width != record["width"]:
             if not hasattr(model, "widened"):
                 raise InputError(f"--width {width}: the {model.name!r} model of {options.init!r} cannot be "
                                  "widened (only the unet can); leave --width out to fine-tune it as it is")
             model = model.widened(width, seed=options.seed)
+            record["widened_to"] = width
         if getattr(options, "loss", None):
             model.set_loss(options.loss)
-        return model.train()
+        return model.train(), record
     model_options = dict(options.model_option)
     if getattr(options, "loss", None):
         model_options["loss"] = options.loss
     for key in ("head", "width", "depth"):
         if getattr(options, key) is not None:
             model_options[key] = getattr(options, key)
-    return models.get_model(options.model, **model_options)
-
-
-def _init_record(init: str, models) -> dict[str, Any]:
-    """Where a fine-tuned model started: the weights file, its sha256 and its own training record."""
-    path = models.pretrained_path("default") if init == "default" else Path(init)
-    model = models.load_weights(path)
-    extra = model.weights_info
-    previous = extra["extra"].get("training", {}) if isinstance(extra["extra"], dict) else {}
-    return {"weights": str(path), "sha256": extra["sha256"], "width": model.config().get("width"),
-            "training": previous}
+    return models.get_model(options.model, **model_options), None
 
 
 def _train(options: argparse.Namespace) -> int:
@@ -326,14 +326,10 @@ def _train(options: argparse.Namespace) -> int:
     if options.resume:
         trainer = Trainer.from_checkpoint(options.resume, train, val, **trainer_options)
     else:
-        if getattr(options, "init", None):
+        model, init = _initial_model(options, models)
+        if init is not None:
             # Kept in the checkpoints, so that a resumed fine-tune still records where it started.
-            trainer_options["metadata"] = {"init": _plain(_init_record(options.init, models))}
-        model = _initial_model(options, models)
-        if "metadata" in trainer_options:
-            init = trainer_options["metadata"]["init"]
-            if init.get("width") != model.config().get("width"):
-                init["widened_to"] = model.config()["width"]
+            trainer_options["metadata"] = {"init": _plain(init)}
         trainer = Trainer(
             model, train, val, epochs=options.epochs, batch_size=options.batch_size, lr=options.lr,
             weight_decay=options.weight_decay, sky_weight=options.sky_weight,
