@@ -179,7 +179,7 @@ def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame
     fig.savefig(RESULTS / "regions_reliability.png", dpi=120)
     plt.close(fig)
 
-    clumps = truth[(truth["kind"] == "clump") & (truth["r_centre_psf"] >= CATALOG_CLUMP_MIN_RADIUS)].copy()
+    clumps = catalog_clumps(truth, min_fraction=0.0).copy()  # every off-nucleus clump, by brightness
     clumps["found"] = (clumps["score"] >= THRESHOLD).astype(float)
     clumps["fraction bin"] = pd.cut(clumps["flux_fraction_g"], [0.01, 0.02, 0.04, 0.08, 0.12, 0.2, 1.0])
     fig, ax = plt.subplots(figsize=(6, 4))
