@@ -277,7 +277,7 @@ def run_benchmark(
 
     def skimage_reverse() -> np.ndarray:
         # lab2rgb warns about negative Z values; those cannot occur for Lab
-        # of in-gamut colours, but keep the timing free of warning overhead.
+        # of in-gamut colors, but keep the timing free of warning overhead.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return skimage.color.lab2rgb(lab_channels_last)

@@ -13,12 +13,12 @@ by side in one run through the same harness (:class:`galcolor.Colorizer`) for
 
 ``--real``: colorize the r band of the DECaLS grz cubes and the SDSS NGC 6976
 r-band file in ``../shared/data/fits`` and draw grey | galcolor | truth
-(``real_fits_colorized.png``), with the galaxy-pixel colour error of each.
+(``real_fits_colorized.png``), with the galaxy-pixel color error of each.
 
 ``--large``: a 4000 x 4000 wide field (simulated galaxies scattered over a
 noisy sky) colorized through the tiling path at scale 1: time, peak memory
 (resident set size of the process) and a seam check (the tile grid drawn over
-the colour image and the map of |gradient of ab|, where seams would show as
+the color image and the map of |gradient of ab|, where seams would show as
 lines), in ``large_frame.md`` and ``large_frame.png``.
 
 ``--reference-radius``: the median equivalent radius of the training galaxies
@@ -119,7 +119,7 @@ def time_colorizer(colorizer: galcolor.Colorizer, paths: list[Path], batch: int)
     started = time.perf_counter()
     for start in range(0, len(paths), batch):
         for result in colorizer(paths[start:start + batch]):
-            result.rgb  # noqa: B018 - the colour image is part of the job
+            result.rgb  # noqa: B018 - the color image is part of the job
     return len(paths) / (time.perf_counter() - started)
 
 
@@ -255,7 +255,7 @@ def real(arguments) -> None:
         "",
         "Command:  python benchmarks/bench_colorize.py --real",
         f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}",
-        "Truth:    the file's own colour composite (galcolor.load truth_rgb: DECaLS grz, SDSS gri); "
+        "Truth:    the file's own color composite (galcolor.load truth_rgb: DECaLS grz, SDSS gri); "
         "errors on the central galaxy with the true L on both sides (the r-band stretch and the "
         "composite differ in L, which is not what is predicted); TTA on",
         "",
@@ -305,9 +305,9 @@ def large(arguments) -> None:
             if 300 <= top < 1500 and 300 <= left < 1500:
                 axes[0].add_patch(Rectangle((left - 300, top - 300), DEFAULT_TILE, DEFAULT_TILE, fill=False,
                                             lw=0.6, ec="cyan", alpha=0.6))
-    axes[0].set_title("colour, with the tile grid (cyan)")
+    axes[0].set_title("color, with the tile grid (cyan)")
     axes[1].imshow(np.clip(result.rgb[window] * 4.0, 0, 1), origin="lower")
-    axes[1].set_title("colour x4 (faint structure)")
+    axes[1].set_title("color x4 (faint structure)")
     image = axes[2].imshow(gradient[window], origin="lower", cmap="magma", vmax=np.percentile(gradient, 99.5))
     axes[2].set_title("|gradient of b*|: seams would show as straight lines")
     figure.colorbar(image, ax=axes[2], shrink=0.8)

@@ -1,4 +1,4 @@
-"""Colour quality of colorizers on real SDSS galaxies, side by side.
+"""Color quality of colorizers on real SDSS galaxies, side by side.
 
 Evaluates, on the SDSS Galaxy Zoo validation images of ``../shared/data``
 (central 208 px of the 424 px frame resized to 128 px, DESIGN.md's reference
@@ -19,7 +19,7 @@ and the ratio of the galaxy ΔE00 to the lookup table's. Writes
 With ``--full`` it evaluates at the full 424 px resolution instead, through
 the public API: each JPEG goes through :func:`galcolor.load` and a
 :class:`galcolor.Colorizer` (automatic scale, with and without TTA), and the
-prediction at the JPEG's own pixels is compared with the JPEG's colour (the
+prediction at the JPEG's own pixels is compared with the JPEG's color (the
 lookup table is applied to the full-resolution L). Writes
 ``colorizer_quality_full.md`` (and ``.json``).
 
@@ -173,7 +173,7 @@ def evaluate_context(arguments) -> None:
         results[Path(name).name] = {f"de00_{framing}": evaluate(model, framing_batches)["de00_galaxy"]
                                     for framing, framing_batches in batches.items()}
     lines = [
-        "Does the colour depend on the framing? (SDSS Galaxy Zoo validation galaxies)",
+        "Does the color depend on the framing? (SDSS Galaxy Zoo validation galaxies)",
         "=============================================================================",
         "",
         "Command:  python benchmarks/bench_colorizer.py --context --n-val "
@@ -209,7 +209,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true",
                         help="evaluate at the full 424 px through galcolor.Colorizer (with/without TTA)")
     parser.add_argument("--context", action="store_true",
-                        help="compare the colour of the same pixels predicted with and without more surroundings")
+                        help="compare the color of the same pixels predicted with and without more surroundings")
     arguments = parser.parse_args()
     if not SHARED.is_dir():
         raise SystemExit(f"needs the real data in {SHARED}")
@@ -285,7 +285,7 @@ def write_report(arguments, results: dict[str, dict[str, float]], data: str, fla
     """Print the table and write it as Markdown and JSON under benchmarks/results."""
     reference = results["lookup"]["de00_galaxy"]
     lines = [
-        "Colour quality on real SDSS Galaxy Zoo validation galaxies",
+        "Color quality on real SDSS Galaxy Zoo validation galaxies",
         "==========================================================",
         "",
         f"Command:  python benchmarks/bench_colorizer.py{flags} --n-val {arguments.n_val}"

@@ -2,8 +2,8 @@
 
 ``--simulated`` (default): 500 simulated galaxies from a seed never used for
 calibration (``pipelines/calibrate_regions.py`` uses 101; this uses 202).
-Regions are found in the **predicted** colour (the default model colorizing
-the simulated r band) and in the **true** gri colour, and matched one to one
+Regions are found in the **predicted** color (the default model colorizing
+the simulated r band) and in the **true** gri color, and matched one to one
 to the simulator's truth within 1.5 PSF FWHM.
 
 * Truth: simulated clumps less than 1 PSF FWHM apart are one blend
@@ -26,11 +26,11 @@ to the simulator's truth within 1.5 PSF FWHM.
 
 Figures: precision-recall curves (thresholds on ``score``), reliability
 diagram of ``score``, completeness against clump brightness, and the first
-galaxies whose catalog clumps the true colour missed.
+galaxies whose catalog clumps the true color missed.
 
 ``--real``: the 500 SDSS validation galaxies (``../shared/data/sdss-gz/val``):
-regions from the predicted colour (the L of the JPEG colorized) and from the
-JPEG's true colour, and how well the first catalog recovers the second,
+regions from the predicted color (the L of the JPEG colorized) and from the
+JPEG's true color, and how well the first catalog recovers the second,
 with an overlay montage.
 
 Run from the repository root::
@@ -129,30 +129,30 @@ def simulated(n: int, seed: int) -> dict:
     results = {"n_galaxies": n, "seed": seed, "seconds": round(elapsed, 1),
                "model": colorizer.model_name, "weights_sha256": colorizer.weights_sha256}
     curves = []
-    for colour in ("predicted", "true"):
-        rows, objects = candidates[candidates["colour"] == colour], truth[truth["colour"] == colour]
-        results[colour] = rates(rows, objects, THRESHOLD)
+    for color in ("predicted", "true"):
+        rows, objects = candidates[candidates["color"] == color], truth[truth["color"] == color]
+        results[color] = rates(rows, objects, THRESHOLD)
         for threshold in np.linspace(0.0, 0.98, 50):
-            curves.append({"colour": colour, **rates(rows, objects, float(threshold))})
+            curves.append({"color": color, **rates(rows, objects, float(threshold))})
         bins = np.linspace(0, 1, 11)
         index = np.clip(np.digitize(rows["score"], bins) - 1, 0, 9)
-        results[colour]["reliability"] = [
+        results[color]["reliability"] = [
             {"bin": f"{bins[k]:.1f}-{bins[k + 1]:.1f}", "n": int((index == k).sum()),
              "mean_score": float(rows["score"][index == k].mean()) if (index == k).any() else None,
              "fraction_correct": float(rows["correct"][index == k].mean()) if (index == k).any() else None}
             for k in range(10)]
     curves = pd.DataFrame(curves)
     _figures(candidates, truth, curves)
-    _missed_clumps_figure(galaxies, truth[truth["colour"] == "true"])
+    _missed_clumps_figure(galaxies, truth[truth["color"] == "true"])
     return results
 
 
 def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame) -> None:
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    sns.lineplot(data=curves, x="completeness", y="purity", hue="colour", marker="o", markersize=3, ax=ax,
+    sns.lineplot(data=curves, x="completeness", y="purity", hue="color", marker="o", markersize=3, ax=ax,
                  sort=False)
-    for colour, rows in curves.groupby("colour"):
+    for color, rows in curves.groupby("color"):
         point = rows.iloc[(rows["threshold"] - THRESHOLD).abs().argmin()]
         ax.plot(point["completeness"], point["purity"], "k*", ms=12)
     ax.axvline(0.85, color="grey", ls=":")
@@ -165,12 +165,12 @@ def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame
 
     fig, ax = plt.subplots(figsize=(5, 4.5))
     bins = np.linspace(0, 1, 11)
-    for colour, rows in candidates.groupby("colour"):
+    for color, rows in candidates.groupby("color"):
         index = np.clip(np.digitize(rows["score"], bins) - 1, 0, 9)
         table = pd.DataFrame({"bin": index, "score": rows["score"], "correct": rows["correct"].astype(float)})
         summary = table.groupby("bin").agg(score=("score", "mean"), correct=("correct", "mean"),
                                            n=("score", "size"))
-        ax.plot(summary["score"], summary["correct"], "o-", label=f"{colour} colour")
+        ax.plot(summary["score"], summary["correct"], "o-", label=f"{color} color")
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
     ax.set(xlabel="mean score in bin", ylabel="fraction that are clumps", xlim=(0, 1), ylim=(0, 1),
            title="Reliability of score (simulated, held-out seed)")
@@ -183,7 +183,7 @@ def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame
     clumps["found"] = (clumps["score"] >= THRESHOLD).astype(float)
     clumps["fraction bin"] = pd.cut(clumps["flux_fraction_g"], [0.01, 0.02, 0.04, 0.08, 0.12, 0.2, 1.0])
     fig, ax = plt.subplots(figsize=(6, 4))
-    sns.pointplot(data=clumps, x="fraction bin", y="found", hue="colour", ax=ax, errorbar=("ci", 95))
+    sns.pointplot(data=clumps, x="fraction bin", y="found", hue="color", ax=ax, errorbar=("ci", 95))
     ax.set(xlabel="clump (blend) fraction of the galaxy's g light", title="Off-nucleus clumps",
            ylabel=f"completeness (score >= {THRESHOLD})",
            ylim=(0, 1.02))
@@ -193,7 +193,7 @@ def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame
 
 
 def _missed_clumps_figure(galaxies: list, truth: pd.DataFrame, n: int = 6) -> None:
-    """True colour and significance of the first galaxies whose catalog clumps the true colour missed.
+    """True color and significance of the first galaxies whose catalog clumps the true color missed.
 
     Crosses: catalog clumps (cyan), fainter clumps (white), hard negatives
     (red), after :func:`resolve_blends`; circles: regions found (lime at or
@@ -216,21 +216,21 @@ def _missed_clumps_figure(galaxies: list, truth: pd.DataFrame, n: int = 6) -> No
         rows = truth[truth["galaxy"] == number]
         crowded = rows["nearest_clump_psf"].to_numpy() < CROWDED_SEPARATION
         kinds, fractions = np.asarray(blends["kind"], dtype=str), np.asarray(blends["flux_fraction_g"])
-        marker_colours = np.where(kinds != "clump", "red",
+        marker_colors = np.where(kinds != "clump", "red",
                                   np.where(fractions >= CATALOG_CLUMP_FRACTION, "cyan", "white"))
         true_x, true_y = u.Quantity(blends["x"]).value, u.Quantity(blends["y"]).value
         height, width = maps.significance.shape
         # framed on the galaxy's clumps, with 3 PSF FWHM to spare
         reach = np.max(np.abs(np.stack([true_x - width / 2, true_y - height / 2])[:, kinds == "clump"]))
         half = min(max(12.0, float(reach) + 3 * maps.psf_fwhm), width / 2)
-        for row, (image, title) in enumerate(((cutout.truth_rgb, "true colour"),
+        for row, (image, title) in enumerate(((cutout.truth_rgb, "true color"),
                                               (maps.significance, "significance of blue excess"))):
             ax = axes[row, column]
             if row == 0:
                 ax.imshow(image, origin="lower")
             else:
                 ax.imshow(image, origin="lower", cmap="RdBu_r", vmin=-6, vmax=6)
-            ax.scatter(true_x, true_y, marker="+", s=60, c=marker_colours, linewidths=1.2)
+            ax.scatter(true_x, true_y, marker="+", s=60, c=marker_colors, linewidths=1.2)
             if len(regions):
                 scores = np.asarray(regions["score"], dtype=float)
                 ax.scatter(u.Quantity(regions["x"]).value, u.Quantity(regions["y"]).value, s=110,
@@ -241,7 +241,7 @@ def _missed_clumps_figure(galaxies: list, truth: pd.DataFrame, n: int = 6) -> No
                 ax.set_title(f"galaxy {number}: {int(crowded.sum())} crowded", fontsize=8)
             else:
                 ax.set_title(title, fontsize=8)
-    fig.suptitle("Catalog clumps missed in true colour (cyan +; regions found: circles)", fontsize=9)
+    fig.suptitle("Catalog clumps missed in true color (cyan +; regions found: circles)", fontsize=9)
     fig.tight_layout()
     fig.savefig(RESULTS / "regions_missed.png", dpi=100)
     plt.close(fig)
@@ -284,11 +284,11 @@ def real(n: int) -> dict:
     _overlay(examples)
     result = {"n_galaxies": len(files), "seconds": round(elapsed, 1), "model": colorizer.model_name,
               "weights_sha256": colorizer.weights_sha256,
-              "score_quantiles": {colour: [float(q) for q in np.quantile(values, [0.5, 0.9, 0.99])]
-                                  if values else [] for colour, values in scores.items()}}
+              "score_quantiles": {color: [float(q) for q in np.quantile(values, [0.5, 0.9, 0.99])]
+                                  if values else [] for color, values in scores.items()}}
     for threshold, tally in counts.items():
         result[f"score>={threshold}"] = {
-            "true_colour_regions": tally["true"], "predicted_colour_regions": tally["predicted"],
+            "true_color_regions": tally["true"], "predicted_color_regions": tally["predicted"],
             "completeness": tally["recovered"] / tally["true"] if tally["true"] else float("nan"),
             "purity": tally["correct"] / tally["predicted"] if tally["predicted"] else float("nan")}
     return result
@@ -299,14 +299,14 @@ def _overlay(examples: list) -> None:
         return
     fig, axes = plt.subplots(2, len(examples), figsize=(2.3 * len(examples), 5), squeeze=False)
     for column, (name, cutout, colorized, true_regions, predicted_regions) in enumerate(examples):
-        for row, (image, regions, label) in enumerate(((cutout.truth_rgb, true_regions, "true colour"),
+        for row, (image, regions, label) in enumerate(((cutout.truth_rgb, true_regions, "true color"),
                                                        (colorized.rgb, predicted_regions, "galcolor"))):
             ax = axes[row, column]
             ax.imshow(image)
             good = np.asarray(regions["score"]) >= THRESHOLD
-            for selection, colour, width in ((~good, "yellow", 0.6), (good, "cyan", 1.4)):
+            for selection, color, width in ((~good, "yellow", 0.6), (good, "cyan", 1.4)):
                 ax.scatter(u.Quantity(regions["x"]).value[selection], u.Quantity(regions["y"]).value[selection],
-                           s=60, facecolors="none", edgecolors=colour, linewidths=width)
+                           s=60, facecolors="none", edgecolors=color, linewidths=width)
             ax.set_xlim(212 - 110, 212 + 110)
             ax.set_ylim(212 + 110, 212 - 110)
             ax.set_xticks([])
@@ -316,7 +316,7 @@ def _overlay(examples: list) -> None:
             if row == 0:
                 ax.set_title(name, fontsize=7)
     fig.suptitle("SDSS validation galaxies: candidate regions (yellow) and regions with score >= 0.5 (cyan), "
-                 "from true and predicted colour", fontsize=9)
+                 "from true and predicted color", fontsize=9)
     fig.tight_layout()
     fig.savefig(RESULTS / "regions_real_overlay.png", dpi=110)
     plt.close(fig)
@@ -337,35 +337,35 @@ def _markdown(results: dict) -> str:
                   f"{sim['true']['n_simulated_clumps']} simulated clumps made "
                   f"{sim['true']['n_blends']} blends). {sim['true']['n_crowded']} of the catalog clumps are "
                   f"crowded: another clump (or blend) lies within {CROWDED_SEPARATION:g} PSF FWHM.", "",
-                  "| colour | completeness | purity | completeness, isolated / crowded "
+                  "| color | completeness | purity | completeness, isolated / crowded "
                   "| completeness with nuclear | completeness, all clumps | hard negatives hit | regions |",
                   "|---|---|---|---|---|---|---|---|"]
-        for colour in ("predicted", "true"):
-            r = sim[colour]
-            lines.append(f"| {colour} | {r['completeness']:.3f} | {r['purity']:.3f} | "
+        for color in ("predicted", "true"):
+            r = sim[color]
+            lines.append(f"| {color} | {r['completeness']:.3f} | {r['purity']:.3f} | "
                          f"{r['completeness_isolated']:.3f} / {r['completeness_crowded']:.3f} | "
                          f"{r['completeness_with_nuclear']:.3f} | "
                          f"{r['completeness_all_clumps']:.3f} | {r['hard_negatives_hit']:.3f} "
                          f"(of {r['n_hard_negatives']}) | {r['n_regions']} |")
-        lines += ["", "Goal: predicted colour >= 0.85 / 0.85, true colour >= 0.95 / 0.90.", "",
+        lines += ["", "Goal: predicted color >= 0.85 / 0.85, true color >= 0.95 / 0.90.", "",
                   "![precision-recall](regions_pr.png)", "", "![reliability](regions_reliability.png)", "",
                   "![completeness by clump brightness](regions_completeness.png)", "",
-                  "![catalog clumps missed in true colour](regions_missed.png)", ""]
+                  "![catalog clumps missed in true color](regions_missed.png)", ""]
     if "real" in results:
         r = results["real"]
         lines += [f"## SDSS validation galaxies ({r['n_galaxies']})", "",
-                  "How well the regions found in the predicted colour recover those found in the true colour "
+                  "How well the regions found in the predicted color recover those found in the true color "
                   "(same method, same L, matching within 1.5 PSF FWHM), for every candidate (score >= 0) and "
                   f"at the default threshold (score >= {THRESHOLD}):", "",
-                  "| score | true-colour regions | predicted-colour regions | completeness | purity |",
+                  "| score | true-color regions | predicted-color regions | completeness | purity |",
                   "|---|---|---|---|---|"]
         for threshold in (0.0, THRESHOLD):
             t = r[f"score>={threshold}"]
-            lines.append(f"| >= {threshold} | {t['true_colour_regions']} | {t['predicted_colour_regions']} | "
+            lines.append(f"| >= {threshold} | {t['true_color_regions']} | {t['predicted_color_regions']} | "
                          f"{t['completeness']:.3f} | {t['purity']:.3f} |")
         quantiles = r["score_quantiles"]
-        lines += ["", "Median / 90th / 99th percentile of the candidates' scores: true colour "
-                  + " / ".join(f"{q:.3f}" for q in quantiles["true"]) + ", predicted colour "
+        lines += ["", "Median / 90th / 99th percentile of the candidates' scores: true color "
+                  + " / ".join(f"{q:.3f}" for q in quantiles["true"]) + ", predicted color "
                   + " / ".join(f"{q:.3f}" for q in quantiles["predicted"]) + ".", "",
                   "![overlay](regions_real_overlay.png)", ""]
     return "\n".join(lines)

@@ -4,7 +4,7 @@ The goal (issue: datasets) is >= 20 galaxies per second on one core. The
 process is pinned to a single core (``os.sched_setaffinity``) and torch/BLAS
 threads are limited to one, so the number does not depend on how many cores
 the machine has. Simulation is timed after a warm-up of 20 galaxies (which
-fills the SED-colour cache, as any long run would).
+fills the SED-color cache, as any long run would).
 
 Writes ``benchmarks/results/simulate_speed.md``. Run from the repository
 root::

@@ -12,8 +12,8 @@
 #
 #   unc       per-lightness residual table of the new weights
 #             (galcolor/data/uncertainty_<sha16>.json; 0.7 min)
-#   q128      colour quality at 128 px, 500 val galaxies (0.4 min)
-#   full      colour quality at 424 px through galcolor.Colorizer (2.4 min)
+#   q128      color quality at 128 px, 500 val galaxies (0.4 min)
+#   full      color quality at 424 px through galcolor.Colorizer (2.4 min)
 #   real      real DECaLS/SDSS FITS files (0.2 min)
 #   reg       region score calibration, seed 101 (1.5 min)
 #   bregions  region benchmark, seed 202 and real SDSS val (6.5 min)

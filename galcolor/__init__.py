@@ -1,4 +1,4 @@
-"""galcolor: colorize grayscale galaxy images and turn the colour into science.
+"""galcolor: colorize grayscale galaxy images and turn the color into science.
 
 Examples
 --------

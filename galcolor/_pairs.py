@@ -1,4 +1,4 @@
-"""One conversion from a colour image to a training item, for every data source."""
+"""One conversion from a color image to a training item, for every data source."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ __all__ = ["item_from_rgb"]
 
 
 def item_from_rgb(rgb: np.ndarray, index: int = 0, valid: np.ndarray | None = None) -> dict:
-    """A training item from an sRGB colour image, as :class:`~galcolor.datasets.ImageFolder` serves it.
+    """A training item from an sRGB color image, as :class:`~galcolor.datasets.ImageFolder` serves it.
 
     Parameters
     ----------
@@ -22,7 +22,7 @@ def item_from_rgb(rgb: np.ndarray, index: int = 0, valid: np.ndarray | None = No
     index : int, optional
         Stored as ``item["index"]``.
     valid : numpy.ndarray of bool, shape (H, W), optional
-        Pixels with valid colour (default all); invalid pixels get
+        Pixels with valid color (default all); invalid pixels get
         L = a* = b* = 0 and are never galaxy pixels.
 
     Returns

@@ -1,7 +1,7 @@
-"""Star-forming regions from colour: blue-excess maps, detection, calibrated scores.
+"""Star-forming regions from color: blue-excess maps, detection, calibrated scores.
 
 Young star-forming clumps are compact knots bluer than the disk around them.
-:func:`find_star_forming_regions` finds them in the colour of a galaxy image,
+:func:`find_star_forming_regions` finds them in the color of a galaxy image,
 predicted (a :class:`~galcolor.Colorization`) or true (a
 :class:`~galcolor.Cutout` that carries ``truth_rgb``), with the same code:
 
@@ -12,9 +12,9 @@ predicted (a :class:`~galcolor.Colorization`) or true (a
    main galaxy is the segment at (or nearest) the image centre, or every
    large segment with ``galaxies="all"``.
 2. **Blue excess** (the contrast method of Mehta et al. 2021, applied to
-   colour): the local disk b* minus the PSF-smoothed b*; positive means
+   color): the local disk b* minus the PSF-smoothed b*; positive means
    bluer than the disk around it. The disk b* is the median b* in
-   elliptical annuli (the radial colour gradient: red bulge, bluer disk),
+   elliptical annuli (the radial color gradient: red bulge, bluer disk),
    corrected in angle sectors between the major and minor axes (a round
    bulge in an inclined disk reddens an annulus more along the minor axis),
    then averaged over the galaxy folded about its axes (bulge and disk are
@@ -24,10 +24,10 @@ predicted (a :class:`~galcolor.Colorization`) or true (a
    than the model and brighter than the galaxy's elliptical light profile.
    Blue but faint patches, such as the disk beside a round bulge on the
    major axis, stay in the fit, which learns them.
-3. **Significance**: the excess over its uncertainty: for a predicted colour
+3. **Significance**: the excess over its uncertainty: for a predicted color
    the spread of the prediction (``ab_std`` without the calibrated error of
-   the galaxy's overall colour, which cancels in a difference), for a true
-   colour the pixel noise of b* (measured as a function of L).
+   the galaxy's overall color, which cancels in a difference), for a true
+   color the pixel noise of b* (measured as a function of L).
 4. **Regions**: :func:`photutils.segmentation.detect_sources` on the
    significance map inside the galaxy, split by
    :func:`~photutils.segmentation.deblend_sources` on the lightness contrast
@@ -102,16 +102,16 @@ DEFAULT_SEEING_ARCSEC = 1.4
 DEFAULT_PSF_FWHM_PIXELS = DEFAULT_SEEING_ARCSEC / 0.396
 #: Header keywords that carry the PSF FWHM in arcsec, in order of preference.
 SEEING_KEYWORDS = ("PSF_FWHM", "PSFFWHM", "SEEING", "FWHM")
-#: Floor of the colour uncertainty (CIELAB units): a regression model without
-#: TTA reports ab_std = 0, and no colour inferred from grey is better than ~1.
-MIN_COLOUR_STD = 1.0
+#: Floor of the color uncertainty (CIELAB units): a regression model without
+#: TTA reports ab_std = 0, and no color inferred from grey is better than ~1.
+MIN_COLOR_STD = 1.0
 #: Gaussian sigma of the local-disk smoothing, in PSF FWHMs.
 DISK_SCALE = 2.0
 #: Simulated clumps closer than this many PSF FWHMs are one blend (:func:`resolve_blends`).
 BLEND_LINK = 1.0
-#: Width of the elliptical annuli of the disk-colour profile, in PSF FWHMs.
+#: Width of the elliptical annuli of the disk-color profile, in PSF FWHMs.
 PROFILE_STEP = 0.5
-#: Angle sectors (between the major and the minor axis) of the disk-colour profile.
+#: Angle sectors (between the major and the minor axis) of the disk-color profile.
 PROFILE_SECTORS = 3
 #: Split redder or brighter neighbours off a galaxy's segment (:func:`_split_neighbours`) ...
 SPLIT_NEIGHBOURS = True
@@ -120,7 +120,7 @@ NEIGHBOUR_CONTRAST = 0.05
 #: ... when a piece's median b* exceeds the galaxy's by more than this (CIELAB units).
 NEIGHBOUR_RED_EXCESS = 3.0
 #: A piece with at least this fraction of its segment's light is a neighbour
-#: (a star or galaxy), whatever its colour: star-forming clumps have a few
+#: (a star or galaxy), whatever its color: star-forming clumps have a few
 #: per cent of their galaxy's light (in the simulator the median clump has
 #: 6 % of its galaxy's g-band light, and 1.6 % of clumps have 40 % or more).
 NEIGHBOUR_FLUX_RATIO = 0.4
@@ -128,16 +128,16 @@ NEIGHBOUR_FLUX_RATIO = 0.4
 SECTOR_STEP = 1.0
 #: Fewest pixels, in PSF areas (pi FWHM^2 / 4), of an annulus in one sector.
 SECTOR_MIN_PSF_AREAS = 4.0
-#: A pixel is left out of the disk-colour fit as part of a knot when it is
+#: A pixel is left out of the disk-color fit as part of a knot when it is
 #: bluer than the fit by ``min_significance`` and its PSF-smoothed luminance
 #: exceeds this many times the galaxy's elliptical luminance profile there.
 KNOT_LIGHT_RATIO = 1.0
-#: Gaussian sigma of the smoothing of the disk colour's residual over the
+#: Gaussian sigma of the smoothing of the disk color's residual over the
 #: galaxy folded onto one quadrant (:func:`_folded_correction`), in PSF sigmas ...
 FOLD_SCALE = 0.5
 #: ... and the prior weight, in pixels, that pulls it to 0 where the quadrant is empty.
 FOLD_PRIOR_PIXELS = 4.0
-#: Lightness below which the colour of a pixel is too noisy to search
+#: Lightness below which the color of a pixel is too noisy to search
 #: (PSF-smoothed L; galcolor's galaxy-pixel convention is 15, but clumps in
 #: the outskirts of simulated disks sit at L ~ 8-15).
 REGION_MIN_LIGHTNESS = 8.0
@@ -152,7 +152,7 @@ PEAK_MIN_RATIO = 0.3
 #: Where the shipped calibration lives.
 _CALIBRATION_FILE = "region_score.json"
 #: Measurements the score is a function of (see :func:`_score_features`). The
-#: squared and product colour terms let the score peak at the colours of
+#: squared and product color terms let the score peak at the colors of
 #: clumps instead of rising without end as a region gets bluer: hot
 #: foreground stars are bluer than clumps and lower in a*.
 SCORE_FEATURES = ("log_significance", "blue_excess", "log_area_psf", "log_flux_fraction",
@@ -205,8 +205,8 @@ class ScoreCalibration:
 
     Attributes
     ----------
-    colour : {"predicted", "true"}
-        Which colour the coefficients were fitted on.
+    color : {"predicted", "true"}
+        Which color the coefficients were fitted on.
     mean, scale, coef : tuple of float
         Standardisation and weights, one per feature.
     intercept : float
@@ -214,7 +214,7 @@ class ScoreCalibration:
         How the calibration was made (seeds, number of galaxies, model).
     """
 
-    colour: str
+    color: str
     mean: tuple[float, ...]
     scale: tuple[float, ...]
     coef: tuple[float, ...]
@@ -230,7 +230,7 @@ class ScoreCalibration:
         return 1.0 / (1.0 + np.exp(-np.clip(logit, -50, 50)))
 
     @classmethod
-    def uninformative(cls, colour: str = "predicted") -> "ScoreCalibration":
+    def uninformative(cls, color: str = "predicted") -> "ScoreCalibration":
         """All weights 0: every region scores 0.5 (candidates before any calibration).
 
         Examples
@@ -241,11 +241,11 @@ class ScoreCalibration:
         [0.5, 0.5]
         """
         n = len(SCORE_FEATURES)
-        return cls(colour=colour, mean=(0.0,) * n, scale=(1.0,) * n, coef=(0.0,) * n, intercept=0.0)
+        return cls(color=color, mean=(0.0,) * n, scale=(1.0,) * n, coef=(0.0,) * n, intercept=0.0)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (the format of the shipped file)."""
-        return {"colour": self.colour, "features": list(self.features), "mean": list(self.mean),
+        return {"color": self.color, "features": list(self.features), "mean": list(self.mean),
                 "scale": list(self.scale), "coef": list(self.coef), "intercept": self.intercept,
                 "provenance": self.provenance}
 
@@ -255,7 +255,8 @@ class ScoreCalibration:
         features = tuple(data["features"])
         if features != SCORE_FEATURES:
             raise InputError(f"calibration features {features} are not galcolor's {SCORE_FEATURES}")
-        return cls(colour=data["colour"], mean=tuple(data["mean"]), scale=tuple(data["scale"]),
+        # "colour": files written before galcolor settled on one spelling
+        return cls(color=data.get("color", data.get("colour")), mean=tuple(data["mean"]), scale=tuple(data["scale"]),
                    coef=tuple(data["coef"]), intercept=float(data["intercept"]), features=features,
                    provenance=dict(data.get("provenance", {})))
 
@@ -265,13 +266,13 @@ def _shipped_calibrations() -> str:
     return resources.files("galcolor").joinpath("data", _CALIBRATION_FILE).read_text()
 
 
-def load_score_calibration(colour: str = "predicted", path: str | Path | None = None) -> ScoreCalibration:
-    """The calibration of ``score`` for predicted or true colour.
+def load_score_calibration(color: str = "predicted", path: str | Path | None = None) -> ScoreCalibration:
+    """The calibration of ``score`` for predicted or true color.
 
     Parameters
     ----------
-    colour : {"predicted", "true"}
-        Predicted colour (a :class:`~galcolor.Colorization`) or true colour.
+    color : {"predicted", "true"}
+        Predicted color (a :class:`~galcolor.Colorization`) or true color.
     path : str or pathlib.Path, optional
         A JSON file written by ``pipelines/calibrate_regions.py``; default:
         the calibration shipped with galcolor.
@@ -279,11 +280,11 @@ def load_score_calibration(colour: str = "predicted", path: str | Path | None = 
     Examples
     --------
     >>> from galcolor.analysis import load_score_calibration
-    >>> load_score_calibration("true").colour
+    >>> load_score_calibration("true").color
     'true'
     """
-    if colour not in ("predicted", "true"):
-        raise InputError(f"colour must be 'predicted' or 'true', got {colour!r}")
+    if color not in ("predicted", "true"):
+        raise InputError(f"color must be 'predicted' or 'true', got {color!r}")
     if path is None:
         text = _shipped_calibrations()
         origin = f"galcolor/data/{_CALIBRATION_FILE}"
@@ -291,9 +292,9 @@ def load_score_calibration(colour: str = "predicted", path: str | Path | None = 
         text = Path(path).read_text()
         origin = str(path)
     data = json.loads(text)
-    if colour not in data:
-        raise InputError(f"{origin} has no calibration for {colour} colour")
-    return ScoreCalibration.from_dict(data[colour])
+    if color not in data:
+        raise InputError(f"{origin} has no calibration for {color} color")
+    return ScoreCalibration.from_dict(data[color])
 
 
 # ----------------------------------------------------------------------------
@@ -301,37 +302,37 @@ def load_score_calibration(colour: str = "predicted", path: str | Path | None = 
 
 
 @dataclass
-class _ColourPlanes:
+class _ColorPlanes:
     lightness: np.ndarray
     a: np.ndarray
     b: np.ndarray
-    a_std: np.ndarray | None  # None: estimate from the pixel noise (true colour)
+    a_std: np.ndarray | None  # None: estimate from the pixel noise (true color)
     b_std: np.ndarray | None
-    b_spread: np.ndarray | None  # uncertainty of colour *differences* within the image
+    b_spread: np.ndarray | None  # uncertainty of color *differences* within the image
     mask: np.ndarray
     wcs: WCS | None
     header: Any
     source: str
-    colour: str
+    color: str
     meta: dict[str, Any]
 
 
-def _colour_planes(data: Colorization | Cutout) -> _ColourPlanes:
+def _color_planes(data: Colorization | Cutout) -> _ColorPlanes:
     if isinstance(data, Colorization):
-        return _ColourPlanes(data.lightness, data.ab[..., 0], data.ab[..., 1], data.ab_std[..., 0],
+        return _ColorPlanes(data.lightness, data.ab[..., 0], data.ab[..., 1], data.ab_std[..., 0],
                              data.ab_std[..., 1], _prediction_spread(data), data.mask, data.wcs, data.header, data.source,
                              "predicted", dict(data.meta))
     if isinstance(data, Cutout):
         if data.truth_rgb is None:
-            raise InputError(f"{data.source}: a Cutout without true colour has no colour to search; "
+            raise InputError(f"{data.source}: a Cutout without true color has no color to search; "
                              "colorize it first (galcolor.colorize) or pass one with truth_rgb")
         lab = rgb_to_lab_numpy(np.asarray(data.truth_rgb, dtype=np.float32))
         mask = data.mask if data.truth_mask is None else (data.mask | data.truth_mask)
         # The cutout's own lightness, not the composite's: the galaxy and the
-        # regions are then segmented on the same L as the predicted colour.
-        return _ColourPlanes(data.lightness, lab[..., 1], lab[..., 2], None, None, None, mask, data.wcs,
+        # regions are then segmented on the same L as the predicted color.
+        return _ColorPlanes(data.lightness, lab[..., 1], lab[..., 2], None, None, None, mask, data.wcs,
                              data.header, data.source, "true",
-                             {"model": "none (true colour)", "weights_sha256": ""})
+                             {"model": "none (true color)", "weights_sha256": ""})
     raise InputError(f"expected a galcolor.Colorization or a galcolor.Cutout with truth_rgb, "
                      f"got {type(data).__name__}")
 
@@ -340,8 +341,8 @@ def _prediction_spread(result: Colorization) -> np.ndarray:
     """The spread of the prediction of b* (TTA/classification), without the calibrated part.
 
     A calibrated ``ab_std`` (:mod:`galcolor.uncertainty`) is mostly the
-    error of the galaxy's overall colour, which is shared by neighbouring
-    pixels and cancels in a blue excess (a difference of two colours of the
+    error of the galaxy's overall color, which is shared by neighbouring
+    pixels and cancels in a blue excess (a difference of two colors of the
     same galaxy); the spread of the prediction is what varies from pixel to
     pixel. The calibrated table is taken out in quadrature.
     """
@@ -414,7 +415,7 @@ def _noise_by_lightness(values: np.ndarray, lightness: np.ndarray, valid: np.nda
                         n_bins: int = 16) -> np.ndarray:
     """Per-pixel noise of ``values`` as a function of L, from its high-pass residual.
 
-    Colour noise of a composite falls as the pixel gets brighter, so one
+    Color noise of a composite falls as the pixel gets brighter, so one
     number for the whole image would be wrong at both ends.
     """
     sigma = 1.0
@@ -426,7 +427,7 @@ def _noise_by_lightness(values: np.ndarray, lightness: np.ndarray, valid: np.nda
     samples_r = residual[valid]
     if samples_l.size < 50:
         return np.full(values.shape, 1.4826 * float(np.median(np.abs(samples_r))) / correction
-                       if samples_r.size else MIN_COLOUR_STD)
+                       if samples_r.size else MIN_COLOR_STD)
     edges = np.unique(np.quantile(samples_l, np.linspace(0, 1, n_bins + 1)))
     centres, noise = [], []
     for low, high in zip(edges[:-1], edges[1:]):
@@ -436,7 +437,7 @@ def _noise_by_lightness(values: np.ndarray, lightness: np.ndarray, valid: np.nda
         centres.append(float(np.median(samples_l[inside])))
         noise.append(1.4826 * float(np.median(np.abs(samples_r[inside] - np.median(samples_r[inside])))))
     if not centres:
-        return np.full(values.shape, MIN_COLOUR_STD)
+        return np.full(values.shape, MIN_COLOR_STD)
     return np.interp(lightness, centres, np.asarray(noise) / correction)
 
 
@@ -457,7 +458,7 @@ def _split_neighbours(segments: SegmentationImage, smoothed: np.ndarray, b: np.n
     segment, else the brightest), or when it has at least
     :data:`NEIGHBOUR_FLUX_RATIO` of the whole segment's light. Fainter, bluer
     pieces (clumps) stay, so the galaxy keeps its clumps, while a red
-    neighbour or a bright star no longer distorts its shape and disk colour
+    neighbour or a bright star no longer distorts its shape and disk color
     profile, nor passes for a blue clump.
     """
     luminance = lightness_to_luminance(np.clip(smoothed, 0.0, 100.0))
@@ -599,7 +600,7 @@ def _elliptical_coordinates(valid: np.ndarray, light: np.ndarray) -> tuple[np.nd
     From the light-weighted second moments of ``valid``. The angle is that
     of the pixel from the major axis, folded into [0, pi/2] (0 on the
     major axis, pi/2 on the minor axis): bulge and disk are both symmetric
-    about the axes, so the four quadrants share one colour model.
+    about the axes, so the four quadrants share one color model.
     """
     if not valid.any():
         return (np.zeros(valid.shape),) * 4
@@ -626,7 +627,7 @@ def _folded_correction(values: np.ndarray, model: np.ndarray, major: np.ndarray,
     """``model`` plus its residual over ``use`` averaged over the galaxy folded onto one quadrant.
 
     Bulge and disk are both symmetric about the galaxy's axes, so the four
-    mirror images of a pixel share its smooth colour, whatever the shapes
+    mirror images of a pixel share its smooth color, whatever the shapes
     of bulge and disk. Folded onto one quadrant (``major``, ``minor``: the
     absolute offsets along the axes, in pixels), the residual of ``values``
     from ``model`` is averaged with a Gaussian of ``sigma`` pixels (mirrored
@@ -733,7 +734,7 @@ def _disk_profile(b: np.ndarray, galaxy_labels: np.ndarray, disk_pixels: np.ndar
     return profile
 
 
-def _region_maps(planes: _ColourPlanes, galaxy_labels: np.ndarray, psf_fwhm: float,
+def _region_maps(planes: _ColorPlanes, galaxy_labels: np.ndarray, psf_fwhm: float,
                  clip_sigma: float) -> tuple[np.ndarray, ...]:
     """Disk b*, blue excess, its uncertainty and significance; lightness contrasts.
 
@@ -741,14 +742,14 @@ def _region_maps(planes: _ColourPlanes, galaxy_labels: np.ndarray, psf_fwhm: flo
     PSF-smoothed and the unsmoothed lightness contrast over the disk, and
     the luminance.
 
-    The disk colour is modelled in three parts, with knots excluded
+    The disk color is modelled in three parts, with knots excluded
     (iterated): the median b* in elliptical annuli, corrected per angle
     sector (:func:`_sector_profile`; galaxies are redder in the middle: a
-    plain Gaussian smoothing would let the red bulge pull the disk colour
+    plain Gaussian smoothing would let the red bulge pull the disk color
     around it red and make the whole inner disk look bluer than itself);
     its residual averaged over the galaxy folded about its axes
     (:func:`_folded_correction`: near a round bulge in an inclined disk
-    the colour changes faster than sectors of annuli can follow); plus the
+    the color changes faster than sectors of annuli can follow); plus the
     Gaussian-smoothed residual from both (arms, bars, lopsided disks).
     A knot is bluer than the model by ``clip_sigma`` and brighter than the
     elliptical light profile (:data:`KNOT_LIGHT_RATIO`); blue but faint
@@ -771,14 +772,14 @@ def _region_maps(planes: _ColourPlanes, galaxy_labels: np.ndarray, psf_fwhm: flo
         b_std = noise * _gaussian_kernel_norm(psf_sigma)
     else:
         b_std = _smooth(planes.b_spread, weights, psf_sigma)
-    b_std = np.maximum(np.nan_to_num(b_std, nan=MIN_COLOUR_STD), MIN_COLOUR_STD)
+    b_std = np.maximum(np.nan_to_num(b_std, nan=MIN_COLOR_STD), MIN_COLOR_STD)
 
     labels = np.where(valid, galaxy_labels, 0)
     geometry = [(box, label, *_elliptical_coordinates(labels[box] == label, luminance[box]))
                 for label, box in enumerate(ndimage.find_objects(labels), start=1) if box is not None]
     step = max(PROFILE_STEP * psf_fwhm, 1.0)
     sector_pixels = max(int(round(SECTOR_MIN_PSF_AREAS * _psf_area(psf_fwhm))), 10)
-    # Knots are brighter than the disk around them. The colour geometry of
+    # Knots are brighter than the disk around them. The color geometry of
     # a round red bulge in an inclined disk leaves blue-looking pairs on the
     # major axis that are fainter than the elliptical light profile there:
     # excluding them from the disk fit would only keep the fit from
@@ -838,8 +839,8 @@ def find_star_forming_regions(
     Parameters
     ----------
     data : galcolor.Colorization or galcolor.Cutout
-        A colorized image (predicted colour), or a cutout with ``truth_rgb``
-        (true colour: the same method on the real colour, for comparison).
+        A colorized image (predicted color), or a cutout with ``truth_rgb``
+        (true color: the same method on the real color, for comparison).
     min_significance : float, optional
         Detection threshold on the blue excess over its uncertainty.
     min_area : int, optional
@@ -856,10 +857,10 @@ def find_star_forming_regions(
         Galaxy segmentation threshold in sky sigmas (sigma-clipped).
     min_lightness : float, optional
         Regions are searched only where the PSF-smoothed L reaches this: in
-        fainter outskirts the colour of a pixel is mostly noise, true or
+        fainter outskirts the color of a pixel is mostly noise, true or
         predicted.
     calibration : ScoreCalibration, optional
-        Score model; default: the shipped one for the colour in hand.
+        Score model; default: the shipped one for the color in hand.
     return_maps : bool, optional
         Also return the :class:`RegionMaps`.
 
@@ -873,7 +874,7 @@ def find_star_forming_regions(
 
     Examples
     --------
-    A simulated galaxy, its true colour, and the clumps the simulator put
+    A simulated galaxy, its true color, and the clumps the simulator put
     there:
 
     >>> from galcolor.datasets import simulate
@@ -894,7 +895,7 @@ def find_star_forming_regions(
         raise InputError(f"min_area must be >= 1 pixel, got {min_area}")
     if not 0.0 <= min_score <= 1.0:
         raise InputError(f"min_score must be in [0, 1], got {min_score}")
-    planes = _colour_planes(data)
+    planes = _color_planes(data)
     lightness = np.asarray(planes.lightness, dtype=np.float64)
     finite = np.isfinite(lightness) & np.isfinite(planes.a) & np.isfinite(planes.b)
     mask = np.asarray(planes.mask, dtype=bool) | ~finite
@@ -909,8 +910,8 @@ def find_star_forming_regions(
     parameters = {"min_significance": min_significance, "min_area": min_area, "min_score": min_score,
                   "galaxies": galaxies, "psf_fwhm": round(float(psf_fwhm), 4),
                   "galaxy_n_sigma": galaxy_n_sigma, "min_lightness": min_lightness,
-                  "calibration": planes.colour if calibration is None else calibration.colour}
-    meta = {"source": planes.source, "colour": planes.colour,
+                  "calibration": planes.color if calibration is None else calibration.color}
+    meta = {"source": planes.source, "color": planes.color,
             "model": str(planes.meta.get("model", "")),
             "weights_sha256": str(planes.meta.get("weights_sha256", "")),
             "galcolor_version": __version__,
@@ -964,7 +965,7 @@ def find_star_forming_regions(
     table = _measure(planes, segments, parents, galaxy_segments, significance, excess, b_std,
                      contrast, luminance, psf_fwhm)
     if calibration is None:
-        calibration = load_score_calibration(planes.colour)
+        calibration = load_score_calibration(planes.color)
     features = _score_features(table, psf_fwhm)
     table["score"] = calibration(features) if len(table) else np.zeros(0)
     maps = RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, significance, segments, float(psf_fwhm))
@@ -976,10 +977,10 @@ def find_star_forming_regions(
     return (table, maps) if return_maps else table
 
 
-def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.ndarray,
+def _measure(planes: _ColorPlanes, segments: SegmentationImage, parents: np.ndarray,
              galaxy_segments: SegmentationImage, significance: np.ndarray, excess: np.ndarray,
              b_std: np.ndarray, contrast: np.ndarray, luminance: np.ndarray, psf_fwhm: float) -> QTable:
-    """One row per segment: positions, areas, colours, light and the features."""
+    """One row per segment: positions, areas, colors, light and the features."""
     labels = segments.labels
     data = segments.data
     with warnings.catch_warnings():
@@ -988,7 +989,7 @@ def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.nda
         # Centroids weighted by the knot's own light (the lightness contrast
         # over the disk) times its blue significance: the centre of what is
         # both a knot and blue, not the bluest edge of a segment that a red
-        # bulge next door pulls the colour peak to, nor a bright bulge at
+        # bulge next door pulls the color peak to, nor a bright bulge at
         # the end of a blue segment. The tiny term keeps a centroid where
         # the contrast is 0.
         light_weights = np.where(np.isfinite(contrast), np.clip(contrast, 0.0, None), 0.0)
@@ -1010,9 +1011,9 @@ def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.nda
 
     a_mean = np.asarray(a_cat.segment_flux, dtype=np.float64) / area
     b_mean = np.asarray(b_cat.segment_flux, dtype=np.float64) / area
-    # Pixel errors of a predicted colour are correlated, so the mean of the
+    # Pixel errors of a predicted color are correlated, so the mean of the
     # pixel uncertainties is the honest error of the mean, not sigma/sqrt(N).
-    # True colour has no ab_std: both channels get the measured b* noise.
+    # True color has no ab_std: both channels get the measured b* noise.
     a_err = per_label(b_std if planes.a_std is None else planes.a_std)
     b_err = per_label(b_std if planes.b_std is None else planes.b_std)
     blue_excess = per_label(excess)
@@ -1048,7 +1049,7 @@ def _measure(planes: _ColourPlanes, segments: SegmentationImage, parents: np.nda
         if r_gal[row] < psf_fwhm:
             value |= RegionFlag.NUCLEUS
         if b_err[row] > blue_excess[row]:
-            value |= RegionFlag.LOW_SNR_COLOUR
+            value |= RegionFlag.LOW_SNR_COLOR
         flags[row] = value
 
     ra = np.full(len(labels), np.nan)
@@ -1160,7 +1161,7 @@ def completeness_purity(n_true_found: int, n_true: int, n_correct: int, n_detect
     return completeness, purity
 
 
-def fit_score_calibration(features: np.ndarray, labels: np.ndarray, *, colour: str,
+def fit_score_calibration(features: np.ndarray, labels: np.ndarray, *, color: str,
                           l2: float = 1e-2, provenance: dict[str, Any] | None = None) -> ScoreCalibration:
     """Fit the logistic score model to labelled candidate regions.
 
@@ -1171,7 +1172,7 @@ def fit_score_calibration(features: np.ndarray, labels: np.ndarray, *, colour: s
         min_score=0)`` on simulated galaxies, see ``pipelines/calibrate_regions.py``).
     labels : numpy.ndarray of bool, shape (N,)
         True where the candidate matched a simulated clump.
-    colour : {"predicted", "true"}
+    color : {"predicted", "true"}
     l2 : float, optional
         Ridge penalty on the standardised weights (keeps the fit stable when
         two features move together).
@@ -1183,7 +1184,7 @@ def fit_score_calibration(features: np.ndarray, labels: np.ndarray, *, colour: s
     >>> rng = np.random.default_rng(0)
     >>> features = rng.normal(size=(400, len(SCORE_FEATURES)))
     >>> labels = features[:, 0] + 0.3 * rng.normal(size=400) > 0
-    >>> model = fit_score_calibration(features, labels, colour="true")
+    >>> model = fit_score_calibration(features, labels, color="true")
     >>> float(((model(features) > 0.5) == labels).mean()) > 0.9
     True
     """
@@ -1212,7 +1213,7 @@ def fit_score_calibration(features: np.ndarray, labels: np.ndarray, *, colour: s
 
     result = optimize.minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B")
     theta = result.x
-    return ScoreCalibration(colour=colour, mean=tuple(float(v) for v in mean),
+    return ScoreCalibration(color=color, mean=tuple(float(v) for v in mean),
                             scale=tuple(float(v) for v in scale), coef=tuple(float(v) for v in theta[1:]),
                             intercept=float(theta[0]), provenance=dict(provenance or {}))
 
@@ -1244,7 +1245,7 @@ def resolve_blends(truth: QTable, psf_fwhm: float, *, link: float = BLEND_LINK) 
     """Merge simulated clumps closer together than the PSF into blended clumps.
 
     Two clumps less than ``link`` PSF FWHMs apart make one knot in the
-    image, in any colour, and no detector can find both: a truth table
+    image, in any color, and no detector can find both: a truth table
     with them as separate rows would count the second as missed however
     good the finder. Clumps are grouped friends-of-friends (a chain of
     clumps each within ``link`` FWHM of the next is one blend); each blend
@@ -1355,7 +1356,7 @@ def label_candidates(catalog: QTable, truth: QTable, *, psf_fwhm: float | None =
     return matched_kind == "clump", truth_match, matched_kind
 
 
-def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = ("predicted", "true"),
+def evaluate_on_simulation(galaxies: Sequence[Any], *, colors: Sequence[str] = ("predicted", "true"),
                            colorizer: Any = None, band: str = "r", progress: bool = True,
                            blend_link: float | None = BLEND_LINK, **find_options: Any):
     """Run the region finder on simulated galaxies and match it to their truth.
@@ -1366,8 +1367,8 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = 
     Parameters
     ----------
     galaxies : sequence of galcolor.datasets.SimulatedGalaxy
-    colours : sequence of {"predicted", "true"}
-        Predicted colour colorizes ``band`` with ``colorizer``; true colour
+    colors : sequence of {"predicted", "true"}
+        Predicted color colorizes ``band`` with ``colorizer``; true color
         uses the simulated gri composite.
     colorizer : galcolor.Colorizer, optional
         Default: ``galcolor.Colorizer()`` (the shipped model).
@@ -1386,10 +1387,10 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = 
     Returns
     -------
     candidates : pandas.DataFrame
-        One row per detection: ``galaxy``, ``colour``, the catalog columns,
+        One row per detection: ``galaxy``, ``color``, the catalog columns,
         the score features, ``correct`` and ``matched_kind``.
     truth : pandas.DataFrame
-        One row per true object (blend) and colour: ``galaxy``, ``colour``,
+        One row per true object (blend) and color: ``galaxy``, ``color``,
         ``kind``, ``flux_fraction_g``, ``n_members``, ``r_centre_psf``
         (distance from the galaxy centre in PSF FWHMs), ``nearest_clump_psf``
         (distance to the nearest other clump or blend, PSF FWHMs), ``detection``
@@ -1399,7 +1400,7 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = 
     import pandas as pd
     from tqdm.auto import tqdm
 
-    if colorizer is None and "predicted" in colours:
+    if colorizer is None and "predicted" in colors:
         from .inference import Colorizer
 
         colorizer = Colorizer()
@@ -1409,12 +1410,12 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = 
     bar = tqdm(total=len(galaxies), desc="regions", unit="galaxy", disable=not progress)
     for start in range(0, len(galaxies), chunk):
         cutouts = [galaxy.to_cutout(band) for galaxy in galaxies[start:start + chunk]]
-        predicted = colorizer(cutouts) if "predicted" in colours else [None] * len(cutouts)
+        predicted = colorizer(cutouts) if "predicted" in colors else [None] * len(cutouts)
         for offset, (cutout, colorized) in enumerate(zip(cutouts, predicted)):
             number = start + offset
             galaxy = galaxies[number]
             candidate_frames_galaxy, truth_frames_galaxy = _evaluate_one(
-                galaxy, number, {"predicted": colorized, "true": cutout}, colours, blend_link, find_options)
+                galaxy, number, {"predicted": colorized, "true": cutout}, colors, blend_link, find_options)
             candidate_frames += candidate_frames_galaxy
             truth_frames += truth_frames_galaxy
             bar.update(1)
@@ -1424,13 +1425,13 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colours: Sequence[str] = 
     return candidates, truth
 
 
-def _evaluate_one(galaxy: Any, number: int, inputs: dict[str, Any], colours: Sequence[str],
+def _evaluate_one(galaxy: Any, number: int, inputs: dict[str, Any], colors: Sequence[str],
                   blend_link: float | None, find_options: dict[str, Any]) -> tuple[list, list]:
     import pandas as pd
 
     candidate_frames, truth_frames = [], []
-    for colour in colours:
-        data = inputs[colour]
+    for color in colors:
+        data = inputs[color]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NoRegionsWarning)
             catalog = find_star_forming_regions(data, **find_options)
@@ -1444,7 +1445,7 @@ def _evaluate_one(galaxy: Any, number: int, inputs: dict[str, Any], colours: Seq
         frame["correct"] = correct
         frame["matched_kind"] = matched_kind
         frame["psf_fwhm"] = psf
-        frame.insert(0, "colour", colour)
+        frame.insert(0, "color", color)
         frame.insert(0, "galaxy", number)
         candidate_frames.append(frame)
         # The simulator draws the main galaxy at the centre of the frame.
@@ -1460,7 +1461,7 @@ def _evaluate_one(galaxy: Any, number: int, inputs: dict[str, Any], colours: Seq
         scores = np.asarray(catalog["score"], dtype=np.float64) if len(catalog) else np.zeros(0)
         ids = np.asarray(catalog["id"]) if len(catalog) else np.zeros(0, dtype=np.int64)
         truth_frames.append(pd.DataFrame({
-            "galaxy": number, "colour": colour, "kind": np.asarray(truth["kind"], dtype=str),
+            "galaxy": number, "color": color, "kind": np.asarray(truth["kind"], dtype=str),
             "flux_fraction_g": np.asarray(truth["flux_fraction_g"], dtype=np.float64),
             "n_members": np.asarray(truth["n_members"]) if "n_members" in truth.colnames else 1,
             "r_centre_psf": r_centre,

@@ -39,7 +39,7 @@ def _check_lightness(lightness: torch.Tensor) -> None:
 
 
 class GreyColorizer:
-    """Predicts no colour at all: a* = b* = 0 everywhere.
+    """Predicts no color at all: a* = b* = 0 everywhere.
 
     Examples
     --------

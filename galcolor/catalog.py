@@ -25,7 +25,7 @@ Examples
 --------
 >>> import pathlib, tempfile
 >>> from galcolor import catalog
->>> regions = catalog.empty_table(meta={"colour": "predicted", "parameters": {"nsigma": 3.0}})
+>>> regions = catalog.empty_table(meta={"color": "predicted", "parameters": {"nsigma": 3.0}})
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "regions.fits"
 >>> catalog.write(regions, path).name
 'regions.fits'
@@ -33,7 +33,7 @@ Examples
 >>> back.colnames == [column.name for column in catalog.REGION_COLUMNS]
 True
 >>> back.meta
-{'colour': 'predicted', 'parameters': {'nsigma': 3.0}}
+{'color': 'predicted', 'parameters': {'nsigma': 3.0}}
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ REGION_COLUMNS: tuple[CatalogColumn, ...] = (
         "flags",
         _INT32,
         None,
-        "Bit flags (RegionFlag): 1 EDGE, 2 MASKED, 4 DEBLENDED, 8 NUCLEUS, 16 LOW_SNR_COLOUR.",
+        "Bit flags (RegionFlag): 1 EDGE, 2 MASKED, 4 DEBLENDED, 8 NUCLEUS, 16 LOW_SNR_COLOR.",
     ),
 )
 
@@ -171,8 +171,8 @@ class RegionFlag(enum.IntFlag):
         The region was split off by deblending.
     NUCLEUS : 8
         The region lies within one PSF FWHM of the galaxy centre.
-    LOW_SNR_COLOUR : 16
-        The colour uncertainty is larger than the blue excess.
+    LOW_SNR_COLOR : 16
+        The color uncertainty is larger than the blue excess.
 
     Examples
     --------
@@ -190,7 +190,7 @@ class RegionFlag(enum.IntFlag):
     MASKED = 2
     DEBLENDED = 4
     NUCLEUS = 8
-    LOW_SNR_COLOUR = 16
+    LOW_SNR_COLOR = 16
 
 
 #: Catalog formats and the file extensions that select them (lower case).
@@ -238,11 +238,11 @@ def empty_table(meta: Mapping[str, Any] | None = None) -> QTable:
 
     Examples
     --------
-    >>> regions = empty_table(meta={"colour": "true"})
+    >>> regions = empty_table(meta={"color": "true"})
     >>> len(regions), regions.colnames[:4]
     (0, ['id', 'galaxy_id', 'source', 'x'])
     >>> regions["ra"].unit, regions["flags"].dtype, regions.meta
-    (Unit("deg"), dtype('int32'), {'colour': 'true'})
+    (Unit("deg"), dtype('int32'), {'color': 'true'})
     """
     columns = {column.name: np.zeros(0, dtype=column.dtype) for column in REGION_COLUMNS}
     return conform(QTable(columns, meta=copy.deepcopy(dict(meta or {}))))
@@ -486,10 +486,10 @@ def read(
     --------
     >>> import pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "regions.parquet"
-    >>> _ = write(empty_table(meta={"colour": "true"}), path)
+    >>> _ = write(empty_table(meta={"color": "true"}), path)
     >>> regions = read(path)
     >>> regions["area"].unit, regions.meta
-    (Unit("pix2"), {'colour': 'true'})
+    (Unit("pix2"), {'color': 'true'})
     """
     path = Path(path)
     file_format = _format_of(path, format)

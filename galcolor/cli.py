@@ -95,7 +95,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if summary["truth_rgb"]:
         bands = summary["truth_bands"]
         detail = f" (R={bands[0]}, G={bands[1]}, B={bands[2]})" if bands else ""
-        lines.append(f"  true colour   yes{detail}")
+        lines.append(f"  true color   yes{detail}")
     for warning in summary["warnings"]:
         lines.append(f"  warning       {warning}")
     print("\n".join(lines))
@@ -240,7 +240,7 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _is_colour_product(path: str) -> bool:
+def _is_color_product(path: str) -> bool:
     """True for a FITS file written by Colorization.to_fits (it has A and B HDUs)."""
     from astropy.io import fits
 
@@ -276,9 +276,9 @@ def _command_regions(arguments: argparse.Namespace) -> int:
     tables, failures = [], []
     for path in tqdm(inputs, desc="finding regions", unit="image", disable=arguments.quiet):
         try:
-            if _is_colour_product(path):
+            if _is_color_product(path):
                 data = Colorization.read_fits(path)
-            elif arguments.true_colour:
+            elif arguments.true_color:
                 data = load(path, band=_index_or_name(arguments.band), hdu=_index_or_name(arguments.hdu))
             else:
                 if colorizer is None:
@@ -361,14 +361,14 @@ def _command_demo(arguments: argparse.Namespace) -> int:
     print(f"colorized {summary['n']} simulated r-band cutouts with model {summary['model']!r} "
           f"on {summary['device']} in {summary['seconds']['total']:.1f} s")
     if summary["mean_delta_e2000_galaxy"] is not None:
-        print(f"colour error on the central galaxies against the simulated truth: dE2000 "
+        print(f"color error on the central galaxies against the simulated truth: dE2000 "
               f"{summary['mean_delta_e2000_galaxy']:.2f} (grey image: "
               f"{summary['mean_delta_e2000_galaxy_grey']:.2f})")
-    print(f"found {summary['n_regions']} star-forming region(s) in the predicted colour "
-          f"({summary['n_regions_true_colour']} in the simulated true colour, same method): catalog "
+    print(f"found {summary['n_regions']} star-forming region(s) in the predicted color "
+          f"({summary['n_regions_true_color']} in the simulated true color, same method): catalog "
           f"{folder / 'regions.ecsv'}, overlay {folder / 'regions.png'}")
-    print(f"look at {folder / 'montage.png'} (grey | galcolor | truth); colour images and FITS "
-          f"products are in {folder / 'colour'}, the inputs in {folder / 'inputs'}")
+    print(f"look at {folder / 'montage.png'} (grey | galcolor | truth); color images and FITS "
+          f"products are in {folder / 'color'}, the inputs in {folder / 'inputs'}")
     return 0
 
 
@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``galcolor`` command."""
     parser = argparse.ArgumentParser(
         prog="galcolor",
-        description="Colorize grayscale galaxy images and turn the colour into science.",
+        description="Colorize grayscale galaxy images and turn the color into science.",
     )
     parser.add_argument("--version", action="version", version=f"galcolor {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -460,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=train_command)
 
     colorize = commands.add_parser(
-        "colorize", help="colorize FITS/JPEG/PNG/TIFF images (colour image + FITS products)",
+        "colorize", help="colorize FITS/JPEG/PNG/TIFF images (color image + FITS products)",
         description="Colorize each INPUT with galcolor.Colorizer and write OUTDIR/<name>_galcolor.<format>. "
         "A file that fails is reported (file and reason) and the others are still written; the "
         "exit status is 1 if any failed.")
@@ -478,16 +478,18 @@ def build_parser() -> argparse.ArgumentParser:
     regions = commands.add_parser(
         "regions", help="find star-forming regions and write one catalog",
         description="Find star-forming regions (compact knots bluer than their disk) in each INPUT and "
-        "write one catalog. Images are colorized first; FITS colour products of galcolor colorize "
-        "are read as they are; --true-colour uses the input's own colour (RGB images, 3-band FITS). "
+        "write one catalog. Images are colorized first; FITS color products of galcolor colorize "
+        "are read as they are; --true-color uses the input's own color (RGB images, 3-band FITS). "
         "The format follows the extension of CATALOG: .fits, .ecsv, .xml/.vot, .parquet, .csv. "
         "A file that fails is reported and the others are still searched; the exit status is 1 "
         "if any failed.")
-    regions.add_argument("inputs", nargs="+", metavar="INPUT", help="images or galcolor FITS colour products")
+    regions.add_argument("inputs", nargs="+", metavar="INPUT", help="images or galcolor FITS color products")
     regions.add_argument("-o", "--output", required=True, metavar="CATALOG", help="catalog file")
     regions.add_argument("--overwrite", action="store_true", help="replace an existing catalog")
-    regions.add_argument("--true-colour", action="store_true",
-                         help="search the input's own colour instead of colorizing it")
+    regions.add_argument("--true-color", action="store_true",
+                         help="search the input's own color instead of colorizing it")
+    # the spelling of galcolor <= 0.1.0.dev0, kept so that old scripts still run
+    regions.add_argument("--true-colour", dest="true_color", action="store_true", help=argparse.SUPPRESS)
     _add_region_arguments(regions)
     _add_model_arguments(regions)
     regions.add_argument("--band", help="band name or plane index to use as lightness")
@@ -512,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask scheduler")
     pipeline.add_argument("--batch-size", type=int, default=32, help="cutouts per task and part (default 32)")
     pipeline.add_argument("--strict", action="store_true", help="fail the run at the first failed cutout")
-    pipeline.add_argument("--products", action="store_true", help="also write each cutout's colour FITS product")
+    pipeline.add_argument("--products", action="store_true", help="also write each cutout's color FITS product")
     _add_region_arguments(pipeline)
     _add_model_arguments(pipeline)
     _add_input_arguments(pipeline, manifest=True)
@@ -520,11 +522,11 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline.set_defaults(handler=_command_pipeline)
 
     evaluate = commands.add_parser(
-        "evaluate", help="colour quality of colorizers against the truth of colour images",
-        description="Colorize the L of every colour image in --data with each model and the reference "
+        "evaluate", help="color quality of colorizers against the truth of color images",
+        description="Colorize the L of every color image in --data with each model and the reference "
         "colorizers (grey, global mean, per-lightness lookup), measure every metric on galaxy pixels "
         "and whole images with bootstrap intervals, and write tables, figures and a record to OUTDIR.")
-    evaluate.add_argument("--data", required=True, help="folder of colour images (the truth)")
+    evaluate.add_argument("--data", required=True, help="folder of color images (the truth)")
     evaluate.add_argument("--models", nargs="*", default=["default"],
                           help="shipped model names or weights files (default: default)")
     evaluate.add_argument("--baselines", default="grey,mean,lookup",
@@ -541,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="the main job on an embedded default: simulate, colorize, write products",
         description="Simulate a small survey of single-band r FITS cutouts with a WCS, colorize them "
-        "with the default model, and write the colour images, the FITS products, a montage "
+        "with the default model, and write the color images, the FITS products, a montage "
         "(grey | galcolor | truth) and summary.json to OUTDIR.")
     demo.add_argument("-o", "--output", default="galcolor-demo", metavar="OUTDIR",
                       help="output folder (default ./galcolor-demo)")

@@ -1,7 +1,7 @@
 """sRGB <-> CIELAB conversions in PyTorch (any device) with NumPy wrappers.
 
 Every galcolor model works in CIELAB: the lightness L (0-100) goes in, the
-chrominance (a*, b*) comes out. This module is the one place where the colour
+chrominance (a*, b*) comes out. This module is the one place where the color
 constants live.
 
 The conversions follow the sRGB standard (IEC 61966-2-1) for companding and
@@ -11,7 +11,7 @@ scikit-image to better than 1e-3 Lab units (see ``tests/test_color.py``).
 
 The second half of the module is the ab quantization of Zhang, Isola & Efros
 (2016, "Colorful Image Colorization", ECCV): a grid of ab bins fitted to
-galaxy colours (:class:`AbGrid`), soft encoding of ab targets
+galaxy colors (:class:`AbGrid`), soft encoding of ab targets
 (:func:`soft_encode`), class rebalancing (:func:`rebalance_weights`) and
 annealed-mean decoding (:func:`annealed_mean`, :func:`ab_std_from_logits`)
 used by the classification heads of :mod:`galcolor.models`.
@@ -247,7 +247,7 @@ def lab_to_rgb(image: torch.Tensor, *, clip: bool = True) -> torch.Tensor:
         L in [0, 100], a* and b* in Lab units.
     clip : bool, optional
         Clip the result to the displayable range [0, 1] (default). With
-        ``clip=False`` out-of-gamut colours come back outside [0, 1].
+        ``clip=False`` out-of-gamut colors come back outside [0, 1].
 
     Returns
     -------
@@ -374,7 +374,7 @@ def lab_to_rgb_numpy(
 def gray_to_lightness(gray: np.ndarray) -> np.ndarray:
     """CIELAB lightness of grey sRGB values in [0, 1].
 
-    A grey pixel ``v`` is the sRGB colour (v, v, v); its L is what
+    A grey pixel ``v`` is the sRGB color (v, v, v); its L is what
     :func:`rgb_to_lab` gives for it (a* = b* = 0). This is how galcolor reads
     grayscale JPEG/PNG images and the display values of stretched FITS data.
 
@@ -542,14 +542,14 @@ class LabToRgb(nn.Module):
 
 # ---------------------------------------------------------------------------
 # ab quantization for classification heads (Zhang, Isola & Efros 2016, ECCV,
-# "Colorful Image Colorization", Sections 2.1-2.3), fitted to galaxy colours.
+# "Colorful Image Colorization", Sections 2.1-2.3), fitted to galaxy colors.
 
 # Bin spacing in Lab units. Zhang et al. use 10 units (313 in-gamut bins) for
-# ImageNet photographs. Galaxy colour is faint: on SDSS galaxy pixels (L > 15)
+# ImageNet photographs. Galaxy color is faint: on SDSS galaxy pixels (L > 15)
 # the chroma has median ~12, 90th percentile ~29 and 99th ~67 (DESIGN.md), so
 # a 10-unit grid puts most galaxy pixels into the 9 bins around grey, and its
 # rms quantization error (step / sqrt(6) for a square cell: 4.1 units) is a
-# third of the median colour itself. A 4-unit grid has an rms error of 1.6
+# third of the median color itself. A 4-unit grid has an rms error of 1.6
 # units and still only ~550 occupied bins on the 6,704 SDSS training images.
 DEFAULT_AB_STEP = 4.0
 
@@ -590,7 +590,7 @@ _DE2000_C7 = 25.0 ** 7
 
 
 def delta_e2000_ab(ab_1: torch.Tensor, ab_2: torch.Tensor, *, eps: float = 1e-4) -> torch.Tensor:
-    """CIEDE2000 difference of two colours with the same lightness, differentiable.
+    """CIEDE2000 difference of two colors with the same lightness, differentiable.
 
     With equal L (a colorizer keeps the input's L) the lightness term of
     CIEDE2000 vanishes and the difference depends on a*, b* only. The value
@@ -604,7 +604,7 @@ def delta_e2000_ab(ab_1: torch.Tensor, ab_2: torch.Tensor, *, eps: float = 1e-4)
     Parameters
     ----------
     ab_1, ab_2 : torch.Tensor, shape ``(B, 2, H, W)``
-        a*, b* of the two colours, in Lab units (channel 0 is a*).
+        a*, b* of the two colors, in Lab units (channel 0 is a*).
     eps : float, optional
         Added under the square roots, so the gradient stays finite at zero
         chroma and at zero difference (the value at a perfect match is
@@ -712,7 +712,7 @@ class AbGrid:
 
     The classification heads of :mod:`galcolor.models` predict, for every
     pixel, a distribution over these bins (Zhang et al. 2016). Only cells that
-    contain training colours are kept, so the grid follows the galaxy colour
+    contain training colors are kept, so the grid follows the galaxy color
     gamut instead of the whole sRGB gamut.
 
     Parameters
@@ -827,7 +827,7 @@ class AbGrid:
         min_count: int = 1,
         ab_range: tuple[float, float] = (-110.0, 110.0),
     ) -> "AbGrid":
-        """Fit a grid to sample colours: keep the cells that contain samples.
+        """Fit a grid to sample colors: keep the cells that contain samples.
 
         Cell centres are the multiples of ``step`` (so grey, ab = (0, 0), is a
         bin centre) and a sample belongs to the nearest centre.
@@ -842,7 +842,7 @@ class AbGrid:
             Grid spacing in Lab units (default :data:`DEFAULT_AB_STEP`, 4).
         min_count : int, optional
             Keep only cells with at least this many samples (default 1). A
-            larger value drops rare colours (JPEG artefacts, hot pixels).
+            larger value drops rare colors (JPEG artefacts, hot pixels).
         ab_range : (float, float), optional
             Only cells whose centre lies in this interval on both axes are
             kept (default (-110, 110), beyond the sRGB gamut's ab extent).
@@ -1070,7 +1070,7 @@ def _soft_encode_sparse(
         raise InputError(f"sigma must be > 0, got {sigma}")
     indices, distances = _nearest_bins(ab, grid, k)
     # Subtracting the nearest distance keeps exp() from underflowing to 0/0
-    # for colours far outside the grid; it cancels in the normalisation.
+    # for colors far outside the grid; it cancels in the normalisation.
     weights = torch.exp(-(distances - distances[:, :1]) / (2.0 * sigma * sigma))
     return indices, weights / weights.sum(1, keepdim=True)
 
@@ -1080,7 +1080,7 @@ def soft_encode(
 ) -> torch.Tensor:
     """Soft-encode ab values as distributions over the bins of ``grid``.
 
-    Each pixel's colour is spread over its ``k`` nearest bin centres with
+    Each pixel's color is spread over its ``k`` nearest bin centres with
     weights ``exp(-d^2 / (2 sigma^2))``, normalised to sum to one (Zhang et al.
     2016, Section 2.1: k = 5, sigma = 5).
 
@@ -1129,7 +1129,7 @@ def rebalance_weights(
 
     ``w ∝ ((1 - lam) * p_smooth + lam / K) ** -1``, normalised so that
     ``sum(p_smooth * w) = 1``, where ``p_smooth`` is the empirical prior
-    smoothed with a Gaussian over the bin positions. Rare (saturated) colours
+    smoothed with a Gaussian over the bin positions. Rare (saturated) colors
     get larger weights so that the network does not settle on grey; ``lam``
     mixes in a uniform distribution to cap the weights at ``1 / (lam / K)``
     times the normalisation.
@@ -1283,7 +1283,7 @@ def ab_std_from_logits(
     Notes
     -----
     Bin widths are not added: a one-hot prediction has zero spread although
-    the colour is only known to within a bin (uniform within a cell would add
+    the color is only known to within a bin (uniform within a cell would add
     ``step / sqrt(12)`` in quadrature).
 
     Examples

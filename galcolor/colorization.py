@@ -3,7 +3,7 @@
 A :class:`Colorization` holds the input's unchanged lightness, the predicted
 chrominance (a*, b*) and its per-pixel uncertainty on the input's pixel grid,
 the mask, WCS and header of the input, and a record of how it was made. It
-writes itself as a colour image (:meth:`Colorization.save`), as a FITS file
+writes itself as a color image (:meth:`Colorization.save`), as a FITS file
 with every map and the WCS (:meth:`Colorization.to_fits`), and draws itself
 (:meth:`Colorization.plot`).
 """
@@ -123,7 +123,7 @@ class Colorization:
 
     @property
     def chroma_std(self) -> np.ndarray:
-        """Uncertainty of the predicted colour, sqrt(std(a*)^2 + std(b*)^2), shape (H, W)."""
+        """Uncertainty of the predicted color, sqrt(std(a*)^2 + std(b*)^2), shape (H, W)."""
         return np.hypot(self.ab_std[..., 0], self.ab_std[..., 1])
 
     @property
@@ -141,7 +141,7 @@ class Colorization:
 
     def save(self, path: str | os.PathLike, *, bits: int = 8, quality: int = 95,
              origin: str = "auto") -> Path:
-        """Write the colour image as PNG, JPEG or TIFF, atomically.
+        """Write the color image as PNG, JPEG or TIFF, atomically.
 
         Parameters
         ----------
@@ -206,7 +206,7 @@ class Colorization:
                 tifffile.imwrite(temporary, np.ascontiguousarray(pixels),
                                  photometric="rgb", extrasamples=["unassalpha"] if alpha is not None else None)
             elif bits == 16:
-                import png  # pypng: Pillow cannot write 16-bit colour PNG
+                import png  # pypng: Pillow cannot write 16-bit color PNG
 
                 planes = pixels.shape[-1]
                 writer = png.Writer(width=pixels.shape[1], height=pixels.shape[0], bitdepth=16,
@@ -242,7 +242,7 @@ class Colorization:
         for key, value, comment in provenance:
             header[key] = (value, comment)
         header["GCSOURCE"] = str(self.source)
-        header.add_comment("Colour predicted from a grey image by galcolor: an inference with an "
+        header.add_comment("Color predicted from a grey image by galcolor: an inference with an "
                            "uncertainty (A_STD, B_STD), not a measurement.")
         return header
 
@@ -318,7 +318,7 @@ class Colorization:
                 cube_header.remove(key, ignore_missing=True, remove_all=True)
             cube_header.update(cube_wcs.to_header(relax=True))
         cube = fits.ImageHDU(rgb, header=cube_header, name="RGB")
-        cube.header["CONTENT"] = "sRGB colour image in [0, 1], planes R, G, B"
+        cube.header["CONTENT"] = "sRGB color image in [0, 1], planes R, G, B"
         hdus.append(cube)
         for name, values in images[1:]:
             hdu = fits.ImageHDU(values, header=header.copy(), name=name)
@@ -333,7 +333,7 @@ class Colorization:
 
     @classmethod
     def read_fits(cls, path: str | os.PathLike) -> "Colorization":
-        """Read a colour product written by :meth:`to_fits` back.
+        """Read a color product written by :meth:`to_fits` back.
 
         Parameters
         ----------
@@ -366,7 +366,7 @@ class Colorization:
                 names = [hdu.name for hdu in hdus]
                 missing = [name for name in needed if name not in names]
                 if missing:
-                    raise InputError(f"{path}: not a galcolor colour product (no {', '.join(missing)} HDU); "
+                    raise InputError(f"{path}: not a galcolor color product (no {', '.join(missing)} HDU); "
                                      "write one with Colorization.to_fits or galcolor colorize --format fits")
                 planes = {name: np.asarray(hdus[name].data, dtype=np.float32) for name in needed}
                 header = hdus["L"].header.copy()
@@ -394,7 +394,7 @@ class Colorization:
     # ------------------------------------------------------------------ plots
 
     def plot(self, *, figsize: tuple[float, float] | None = None, sky: bool = True):
-        """Draw grey | colour | uncertainty side by side; return the figure.
+        """Draw grey | color | uncertainty side by side; return the figure.
 
         Parameters
         ----------
@@ -416,7 +416,7 @@ class Colorization:
         ...                       np.ones((8, 8, 2), np.float32), np.zeros((8, 8), bool))
         >>> figure = result.plot()
         >>> [axes.get_title() for axes in figure.axes[:3]]
-        ['grey input (L)', 'galcolor colour', 'colour uncertainty']
+        ['grey input (L)', 'galcolor color', 'color uncertainty']
         """
         from matplotlib.figure import Figure
 
@@ -429,12 +429,12 @@ class Colorization:
         axes[0].set_title("grey input (L)")
         rgba = np.concatenate([self.rgb, (~self.mask)[..., None].astype(np.float32)], axis=-1)
         axes[1].imshow(rgba, origin=origin)
-        axes[1].set_title("galcolor colour")
+        axes[1].set_title("galcolor color")
         spread = np.ma.masked_array(self.chroma_std, self.mask)
         image = axes[2].imshow(spread, cmap="magma", origin=origin, vmin=0.0,
                                vmax=max(float(np.percentile(self.chroma_std[~self.mask], 99.5))
                                         if (~self.mask).any() else 1.0, 1e-6))
-        axes[2].set_title("colour uncertainty")
+        axes[2].set_title("color uncertainty")
         figure.colorbar(image, ax=axes[2], shrink=0.8, label=r"$\sqrt{\sigma_{a^*}^2 + \sigma_{b^*}^2}$")
         for ax in axes:
             if projection is not None:

@@ -1,18 +1,18 @@
 """``galcolor demo``: the README's main job, on an embedded default input.
 
 It needs nothing but galcolor: the GalSim simulator makes a small survey of
-single-band r FITS cutouts with a WCS (and keeps their true gri colour), the
+single-band r FITS cutouts with a WCS (and keeps their true gri color), the
 default model colorizes them, and the products go to one folder:
 
 - ``inputs/sim-*_r.fits``: the grey survey cutouts that were colorized;
-- ``colour/sim-*_galcolor.png`` and ``.fits``: the colour images and the FITS
+- ``color/sim-*_galcolor.png`` and ``.fits``: the color images and the FITS
   products (L, RGB, a*, b* and their uncertainties, with the WCS);
 - ``montage.png``: grey | galcolor | truth for every galaxy, to look at;
-- ``regions.ecsv``: the star-forming regions found in the predicted colour
+- ``regions.ecsv``: the star-forming regions found in the predicted color
   (:func:`galcolor.find_star_forming_regions`), one catalog for the survey;
-- ``regions.png``: those regions drawn on the colour images, with the
+- ``regions.png``: those regions drawn on the color images, with the
   clumps the simulator put there;
-- ``summary.json``: per-galaxy colour error on the central galaxy against
+- ``summary.json``: per-galaxy color error on the central galaxy against
   the simulated truth (ΔE2000 with the true L on both sides, and ab MAE),
   against a grey image, the model and timings.
 
@@ -55,7 +55,7 @@ def montage(results: list[Colorization], truths: list[np.ndarray | None], path: 
     ----------
     results : list of Colorization
     truths : list of numpy.ndarray (H, W, 3) or None
-        The true colour of each galaxy, if known.
+        The true color of each galaxy, if known.
     path : str or os.PathLike
         The PNG to write (atomically).
     titles : list of str, optional
@@ -93,7 +93,7 @@ def montage(results: list[Colorization], truths: list[np.ndarray | None], path: 
 def regions_overlay(results: list[Colorization], catalogs: list, path: str | os.PathLike, *,
                     truths: list | None = None, titles: list[str] | None = None,
                     references: list | None = None) -> Path:
-    """Draw region catalogs on their colour images (one panel per galaxy) as PNG.
+    """Draw region catalogs on their color images (one panel per galaxy) as PNG.
 
     Parameters
     ----------
@@ -108,7 +108,7 @@ def regions_overlay(results: list[Colorization], catalogs: list, path: str | os.
         stars, companions and neighbours as red crosses.
     titles : list of str, optional
     references : list of astropy.table.QTable, optional
-        Region catalogs from the true colour of the same images, drawn as
+        Region catalogs from the true color of the same images, drawn as
         dashed yellow circles for comparison.
 
     Returns
@@ -142,14 +142,14 @@ def regions_overlay(results: list[Colorization], catalogs: list, path: str | os.
         if truths is not None and truths[index] is not None:
             truth = truths[index]
             clump = np.asarray(truth["kind"]) == "clump"
-            for selection, colour in ((clump, "white"), (~clump, "red")):
+            for selection, color in ((clump, "white"), (~clump, "red")):
                 ax.plot(np.asarray(truth["x"].value)[selection], np.asarray(truth["y"].value)[selection],
-                        "+", color=colour, ms=5, mew=0.8)
+                        "+", color=color, ms=5, mew=0.8)
         title = titles[index] if titles else ""
         counts = f"{len(catalog)}" if references is None else f"{len(catalog)} / {len(references[index])}"
         ax.set_title(f"{title} {counts} region(s)".strip(), fontsize=8)
-    reference = "" if references is None else "; dashed yellow: from the true colour"
-    figure.suptitle(f"star-forming regions in the predicted colour (cyan: score{reference}; +: simulated "
+    reference = "" if references is None else "; dashed yellow: from the true color"
+    figure.suptitle(f"star-forming regions in the predicted color (cyan: score{reference}; +: simulated "
                     "clumps, red +: stars/companions)", fontsize=8)
     path = Path(path)
     with atomic_write(path) as temporary:
@@ -189,10 +189,10 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
 
     started = time.perf_counter()
     output = Path(output)
-    inputs, colour = output / "inputs", output / "colour"
+    inputs, color = output / "inputs", output / "color"
     inputs.mkdir(parents=True, exist_ok=True)
-    colour.mkdir(parents=True, exist_ok=True)
-    paths, truths, truth_tables, true_colour = [], [], [], []
+    color.mkdir(parents=True, exist_ok=True)
+    paths, truths, truth_tables, true_color = [], [], [], []
     for galaxy in tqdm(iter_simulate(n, size=size, seed=seed), total=n, desc="simulating",
                        unit="galaxy", disable=not progress):
         path = inputs / f"sim-{seed}-{galaxy.params['index']:03d}_r.fits"
@@ -201,7 +201,7 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
         paths.append(path)
         truths.append(galaxy.rgb)
         truth_tables.append(galaxy.truth)
-        true_colour.append(galaxy.to_cutout("r"))
+        true_color.append(galaxy.to_cutout("r"))
     simulated = time.perf_counter()
     colorizer = Colorizer(model, device=device, tta=tta)
     results = []
@@ -211,11 +211,11 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
     galaxies = []
     for path, result, truth in zip(paths, results, truths):
         stem = path.name.replace(".fits", "")
-        png = result.save(colour / f"{stem}_galcolor.png")
-        product = result.to_fits(colour / f"{stem}_galcolor.fits", overwrite=True)
+        png = result.save(color / f"{stem}_galcolor.png")
+        product = result.to_fits(color / f"{stem}_galcolor.fits", overwrite=True)
         record: dict[str, Any] = {"input": str(path), "png": str(png), "fits": str(product)}
         if truth is not None:
-            # the colour error on the central galaxy, with the true L on both
+            # the color error on the central galaxy, with the true L on both
             # sides: the r-band stretch and the gri composite differ in L,
             # which is not what the colorizer is asked to predict
             true_lab = rgb_to_lab_numpy(truth)
@@ -229,19 +229,19 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
         galaxies.append(record)
     titles = [path.name.split("_")[0] for path in paths]
     figure = montage(results, truths, output / "montage.png", titles=titles)
-    # Regions in the predicted colour (the product), and in the simulated
-    # true colour with the same code, to show what the colour prediction
+    # Regions in the predicted color (the product), and in the simulated
+    # true color with the same code, to show what the color prediction
     # keeps and loses.
     catalogs, references = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoRegionsWarning)
-        for result, cutout in zip(results, true_colour):
+        for result, cutout in zip(results, true_color):
             catalogs.append(find_star_forming_regions(result))
             references.append(find_star_forming_regions(cutout))
     regions = merge(catalogs, meta={"demo_seed": seed})
     write(regions, output / "regions.ecsv", overwrite=True)
     reference_regions = merge(references, meta={"demo_seed": seed})
-    write(reference_regions, output / "regions_true_colour.ecsv", overwrite=True)
+    write(reference_regions, output / "regions_true_color.ecsv", overwrite=True)
     overlay = regions_overlay(results, catalogs, output / "regions.png", truths=truth_tables,
                               titles=titles, references=references)
     for record, catalog, reference, truth in zip(galaxies, catalogs, references, truth_tables):
@@ -249,8 +249,8 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
         reference_correct, _, _ = label_candidates(reference, truth)
         record["n_regions"] = len(catalog)
         record["n_regions_on_clumps"] = int(correct.sum())
-        record["n_regions_true_colour"] = len(reference)
-        record["n_regions_true_colour_on_clumps"] = int(reference_correct.sum())
+        record["n_regions_true_color"] = len(reference)
+        record["n_regions_true_color_on_clumps"] = int(reference_correct.sum())
         record["n_true_clumps"] = int(np.sum(np.asarray(truth["kind"]) == "clump"))
     finished = time.perf_counter()
     errors = [record["delta_e2000_galaxy"] for record in galaxies if "delta_e2000_galaxy" in record]
@@ -263,8 +263,8 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
         "mean_delta_e2000_galaxy": float(np.mean(errors)) if errors else None,
         "mean_delta_e2000_galaxy_grey": float(np.mean(greys)) if greys else None,
         "montage": str(figure), "regions": str(output / "regions.ecsv"), "regions_figure": str(overlay),
-        "n_regions": len(regions), "regions_true_colour": str(output / "regions_true_colour.ecsv"),
-        "n_regions_true_colour": len(reference_regions), "galaxies": galaxies,
+        "n_regions": len(regions), "regions_true_color": str(output / "regions_true_color.ecsv"),
+        "n_regions_true_color": len(reference_regions), "galaxies": galaxies,
     }
     with atomic_write(output / "summary.json") as temporary:
         temporary.write_text(json.dumps(summary, indent=1))

@@ -1,6 +1,6 @@
-"""``galcolor evaluate``: colour quality of every colorizer side by side, with figures.
+"""``galcolor evaluate``: color quality of every colorizer side by side, with figures.
 
-One harness for every claim about colour quality. For each colour image of
+One harness for every claim about color quality. For each color image of
 a folder (the truth), the L of the image is colorized by
 
 * the reference colorizers: ``grey`` (a* = b* = 0), ``mean`` (the global mean
@@ -103,7 +103,7 @@ def uncertainty_coverage(predicted_ab: np.ndarray, ab_std: np.ndarray, true_ab: 
 
     The region is the ellipse of a Gaussian with the predicted a*, b* and
     standard deviations (independent); a calibrated uncertainty covers 68 %
-    of the true colours. A zero standard deviation covers nothing.
+    of the true colors. A zero standard deviation covers nothing.
 
     Examples
     --------
@@ -149,12 +149,12 @@ def evaluate_folder(
     batch_size: int = 16,
     progress: bool = True,
 ):
-    """Evaluate colorizers on every colour image of a folder.
+    """Evaluate colorizers on every color image of a folder.
 
     Parameters
     ----------
     data : str or os.PathLike
-        Folder of colour images (JPEG, PNG, TIFF): the truth.
+        Folder of color images (JPEG, PNG, TIFF): the truth.
     models : sequence of str, optional
         Networks: shipped model names or weights files.
     baselines : sequence of str, optional
@@ -185,7 +185,7 @@ def evaluate_folder(
         (:func:`galcolor.metrics.classification_metrics`, measured at the
         network's resolution on the un-augmented image).
     failures : pandas.DataFrame
-        ``file``, ``error``: images that could not be evaluated (no colour,
+        ``file``, ``error``: images that could not be evaluated (no color,
         unreadable, too small).
     """
     import pandas as pd
@@ -195,7 +195,7 @@ def evaluate_folder(
 
     folder = Path(data)
     if not folder.is_dir():
-        raise InputError(f"{folder}: not a folder of colour images")
+        raise InputError(f"{folder}: not a folder of color images")
     files = sorted(path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
     if limit is not None:
         files = files[:limit]
@@ -218,7 +218,7 @@ def evaluate_folder(
             try:
                 cutout = load(path)
                 if cutout.truth_rgb is None:
-                    raise InputError(f"{path}: a grey image has no true colour to evaluate against")
+                    raise InputError(f"{path}: a grey image has no true color to evaluate against")
                 if min(cutout.shape) < 7:
                     raise InputError(f"{path}: {cutout.shape} is smaller than 7 x 7 pixels (SSIM's window)")
                 cutouts.append(cutout)
@@ -328,7 +328,7 @@ def _bin_metrics(colorizer: Any, cutout: Any, true_lab: np.ndarray,
             for region, mask in regions.items()}
 
 
-_SUMMARY_METRICS = ("delta_e2000", "ab_mae", "ab_rmse", "auc", "psnr", "ssim", "colourfulness_difference")
+_SUMMARY_METRICS = ("delta_e2000", "ab_mae", "ab_rmse", "auc", "psnr", "ssim", "colorfulness_difference")
 #: Metrics of classification heads only (at the network's resolution), with their table headings.
 _BIN_METRICS = {"accuracy": "bin accuracy", "cross_entropy": "cross-entropy (nats)"}
 
@@ -355,7 +355,7 @@ def _summary_table(per_image) -> "Any":
 def _markdown(summary, title: str) -> str:
     bins = [metric for metric in _BIN_METRICS if metric in summary and summary[metric].notna().any()]
     header = ["model", "region", "images", "dE00", "ab MAE", "ab RMSE", "AuC", "PSNR", "SSIM",
-              "colourfulness diff", "68 % coverage"] + [_BIN_METRICS[metric] for metric in bins]
+              "colorfulness diff", "68 % coverage"] + [_BIN_METRICS[metric] for metric in bins]
     lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 
     def cell(row: Any, metric: str) -> str:

@@ -354,7 +354,7 @@ class Colorizer:
         ``"calibrated"`` (default): ``ab_std`` also includes the model's
         measured error per lightness (:mod:`galcolor.uncertainty`) when
         galcolor ships a table for the loaded weights, so that it covers
-        68 % of the true colours; ``"spread"``: the TTA and classification
+        68 % of the true colors; ``"spread"``: the TTA and classification
         spread alone.
     precision : {"auto", "float32", "bfloat16"}, optional
         Arithmetic of the network. ``"auto"`` (default): bf16 autocast on

@@ -1,4 +1,4 @@
-"""Colour metrics, measured on the galaxy as well as on the whole image.
+"""Color metrics, measured on the galaxy as well as on the whole image.
 
 Most pixels of a galaxy cutout are dark sky, where every colorizer (even one
 that predicts grey) is nearly right; whole-image averages therefore reward
@@ -17,11 +17,11 @@ the ``(B, K, H, W)`` logits and ``(B, 2, H, W)`` ab tensors of
 Per-pixel ab errors (Lab units)
     :func:`ab_mae`, :func:`ab_rmse`, :func:`ab_error_auc`,
     :func:`ab_error_curve`
-Perceptual colour difference
+Perceptual color difference
     :func:`delta_e2000`
 sRGB image quality (values in [0, 1])
-    :func:`psnr`, :func:`ssim`, :func:`colourfulness`,
-    :func:`colourfulness_difference`
+    :func:`psnr`, :func:`ssim`, :func:`colorfulness`,
+    :func:`colorfulness_difference`
 Classification heads
     :func:`classification_metrics`
 Evaluation harness
@@ -69,8 +69,8 @@ __all__ = [
     "delta_e2000",
     "psnr",
     "ssim",
-    "colourfulness",
-    "colourfulness_difference",
+    "colorfulness",
+    "colorfulness_difference",
     "classification_metrics",
     "bootstrap_ci",
     "evaluate_image",
@@ -159,7 +159,7 @@ def ab_mae(predicted_ab: np.ndarray, true_ab: np.ndarray, mask: np.ndarray | Non
 
 
 def delta_e2000(predicted_lab: np.ndarray, true_lab: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """Mean CIEDE2000 colour difference (:func:`skimage.color.deltaE_ciede2000`).
+    """Mean CIEDE2000 color difference (:func:`skimage.color.deltaE_ciede2000`).
 
     Parameters
     ----------
@@ -194,8 +194,8 @@ _SSIM_WINDOW = 7
 
 # Hasler & Suesstrunk (2003, Proc. SPIE 5007, 87), eq. 3: weight of the mean
 # chroma against its spread, for sRGB in 0-255.
-_COLOURFULNESS_MEAN_WEIGHT = 0.3
-_COLOURFULNESS_SCALE = 255.0
+_COLORFULNESS_MEAN_WEIGHT = 0.3
+_COLORFULNESS_SCALE = 255.0
 
 
 def ab_rmse(predicted_ab: np.ndarray, true_ab: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -497,15 +497,15 @@ def _ssim_map(predicted: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.n
     return maps, inside
 
 
-def colourfulness(rgb: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """Colourfulness of Hasler & Süsstrunk (2003) of the (masked) pixels.
+def colorfulness(rgb: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Colorfulness of Hasler & Süsstrunk (2003) of the (masked) pixels.
 
     On sRGB scaled to 0-255, with ``rg = R - G`` and ``yb = (R + G) / 2 - B``
     over the selected pixels::
 
         M = sqrt(std(rg)**2 + std(yb)**2) + 0.3 * sqrt(mean(rg)**2 + mean(yb)**2)
 
-    0 for any grey image; about 30 is "moderately colourful" on their scale.
+    0 for any grey image; about 30 is "moderately colorful" on their scale.
 
     Parameters
     ----------
@@ -526,41 +526,41 @@ def colourfulness(rgb: np.ndarray, mask: np.ndarray | None = None) -> float:
 
     See Also
     --------
-    colourfulness_difference
+    colorfulness_difference
 
     Notes
     -----
     Standard deviations are population ones (``ddof=0``). Hasler, D. &
-    Süsstrunk, S. (2003), "Measuring colourfulness in natural images",
+    Süsstrunk, S. (2003), "Measuring colorfulness in natural images",
     Proc. SPIE 5007, 87-95, eq. 3.
 
     Examples
     --------
     >>> import numpy as np
-    >>> colourfulness(np.full((2, 2, 3), 0.4))
+    >>> colorfulness(np.full((2, 2, 3), 0.4))
     0.0
     >>> red = np.zeros((2, 2, 3)); red[..., 0] = 1.0
-    >>> round(colourfulness(red), 2)  # 0.3 * sqrt(255**2 + 127.5**2)
+    >>> round(colorfulness(red), 2)  # 0.3 * sqrt(255**2 + 127.5**2)
     85.53
     """
     image = np.asarray(rgb, dtype=np.float64)
     if image.ndim < 3 or image.shape[-1] != 3:
-        raise InputError(f"colourfulness: rgb must have shape (..., H, W, 3), got {image.shape}")
-    mask = _check_mask(mask, image.shape[:-1], "colourfulness")
-    pixels = (image[mask] if mask is not None else image.reshape(-1, 3)) * _COLOURFULNESS_SCALE
+        raise InputError(f"colorfulness: rgb must have shape (..., H, W, 3), got {image.shape}")
+    mask = _check_mask(mask, image.shape[:-1], "colorfulness")
+    pixels = (image[mask] if mask is not None else image.reshape(-1, 3)) * _COLORFULNESS_SCALE
     if pixels.shape[0] == 0:
         return float("nan")
     red, green, blue = pixels.T
     rg = red - green
     yb = 0.5 * (red + green) - blue
     spread = np.hypot(rg.std(), yb.std())
-    return float(spread + _COLOURFULNESS_MEAN_WEIGHT * np.hypot(rg.mean(), yb.mean()))
+    return float(spread + _COLORFULNESS_MEAN_WEIGHT * np.hypot(rg.mean(), yb.mean()))
 
 
-def colourfulness_difference(
+def colorfulness_difference(
     predicted_rgb: np.ndarray, true_rgb: np.ndarray, mask: np.ndarray | None = None
 ) -> float:
-    """Colourfulness of the prediction minus that of the truth, on the same pixels.
+    """Colorfulness of the prediction minus that of the truth, on the same pixels.
 
     Negative values mean the colorizer is duller than the truth (the usual
     failure of regression losses, which pull towards grey).
@@ -584,19 +584,19 @@ def colourfulness_difference(
 
     See Also
     --------
-    colourfulness
+    colorfulness
 
     Examples
     --------
     >>> import numpy as np
     >>> red = np.zeros((2, 2, 3)); red[..., 0] = 1.0
-    >>> round(colourfulness_difference(np.full((2, 2, 3), 0.5), red), 2)
+    >>> round(colorfulness_difference(np.full((2, 2, 3), 0.5), red), 2)
     -85.53
     """
     predicted, true = _image_pair(
-        predicted_rgb, true_rgb, 3, ("predicted_rgb", "true_rgb"), "colourfulness_difference"
+        predicted_rgb, true_rgb, 3, ("predicted_rgb", "true_rgb"), "colorfulness_difference"
     )
-    return colourfulness(predicted, mask) - colourfulness(true, mask)
+    return colorfulness(predicted, mask) - colorfulness(true, mask)
 
 
 def classification_metrics(
@@ -766,7 +766,7 @@ def evaluate_image(
 ) -> dict[str, float]:
     """Every per-image metric of a predicted Lab image against the truth.
 
-    The ab metrics use the Lab values directly; PSNR, SSIM and colourfulness
+    The ab metrics use the Lab values directly; PSNR, SSIM and colorfulness
     use both images converted to sRGB with
     :func:`galcolor.color.lab_to_rgb_numpy` (clipped to [0, 1]).
 
@@ -782,8 +782,8 @@ def evaluate_image(
     -------
     dict
         ``ab_mae``, ``ab_rmse``, ``delta_e2000``, ``psnr``, ``ssim``,
-        ``auc`` (:func:`ab_error_auc`), ``colourfulness_predicted``,
-        ``colourfulness_true`` and ``colourfulness_difference``, as floats;
+        ``auc`` (:func:`ab_error_auc`), ``colorfulness_predicted``,
+        ``colorfulness_true`` and ``colorfulness_difference``, as floats;
         all NaN when the mask selects no pixel. One row of the table that
         :func:`summarize` takes.
 
@@ -816,7 +816,7 @@ def evaluate_image_regions(
 ) -> dict[str, dict[str, float]]:
     """:func:`evaluate_image` on several masks of one image, at the cost of one.
 
-    The colour conversions and the per-pixel maps (CIEDE2000, SSIM, ab
+    The color conversions and the per-pixel maps (CIEDE2000, SSIM, ab
     errors) are computed once and averaged over each mask; the numbers are
     those :func:`evaluate_image` gives mask by mask.
 
@@ -877,8 +877,8 @@ def evaluate_image_regions(
     results = {}
     for name, mask in masks.items():
         means = {metric: _masked_mean(values, mask, function) for metric, values in maps.items()}
-        colourfulness_predicted = colourfulness(predicted_rgb, mask)
-        colourfulness_true = colourfulness(true_rgb, mask)
+        colorfulness_predicted = colorfulness(predicted_rgb, mask)
+        colorfulness_true = colorfulness(true_rgb, mask)
         with np.errstate(divide="ignore"):
             peak = float(10.0 * np.log10(_RGB_DATA_RANGE**2 / np.float64(means["psnr"])))
         results[name] = {
@@ -888,9 +888,9 @@ def evaluate_image_regions(
             "psnr": peak,
             "ssim": _masked_mean(ssim_map, inside if mask is None else mask & inside, function),
             "auc": means["auc"],
-            "colourfulness_predicted": colourfulness_predicted,
-            "colourfulness_true": colourfulness_true,
-            "colourfulness_difference": colourfulness_predicted - colourfulness_true,
+            "colorfulness_predicted": colorfulness_predicted,
+            "colorfulness_true": colorfulness_true,
+            "colorfulness_difference": colorfulness_predicted - colorfulness_true,
         }
     return results
 

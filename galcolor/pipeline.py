@@ -37,14 +37,14 @@ Products in the output folder
     plus a ``cutout_id`` column; ids renumbered 1..N in input order.
 ``galaxies.parquet``, ``galaxies.csv``
     One row per cutout (:data:`GALAXY_COLUMNS`): id, source, status,
-    number of regions, summed score, mean colour of the central galaxy.
+    number of regions, summed score, mean color of the central galaxy.
 ``failures.csv``
     The cutouts that failed: path, error type, message.
 ``run.json``
     The run record: parameters, model and weights sha256, galcolor version,
     counts, throughput, and per-worker model loads and peak memory.
 ``products/`` (``products=True``)
-    Each cutout's colour FITS product (:meth:`galcolor.Colorization.to_fits`).
+    Each cutout's color FITS product (:meth:`galcolor.Colorization.to_fits`).
 """
 
 from __future__ import annotations
@@ -396,7 +396,7 @@ def _fail(row: dict[str, Any], error: BaseException) -> None:
                n_regions=0, summed_score=0.0, mean_a=np.nan, mean_b=np.nan)
 
 
-def _colour_summary(result, row: dict[str, Any]) -> None:
+def _color_summary(result, row: dict[str, Any]) -> None:
     from .inference import central_galaxy_mask
 
     galaxy = central_galaxy_mask(result.lightness, result.mask)
@@ -477,7 +477,7 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NoRegionsWarning)
                 table = find_star_forming_regions(result, **settings["regions"])
-            _colour_summary(result, row)
+            _color_summary(result, row)
             if settings["products"]:
                 result.to_fits(Path(settings["products"]) / _product_name(row["cutout_id"]), overwrite=True)
         except Exception as error:
@@ -653,7 +653,7 @@ def run_pipeline(
     strict : bool, optional
         Fail the run at the first failed cutout (default: record and go on).
     products : bool, optional
-        Also write each cutout's colour FITS product under ``products/``.
+        Also write each cutout's color FITS product under ``products/``.
     min_significance, min_area, min_score, galaxies
         As for :func:`galcolor.find_star_forming_regions`.
     progress : bool, optional

@@ -1,12 +1,12 @@
-"""Calibrated colour uncertainty: a per-lightness residual table for each shipped model.
+"""Calibrated color uncertainty: a per-lightness residual table for each shipped model.
 
 The spread of a regression network's test-time-augmented predictions is far
-smaller than its real error (on SDSS galaxies the true colour fell inside
+smaller than its real error (on SDSS galaxies the true color fell inside
 the 68 % region of the TTA spread alone for about 1 % of the pixels). The
-error of a colour inferred from grey depends mostly on how bright the pixel
+error of a color inferred from grey depends mostly on how bright the pixel
 is, so galcolor measures it: on held-out training galaxies, the residual
 true minus predicted a*, b* per lightness bin, scaled so that its 68 %
-region holds 68.27 % of the true colours in every bin.
+region holds 68.27 % of the true colors in every bin.
 :class:`galcolor.Colorizer` adds the table of the loaded weights (matched by
 their sha256) in quadrature to the spread in ``ab_std``, sqrt(spread^2 +
 table(L)^2); the spread is small next to the table, so the coverage rises
@@ -157,7 +157,7 @@ def fit_residual_table(samples: Iterable[tuple[np.ndarray, np.ndarray, np.ndarra
 
     In each lightness bin the table's sigma is the RMS residual of each
     channel times one factor that makes sigma alone cover :data:`COVERAGE`
-    of the bin's true colours (the 68.27 % quantile of the normalised
+    of the bin's true colors (the 68.27 % quantile of the normalised
     squared residual: a colorizer's errors are heavier-tailed than a
     Gaussian, so the RMS alone over-covers). The model's own spread,
     ``ab_std``, is added in quadrature when the table is used; for a

@@ -2,10 +2,10 @@
 
 Simulates galaxies whose clumps are known (calibration seeds only: the
 benchmark uses others), finds every candidate region in their predicted
-colour (the default model colorizing the r band) and in their true colour,
+color (the default model colorizing the r band) and in their true color,
 labels each candidate by whether it matches a simulated clump (or a blend of
 clumps less than 1 PSF FWHM apart, which no finder can split) within 1.5 PSF
-FWHM, and fits one logistic model per colour. The result is the file galcolor
+FWHM, and fits one logistic model per color. The result is the file galcolor
 ships, ``galcolor/data/region_score.json``::
 
     python pipelines/calibrate_regions.py --n 600 --seed 101 \\
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=600, help="simulated galaxies")
     parser.add_argument("--seed", type=int, default=101, help="simulator seed (calibration seeds only)")
     parser.add_argument("--size", type=int, default=128, help="image side in pixels")
-    parser.add_argument("--model", default="default", help="colorizer model for the predicted colour")
+    parser.add_argument("--model", default="default", help="colorizer model for the predicted color")
     parser.add_argument("--no-tta", action="store_true", help="colorize without test-time augmentation")
     parser.add_argument("--output", type=Path, default=Path("galcolor/data/region_score.json"))
     parser.add_argument("--candidates", type=Path, default=None, help="also write the labelled candidates")
@@ -58,21 +58,21 @@ def main(argv: list[str] | None = None) -> int:
     candidates, _ = evaluate_on_simulation(galaxies, colorizer=colorizer, min_score=0.0,
                                            calibration=UNCALIBRATED)
     result = {}
-    for colour in ("predicted", "true"):
-        rows = candidates[candidates["colour"] == colour]
+    for color in ("predicted", "true"):
+        rows = candidates[candidates["color"] == color]
         provenance = {
             "script": "pipelines/calibrate_regions.py", "simulate_seed": args.seed, "n_galaxies": args.n,
             "size": args.size, "n_candidates": int(len(rows)), "n_correct": int(rows["correct"].sum()),
             "match_radius_psf_fwhm": 1.5, "blend_link_psf_fwhm": BLEND_LINK,
             "galcolor_version": galcolor.__version__,
         }
-        if colour == "predicted":
+        if color == "predicted":
             provenance.update(model=colorizer.model_name, weights_sha256=colorizer.weights_sha256,
                               tta=not args.no_tta)
         model = fit_score_calibration(rows[list(SCORE_FEATURES)].to_numpy(), rows["correct"].to_numpy(),
-                                      colour=colour, provenance=provenance)
-        result[colour] = model.to_dict()
-        print(f"{colour}: {len(rows)} candidates, {int(rows['correct'].sum())} clumps; "
+                                      color=color, provenance=provenance)
+        result[color] = model.to_dict()
+        print(f"{color}: {len(rows)} candidates, {int(rows['correct'].sum())} clumps; "
               f"coefficients {dict(zip(SCORE_FEATURES, np.round(model.coef, 3)))}")
     with atomic_write(args.output) as temporary:
         temporary.write_text(json.dumps(result, indent=2) + "\n")

@@ -4,7 +4,7 @@ Colorizes every ``--every``-th image of the SDSS Galaxy Zoo training folder
 (the validation folder stays untouched for the evaluation) with TTA, as
 ``galcolor.colorize`` does by default, and fits, per lightness bin, the
 standard deviation of a*, b* whose 68 % region holds 68.27 % of the true
-colours (:func:`galcolor.uncertainty.fit_residual_table`); the Colorizer adds
+colors (:func:`galcolor.uncertainty.fit_residual_table`); the Colorizer adds
 the model's own spread to it in quadrature. Writes
 ``galcolor/data/uncertainty_<sha256[:16]>.json``::
 

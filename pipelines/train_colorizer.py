@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Train a galcolor colorizer and export its best weights (the same as ``galcolor train``).
 
-Data come from a folder of colour galaxy images (by default the shared SDSS
+Data come from a folder of color galaxy images (by default the shared SDSS
 Galaxy Zoo set, ``../shared/data/sdss-gz/train`` with ``.../val`` for
 validation), from the simulator (``--simulated N``), or both mixed. Checkpoints
 (``last.pt``, ``best.pt``), the history (CSV, JSON) and its curves (PNG) go to

@@ -45,7 +45,7 @@ def sample_meta() -> dict:
         "weights_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         "galcolor_version": galcolor.__version__,
         "date": "2025-03-14T09:26:53+00:00",
-        "colour": "predicted",
+        "color": "predicted",
         "parameters": {
             "nsigma": 3.0,
             "min_area_pix": 12,
@@ -85,7 +85,7 @@ def sample_regions() -> QTable:
     table["significance"] = [14.0, 4.2, -0.3125]
     table["score"] = [0.93, 0.41, 0.07]
     table["flags"] = np.array(
-        [0, RegionFlag.EDGE | RegionFlag.DEBLENDED, RegionFlag.NUCLEUS | RegionFlag.LOW_SNR_COLOUR],
+        [0, RegionFlag.EDGE | RegionFlag.DEBLENDED, RegionFlag.NUCLEUS | RegionFlag.LOW_SNR_COLOR],
         dtype=np.int32,
     )
     return table
@@ -156,11 +156,11 @@ def test_every_column_has_a_one_line_description():
 
 def test_region_flag_bits():
     assert {flag.name: flag.value for flag in RegionFlag} == {
-        "EDGE": 1, "MASKED": 2, "DEBLENDED": 4, "NUCLEUS": 8, "LOW_SNR_COLOUR": 16,
+        "EDGE": 1, "MASKED": 2, "DEBLENDED": 4, "NUCLEUS": 8, "LOW_SNR_COLOR": 16,
     }
     flags = np.array([0, 5, 24], dtype=np.int32)
     assert ((flags & RegionFlag.DEBLENDED) != 0).tolist() == [False, True, False]
-    assert RegionFlag(24) == RegionFlag.NUCLEUS | RegionFlag.LOW_SNR_COLOUR
+    assert RegionFlag(24) == RegionFlag.NUCLEUS | RegionFlag.LOW_SNR_COLOR
 
 
 def test_readme_documents_every_column_and_flag():
@@ -177,10 +177,10 @@ def test_readme_documents_every_column_and_flag():
 
 
 def test_empty_table_has_the_full_schema_and_no_rows():
-    regions = catalog.empty_table(meta={"colour": "true"})
+    regions = catalog.empty_table(meta={"color": "true"})
     assert len(regions) == 0
     assert_schema(regions)
-    assert regions.meta == {"colour": "true"}
+    assert regions.meta == {"color": "true"}
 
 
 def test_conform_gives_the_schema_and_leaves_the_input_alone():

@@ -29,7 +29,7 @@ ROUND_TRIP_TOLERANCE = 1e-4
 
 
 def srgb_cube(steps: int = 33) -> np.ndarray:
-    """Every colour of a steps^3 grid over the sRGB cube, corners included, as (N, 1, 3)."""
+    """Every color of a steps^3 grid over the sRGB cube, corners included, as (N, 1, 3)."""
     levels = np.linspace(0.0, 1.0, steps)
     grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1)
     return grid.reshape(-1, 1, 3)
@@ -75,7 +75,7 @@ def test_random_images_match_skimage(image):
     assert np.abs(lab_to_rgb_numpy(expected) - image).max() <= ROUND_TRIP_TOLERANCE
 
 
-def test_known_colours():
+def test_known_colors():
     # Textbook D65 values (Lindbloom). The 6-digit sRGB matrix shared with
     # scikit-image maps white to a* = -0.002, b* = 0.005 rather than exactly 0
     # (its first row sums to 0.950456, not 0.95047), hence 1e-2.
@@ -219,7 +219,7 @@ def test_black_is_exactly_zero_and_survives_the_round_trip(dtype):
 # -- differentiable CIEDE2000 --------------------------------------------------
 
 # Sharma, Wu & Dalal (2005), Table 1: the test pairs with equal lightness
-# (L*, a*, b* of each colour, then the published ΔE00).
+# (L*, a*, b* of each color, then the published ΔE00).
 SHARMA_EQUAL_L_PAIRS = [
     ((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485), 2.0425),
     ((50.0, 3.1571, -77.2803), (50.0, 0.0, -82.7485), 2.8615),
@@ -242,7 +242,7 @@ def test_delta_e2000_ab_equals_skimage_at_equal_lightness_and_has_finite_gradien
     rng = np.random.default_rng(5)
     ab_1 = rng.normal(0.0, 15.0, (2, 2, 12, 12))
     ab_2 = ab_1 + rng.normal(0.0, 6.0, ab_1.shape)
-    ab_1[0, :, 0, 0] = 0.0  # grey against a colour, a colour against itself
+    ab_1[0, :, 0, 0] = 0.0  # grey against a color, a color against itself
     ab_2[0, :, 0, 1] = ab_1[0, :, 0, 1]
     lightness = rng.uniform(5.0, 95.0, (2, 12, 12))
     lab_1 = np.stack([lightness, ab_1[:, 0], ab_1[:, 1]], axis=-1)

@@ -76,7 +76,7 @@ def test_output_has_the_input_shape_wcs_and_unchanged_lightness():
 def test_colorizing_the_lightness_of_an_rgb_image_returns_exactly_that_lightness(tmp_path, tiny_unet):
     rng = np.random.default_rng(1)
     pixels = (rng.random((50, 70, 3)) * 255).astype(np.uint8)
-    path = tmp_path / "colour.png"
+    path = tmp_path / "color.png"
     Image.fromarray(pixels).save(path)
     result = colorize(path, model=tiny_unet, tta=False, scale=0.5)
     expected = galcolor.color.rgb_to_lab_numpy(pixels / 255.0)[..., 0]
@@ -86,7 +86,7 @@ def test_colorizing_the_lightness_of_an_rgb_image_returns_exactly_that_lightness
 
 
 @pytest.mark.parametrize("scale", [1.0, 0.5, 0.37])
-def test_predicted_colour_lines_up_with_the_input_pixels(scale):
+def test_predicted_color_lines_up_with_the_input_pixels(scale):
     image = blob()
     result = colorize(image, model=Pointwise(), tta=False, scale=scale)
     cutout = galcolor.load(image)
@@ -307,13 +307,13 @@ def test_fits_inputs_are_saved_north_up():
     assert colorize(blob(), model=Pointwise(), tta=False).origin == "upper"
 
 
-def test_plot_shows_grey_colour_and_uncertainty(masked_result):
+def test_plot_shows_grey_color_and_uncertainty(masked_result):
     result, _ = masked_result
     figure = result.plot()
     titles = [axes.get_title() for axes in figure.axes]
-    assert titles[:3] == ["grey input (L)", "galcolor colour", "colour uncertainty"]
+    assert titles[:3] == ["grey input (L)", "galcolor color", "color uncertainty"]
     assert figure.axes[0].coords[0].get_axislabel() == "RA"  # sky axes from the WCS
-    assert len(result.plot(sky=False).axes) == 4  # three panels and the colour bar
+    assert len(result.plot(sky=False).axes) == 4  # three panels and the color bar
 
 
 # ------------------------------------------------------------------ models and errors
@@ -344,7 +344,7 @@ def test_the_default_model_colorizes_the_example():
     assert result.meta["model"] == "default"
     assert result.meta["weights_sha256"] == galcolor.models.pretrained.PRETRAINED["default"]["sha256"]
     galaxy = result.lightness > 30
-    assert np.abs(result.ab[galaxy]).mean() > 1.0  # it is coloured, not grey
+    assert np.abs(result.ab[galaxy]).mean() > 1.0  # it is colored, not grey
 
 
 def test_bad_inputs_and_options_get_clear_errors(tmp_path):
@@ -421,7 +421,7 @@ def test_cli_demo_runs_end_to_end(tmp_path, capsys):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["n"] == 2 and summary["model"] == "default"
     assert (tmp_path / "montage.png").stat().st_size > 0
-    assert len(list((tmp_path / "colour").glob("*_galcolor.fits"))) == 2
+    assert len(list((tmp_path / "color").glob("*_galcolor.fits"))) == 2
     assert all("delta_e2000_galaxy" in record for record in summary["galaxies"])
     assert "montage.png" in capsys.readouterr().out
 

@@ -131,7 +131,7 @@ def test_constant_image_is_valid():
 
 
 def test_hdu_argument_on_a_jpeg(tmp_path):
-    path = tmp_path / "colour.jpg"
+    path = tmp_path / "color.jpg"
     Image.fromarray(np.zeros((4, 4, 3), dtype=np.uint8)).save(path)
-    with pytest.raises(InputError, match=r"colour\.jpg: hdu= only applies to FITS files"):
+    with pytest.raises(InputError, match=r"color\.jpg: hdu= only applies to FITS files"):
         galcolor.load(path, hdu=1)

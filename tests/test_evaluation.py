@@ -31,7 +31,7 @@ def folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("images")
     for k in range(3):
         Image.fromarray(_galaxy_image(k)).save(folder / f"galaxy{k}.png")
-    Image.fromarray(_galaxy_image(9)[..., 0]).save(folder / "grey.png")  # no colour: a failure
+    Image.fromarray(_galaxy_image(9)[..., 0]).save(folder / "grey.png")  # no color: a failure
     pd.DataFrame({"file": ["galaxy0.png", "galaxy1.png", "galaxy2.png"],
                   "survey": ["sdss", "sdss", "decals"]}).to_csv(folder / "manifest.csv", index=False)
     return folder
@@ -54,7 +54,7 @@ def test_every_colorizer_region_and_image_gets_a_row_and_grey_input_is_a_failure
     assert set(per_image["region"]) == {"galaxy", "whole"}
     assert len(per_image) == 3 * 4 * 2
     assert failures["file"].tolist() == ["grey.png"]
-    assert "no true colour" in failures["error"][0]
+    assert "no true color" in failures["error"][0]
     assert set(per_image["survey"]) == {"sdss", "decals"}
     # coverage is measured for networks only (they report ab_std)
     network = per_image[(per_image["model"] == "tiny") & (per_image["region"] == "galaxy")]
@@ -73,7 +73,7 @@ def test_grey_scores_exactly_the_true_chroma(folder):
 def test_lookup_and_mean_come_from_the_shipped_sdss_table():
     lightness = np.array([[20.0, 60.0]])
     mean = reference_prediction("mean", lightness)
-    assert np.allclose(mean[0, 0], mean[0, 1])  # one colour for every pixel
+    assert np.allclose(mean[0, 0], mean[0, 1])  # one color for every pixel
     lookup = reference_prediction("lookup", lightness)
     assert not np.allclose(lookup[0, 0], lookup[0, 1])  # depends on L
     # SDSS galaxies are yellowish: positive mean b*

@@ -1,4 +1,4 @@
-"""galcolor.datasets.folder.ImageFolder: colour image folders as (L, ab) training pairs."""
+"""galcolor.datasets.folder.ImageFolder: color image folders as (L, ab) training pairs."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from galcolor.datasets.folder import GALAXY_MIN_LIGHTNESS, ImageFolder, hash_spl
 from .conftest import galaxy_image, requires_shared_data
 
 # Resizing a constant image and converting it in float32 moves Lab values by
-# ~1e-4 at most; 1e-3 is the colour core's own agreement with scikit-image.
+# ~1e-4 at most; 1e-3 is the color core's own agreement with scikit-image.
 LAB_TOLERANCE = 1e-3
 
 RED = (255, 0, 0)
@@ -35,8 +35,8 @@ def save_rgb(path: Path, pixels: np.ndarray) -> Path:
     return path
 
 
-def solid(colour, shape=(32, 32)) -> np.ndarray:
-    return np.broadcast_to(np.asarray(colour, dtype=np.uint8), shape + (3,)).copy()
+def solid(color, shape=(32, 32)) -> np.ndarray:
+    return np.broadcast_to(np.asarray(color, dtype=np.uint8), shape + (3,)).copy()
 
 
 def noisy_galaxy(shape=(40, 40), seed=0) -> np.ndarray:
@@ -49,11 +49,11 @@ def noisy_galaxy(shape=(40, 40), seed=0) -> np.ndarray:
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
-def lab_of(colour) -> np.ndarray:
-    return rgb_to_lab_numpy(np.asarray(colour, dtype=np.float64) / 255.0)
+def lab_of(color) -> np.ndarray:
+    return rgb_to_lab_numpy(np.asarray(color, dtype=np.float64) / 255.0)
 
 
-def colour_folder(root: Path, n: int = 3, shape=(40, 40)) -> Path:
+def color_folder(root: Path, n: int = 3, shape=(40, 40)) -> Path:
     for index in range(n):
         save_rgb(root / f"galaxy{index:02d}.png", noisy_galaxy(shape, seed=index))
     return root
@@ -84,7 +84,7 @@ def broken_files(root: Path) -> list[Path]:
 
 
 def test_items_have_the_documented_shapes_dtypes_and_ranges(tmp_path):
-    data = ImageFolder(colour_folder(tmp_path, n=3, shape=(40, 52)), size=24)
+    data = ImageFolder(color_folder(tmp_path, n=3, shape=(40, 52)), size=24)
     assert len(data) == 3
     for index in range(len(data)):
         item = data[index]
@@ -104,11 +104,11 @@ def test_items_have_the_documented_shapes_dtypes_and_ranges(tmp_path):
         assert 0 < item["galaxy_mask"].float().mean() < 1
 
 
-@pytest.mark.parametrize("colour", [RED, BLUE, (250, 210, 170), (40, 60, 200), (128, 128, 128)])
-def test_ab_of_a_pure_colour_image_is_its_lab_colour(tmp_path, colour):
-    save_rgb(tmp_path / "solid.png", solid(colour, (48, 48)))
+@pytest.mark.parametrize("color", [RED, BLUE, (250, 210, 170), (40, 60, 200), (128, 128, 128)])
+def test_ab_of_a_pure_color_image_is_its_lab_color(tmp_path, color):
+    save_rgb(tmp_path / "solid.png", solid(color, (48, 48)))
     item = ImageFolder(tmp_path, size=16)[0]
-    expected = lab_of(colour)
+    expected = lab_of(color)
     assert np.abs(item["lightness"].numpy() - expected[0]).max() <= LAB_TOLERANCE
     assert np.abs(item["ab"].numpy() - expected[1:, None, None]).max() <= LAB_TOLERANCE
 
@@ -121,7 +121,7 @@ def test_lightness_matches_galcolor_load_at_native_size(tmp_path):
 
 
 def test_items_batch_through_a_dataloader(tmp_path):
-    data = ImageFolder(colour_folder(tmp_path, n=5), size=16)
+    data = ImageFolder(color_folder(tmp_path, n=5), size=16)
     batches = list(DataLoader(data, batch_size=2, num_workers=0))
     assert [len(batch["index"]) for batch in batches] == [2, 2, 1]
     assert batches[0]["ab"].shape == (2, 2, 16, 16) and batches[0]["galaxy_mask"].dtype == torch.bool
@@ -194,7 +194,7 @@ def test_masked_pixels_stay_masked_after_resizing(tmp_path, size, expected_bad):
     {"size": 0}, {"size": 12.5}, {"split": "test"}, {"val_fraction": 1.5}, {"transform": 3},
 ])
 def test_invalid_arguments_are_value_errors_naming_the_argument(tmp_path, kwargs):
-    colour_folder(tmp_path, n=1)
+    color_folder(tmp_path, n=1)
     name = next(iter(kwargs))
     with pytest.raises(InputError, match=name):
         ImageFolder(tmp_path, **kwargs)
@@ -226,7 +226,7 @@ def test_an_empty_folder_or_a_missing_root_is_an_error(tmp_path):
 
 
 def test_repr_and_len(tmp_path):
-    data = ImageFolder(colour_folder(tmp_path, n=2), size=16, crop=0.5)
+    data = ImageFolder(color_folder(tmp_path, n=2), size=16, crop=0.5)
     assert len(data) == 2
     assert repr(data) == (
         f"ImageFolder(root={str(tmp_path)!r}, files=2, split=None, size=16, crop=0.5, "
@@ -235,7 +235,7 @@ def test_repr_and_len(tmp_path):
 
 
 def test_indexing_follows_python_rules(tmp_path):
-    data = ImageFolder(colour_folder(tmp_path, n=3), size=8)
+    data = ImageFolder(color_folder(tmp_path, n=3), size=8)
     assert data[-1]["index"] == 2 and data[np.int64(1)]["index"] == 1
     with pytest.raises(IndexError):
         data[3]
@@ -247,7 +247,7 @@ def test_transform_is_applied_to_every_item(tmp_path):
     def flip(item):
         return {**item, "lightness": item["lightness"].flip(-1), "flipped": True}
 
-    colour_folder(tmp_path, n=2)
+    color_folder(tmp_path, n=2)
     plain, flipped = ImageFolder(tmp_path, size=16)[1], ImageFolder(tmp_path, size=16, transform=flip)[1]
     assert flipped["flipped"] and flipped["index"] == 1
     assert torch.equal(flipped["lightness"], plain["lightness"].flip(-1))
@@ -298,7 +298,7 @@ def test_split_depends_on_the_file_name_not_the_folder(tmp_path):
 
 
 def test_an_empty_split_is_an_error(tmp_path):
-    colour_folder(tmp_path, n=3)
+    color_folder(tmp_path, n=3)
     assert len(ImageFolder(tmp_path, split="train", val_fraction=0.0)) == 3
     with pytest.raises(InputError, match="0 in split 'val'"):
         ImageFolder(tmp_path, split="val", val_fraction=0.0)
@@ -353,7 +353,7 @@ def test_where_filters_on_manifest_columns_before_the_split(tmp_path):
 
 
 def test_a_second_path_column_in_the_manifest_is_kept_renamed(tmp_path):
-    colour_folder(tmp_path, n=1)
+    color_folder(tmp_path, n=1)
     manifest = write_manifest(tmp_path / "m.csv", [{"file": "galaxy00.png", "path": "/archive/g0.fits"}])
     records = ImageFolder(tmp_path, manifest=manifest).records
     assert records.columns.tolist() == ["path", "file", "split", "manifest_path"]
@@ -361,7 +361,7 @@ def test_a_second_path_column_in_the_manifest_is_kept_renamed(tmp_path):
 
 
 def test_manifest_without_split_column_uses_the_name_hash(tmp_path):
-    colour_folder(tmp_path, n=8)
+    color_folder(tmp_path, n=8)
     names = [f"galaxy{index:02d}.png" for index in range(8)]
     manifest = write_manifest(tmp_path / "list.csv", [{"path": name} for name in names])
     data = ImageFolder(tmp_path, size=8, manifest=manifest, val_fraction=0.5)
@@ -369,7 +369,7 @@ def test_manifest_without_split_column_uses_the_name_hash(tmp_path):
 
 
 def test_bad_manifests_are_reported(tmp_path):
-    colour_folder(tmp_path, n=2)
+    color_folder(tmp_path, n=2)
     with pytest.raises(FileFormatError, match="manifest not found"):
         ImageFolder(tmp_path, manifest=tmp_path / "nope.csv")
     no_name = write_manifest(tmp_path / "no_name.csv", [{"survey": "sdss"}])
@@ -381,7 +381,7 @@ def test_bad_manifests_are_reported(tmp_path):
 
 
 def test_a_listed_file_that_is_missing_is_a_failure(tmp_path):
-    colour_folder(tmp_path, n=1)
+    color_folder(tmp_path, n=1)
     manifest = write_manifest(tmp_path / "m.csv", [{"file": "galaxy00.png"}, {"file": "gone.png"}])
     data = ImageFolder(tmp_path, size=8, manifest=manifest)
     with pytest.warns(GalcolorWarning, match="gone.png: file not found"):
@@ -431,19 +431,19 @@ def test_indexing_raises_when_every_file_fails(tmp_path):
 
 
 def test_grey_images_and_single_band_fits_are_not_training_pairs(tmp_path, fits_2d):
-    save_rgb(tmp_path / "pngs" / "b_colour.png", noisy_galaxy((32, 32)))
+    save_rgb(tmp_path / "pngs" / "b_color.png", noisy_galaxy((32, 32)))
     Image.fromarray(noisy_galaxy((32, 32))[..., 0]).save(tmp_path / "pngs" / "a_grey.png")
     data = ImageFolder(tmp_path / "pngs", size=16)
-    with pytest.warns(GalcolorWarning, match=r"a_grey.png: has no colour \(a grey image"):
+    with pytest.warns(GalcolorWarning, match=r"a_grey.png: has no color \(a grey image"):
         assert data[0]["index"] == 1
     single = ImageFolder(fits_2d.parent, size=16, recursive=False)
-    with pytest.warns(GalcolorWarning, match="galaxy_r.fits: has no colour"), \
+    with pytest.warns(GalcolorWarning, match="galaxy_r.fits: has no color"), \
             pytest.raises(InputError, match="none of the 1 files"):
         single[0]
     assert len(single.failures) == 1
 
 
-def test_fits_cube_with_three_bands_gives_a_colour_pair(tmp_path):
+def test_fits_cube_with_three_bands_gives_a_color_pair(tmp_path):
     size = 48
     base = galaxy_image(shape=(size, size), sky=0.0, noise=0.01, peak=5.0)
     g, r, i = base.copy(), base.copy(), base.copy()

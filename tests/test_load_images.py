@@ -15,7 +15,7 @@ from galcolor.color import gray_to_lightness
 
 from .conftest import galaxy_image
 
-# Lightness agrees with scikit-image to 1e-3 (the colour core's contract).
+# Lightness agrees with scikit-image to 1e-3 (the color core's contract).
 LAB_TOLERANCE = 1e-3
 
 
@@ -23,9 +23,9 @@ def rgb8(shape=(12, 16), seed=0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, shape + (3,), dtype=np.uint8)
 
 
-def test_rgb_png_gives_lab_lightness_and_true_colour(tmp_path):
+def test_rgb_png_gives_lab_lightness_and_true_color(tmp_path):
     pixels = rgb8()
-    path = tmp_path / "colour.png"
+    path = tmp_path / "color.png"
     Image.fromarray(pixels).save(path)
     cutout = galcolor.load(path)
     expected = skcolor.rgb2lab(pixels)[..., 0]
@@ -35,7 +35,7 @@ def test_rgb_png_gives_lab_lightness_and_true_colour(tmp_path):
 
 
 def test_rgb_jpeg_uses_the_decoded_pixels(tmp_path):
-    path = tmp_path / "colour.jpg"
+    path = tmp_path / "color.jpg"
     Image.fromarray(rgb8()).save(path, quality=90)
     decoded = np.asarray(Image.open(path))
     cutout = galcolor.load(path)

@@ -1,4 +1,4 @@
-"""Colour metrics and the reference colorizers (grey, lightness lookup)."""
+"""Color metrics and the reference colorizers (grey, lightness lookup)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from galcolor.metrics import (
     ab_rmse,
     bootstrap_ci,
     classification_metrics,
-    colourfulness,
-    colourfulness_difference,
+    colorfulness,
+    colorfulness_difference,
     delta_e2000,
     evaluate_image,
     galaxy_mask,
@@ -110,8 +110,8 @@ def test_identical_images_score_perfectly_on_every_metric():
     assert metrics["psnr"] == np.inf
     # SSIM is (2 mu^2 + C1)(2 sigma^2 + C2) over itself: 1 up to rounding.
     assert metrics["ssim"] == pytest.approx(1.0, abs=1e-12)
-    assert metrics["colourfulness_difference"] == 0.0
-    assert metrics["colourfulness_predicted"] == metrics["colourfulness_true"] > 0
+    assert metrics["colorfulness_difference"] == 0.0
+    assert metrics["colorfulness_predicted"] == metrics["colorfulness_true"] > 0
 
 
 def test_constant_ab_offset_of_3_4_is_an_error_of_5_everywhere():
@@ -191,19 +191,19 @@ def test_ssim_needs_images_of_at_least_7_pixels_a_side():
         ssim(np.zeros((6, 9, 3)), np.zeros((6, 9, 3)))
 
 
-def test_colourfulness_of_grey_is_zero_and_of_red_green_matches_hasler_susstrunk():
-    assert colourfulness(np.full((4, 4, 3), 0.37)) == 0.0
+def test_colorfulness_of_grey_is_zero_and_of_red_green_matches_hasler_susstrunk():
+    assert colorfulness(np.full((4, 4, 3), 0.37)) == 0.0
     # Half pure red (rg = 255, yb = 127.5), half pure green (rg = -255,
     # yb = 127.5): std(rg) = 255, std(yb) = 0, mean(rg) = 0, mean(yb) = 127.5.
     image = np.zeros((2, 2, 3))
     image[0, :, 0] = 1.0
     image[1, :, 1] = 1.0
-    assert colourfulness(image) == pytest.approx(255 + 0.3 * 127.5, rel=1e-12)
+    assert colorfulness(image) == pytest.approx(255 + 0.3 * 127.5, rel=1e-12)
     only_red = np.zeros((2, 2), dtype=bool)
     only_red[0] = True
-    assert colourfulness(image, only_red) == pytest.approx(0.3 * np.hypot(255, 127.5), rel=1e-12)
+    assert colorfulness(image, only_red) == pytest.approx(0.3 * np.hypot(255, 127.5), rel=1e-12)
     grey = np.full_like(image, 0.5)
-    assert colourfulness_difference(grey, image) == pytest.approx(-(255 + 0.3 * 127.5), rel=1e-12)
+    assert colorfulness_difference(grey, image) == pytest.approx(-(255 + 0.3 * 127.5), rel=1e-12)
 
 
 def test_empty_masks_give_nan_like_ab_mae_and_warn_nothing():
@@ -226,12 +226,12 @@ def test_evaluate_image_gathers_the_metric_functions_on_the_mask():
     metrics = evaluate_image(predicted, truth, mask)
     predicted_rgb, true_rgb = lab_to_rgb_numpy(predicted), lab_to_rgb_numpy(truth)
     assert list(metrics) == ["ab_mae", "ab_rmse", "delta_e2000", "psnr", "ssim", "auc",
-                             "colourfulness_predicted", "colourfulness_true", "colourfulness_difference"]
+                             "colorfulness_predicted", "colorfulness_true", "colorfulness_difference"]
     assert metrics["ab_rmse"] == ab_rmse(predicted[..., 1:], truth[..., 1:], mask)
     assert metrics["psnr"] == psnr(predicted_rgb, true_rgb, mask)
     assert metrics["ssim"] == ssim(predicted_rgb, true_rgb, mask)
     assert metrics["auc"] == ab_error_auc(predicted[..., 1:], truth[..., 1:], mask)
-    assert metrics["colourfulness_difference"] < 0  # halving the chroma dulls the image
+    assert metrics["colorfulness_difference"] < 0  # halving the chroma dulls the image
     assert metrics["ab_mae"] != ab_mae(predicted[..., 1:], truth[..., 1:])  # the mask mattered
 
 
@@ -341,8 +341,8 @@ def test_new_metric_shape_errors_name_the_argument_and_shape():
         ab_rmse(np.zeros((2, 2, 3)), np.zeros((2, 2, 2)))
     with pytest.raises(InputError, match=r"psnr: true_rgb shape \(3, 3, 3\) does not match predicted_rgb"):
         psnr(np.zeros((2, 2, 3)), np.zeros((3, 3, 3)))
-    with pytest.raises(InputError, match=r"colourfulness: rgb must have shape .*, got \(4, 4\)"):
-        colourfulness(np.zeros((4, 4)))
+    with pytest.raises(InputError, match=r"colorfulness: rgb must have shape .*, got \(4, 4\)"):
+        colorfulness(np.zeros((4, 4)))
     with pytest.raises(InputError, match="ab_error_auc: mask shape"):
         ab_error_auc(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)), np.ones((2, 3), dtype=bool))
     with pytest.raises(InputError, match=r"evaluate_image: predicted_lab must be one image .*\(2, 8, 8, 3\)"):

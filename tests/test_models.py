@@ -54,7 +54,7 @@ def tiny_model(name: str, head: str = "regression", **options) -> Colorizer:
 
 
 def galaxy_batch(size: int = 32) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(lightness, ab, weight) of two smooth synthetic galaxies: colour follows L and position."""
+    """(lightness, ab, weight) of two smooth synthetic galaxies: color follows L and position."""
     y, x = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
     lightness = (80.0 * torch.exp(-(x**2 + y**2) / 0.2)).expand(2, 1, size, size).clone()
     lightness[1] = lightness[1] * 0.7 + 10.0
@@ -93,7 +93,7 @@ def test_unknown_model_name_lists_the_available_ones():
         get_model("resnet")
 
 
-@pytest.mark.parametrize("options", [{"head": "softmax"}, {"colour": "blue"}, {"loss": "l3"},
+@pytest.mark.parametrize("options", [{"head": "softmax"}, {"color": "blue"}, {"loss": "l3"},
                                      {"head": "classification", "loss": "l1"}])
 def test_bad_options_are_input_errors(options):
     with pytest.raises(InputError):
@@ -142,7 +142,7 @@ def test_regression_output_stays_within_ab_scale(name):
 
 
 @pytest.mark.parametrize("name", list_models())
-def test_classification_predicts_colours_inside_the_grid_with_a_spread(name):
+def test_classification_predicts_colors_inside_the_grid_with_a_spread(name):
     model = tiny_model(name, "classification").eval()
     lightness, _, _ = galaxy_batch()
     ab, ab_std = model.predict(lightness)
@@ -215,7 +215,7 @@ def test_unet_with_input_stride_runs_at_lower_resolution_and_learns(head, tmp_pa
 
 
 @pytest.mark.parametrize("input_stride", [1, 2])
-def test_widened_unet_computes_the_same_colours_and_trains_its_new_channels(input_stride):
+def test_widened_unet_computes_the_same_colors_and_trains_its_new_channels(input_stride):
     narrow = tiny_model("unet", input_stride=input_stride)
     adam_losses(narrow, steps=5)  # trained weights and batch-norm statistics, not the initial ones
     wide = narrow.widened(6, seed=1)

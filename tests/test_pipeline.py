@@ -30,7 +30,7 @@ from galcolor.pipeline import (
 
 N_GOOD = 9
 # Every candidate region (min_score=0): the default model finds few confident
-# clumps in predicted colour, and the catalogs compared here must not be empty.
+# clumps in predicted color, and the catalogs compared here must not be empty.
 OPTIONS = dict(tta=False, device="cpu", batch_size=2, progress=False, min_score=0.0)
 
 
@@ -138,7 +138,7 @@ def test_run_writes_catalogs_summary_failures_and_record(reference, cutouts):
     assert bad["status"] == "failed" and bad["error_type"] == "FileFormatError"
     assert "sim05_truncated.fits" in bad["error"]
     ok = galaxies[galaxies["status"] == "ok"]
-    assert ok["ra"].notna().all() and ok["mean_b"].notna().all()  # WCS centre and galaxy colour
+    assert ok["ra"].notna().all() and ok["mean_b"].notna().all()  # WCS centre and galaxy color
 
     failures = pd.read_csv(output / "failures.csv")
     assert list(failures.columns) == list(FAILURE_COLUMNS)

@@ -168,7 +168,7 @@ def test_nearest_bins_from_the_lookup_table_match_a_full_ranking():
     """The lattice shortcut must give the same k nearest distances as ranking all bins."""
     grid = default_galaxy_grid()
     generator = torch.Generator().manual_seed(1)
-    # Typical galaxy colours, wide ones, and far outside the grid.
+    # Typical galaxy colors, wide ones, and far outside the grid.
     ab = torch.cat([torch.randn(1, 2, 16, 16, generator=generator) * scale for scale in (10.0, 40.0, 150.0)])
     encoded = soft_encode(ab, grid, k=5, sigma=5.0)
     points = ab.permute(0, 2, 3, 1).reshape(-1, 2).double()
@@ -231,7 +231,7 @@ def test_rebalance_default_smoothing_is_zhangs_five_units_on_the_default_grid():
     assert torch.equal(rebalance_weights(grid), rebalance_weights(grid, smoothing_sigma=5.0))
 
 
-def test_rebalance_weighs_rare_colours_up():
+def test_rebalance_weighs_rare_colors_up():
     grid = default_galaxy_grid()
     weights = rebalance_weights(grid)
     common, rare = grid.prior.argmax(), grid.prior.argmin()
@@ -318,7 +318,7 @@ def test_errors_are_galcolor_errors_and_value_errors(square_grid):
 # -- the shipped galaxy grid ---------------------------------------------------
 
 
-def test_default_galaxy_grid_reproduces_the_sdss_colour_statistics():
+def test_default_galaxy_grid_reproduces_the_sdss_color_statistics():
     """DESIGN.md: galaxy chroma median ~12, 90th percentile ~29, ~17% with b* < 0."""
     grid = default_galaxy_grid()
     assert grid.num_bins == 614 and grid.step == 4.0

@@ -88,7 +88,7 @@ def test_red_knots_and_stars_are_not_regions() -> None:
         assert np.hypot(*(found - np.asarray(knot)).T).min() > 5.0
 
 
-def test_measured_colours_and_excess_are_those_of_the_knots() -> None:
+def test_measured_colors_and_excess_are_those_of_the_knots() -> None:
     table = find_star_forming_regions(knotty_galaxy(), min_score=0, calibration=FLAT, psf_fwhm=3.5)
     # The knots reach b* = 8 - 25 = -17 at the centre; the segment mean is
     # bluer than the disk (+8) but not as blue as the peak.
@@ -114,7 +114,7 @@ def test_catalog_has_the_schema_and_provenance() -> None:
         if column.unit is not None:
             assert table[column.name].unit == column.unit
     assert table.meta["source"] == "knotty test galaxy"
-    assert table.meta["colour"] == "predicted"
+    assert table.meta["color"] == "predicted"
     assert table.meta["model"] == "test"
     assert table.meta["weights_sha256"] == "0" * 64
     assert table.meta["galcolor_version"] == galcolor.__version__
@@ -162,7 +162,7 @@ def bulge_disk_galaxy(axis_ratio: float = 0.35) -> galcolor.Colorization:
     total = disk + bulge
     lightness = 116.0 * np.cbrt(0.6 * total / total.max()) - 16.0
     inside = lightness > 2
-    b = np.where(inside, (4.0 * disk + 22.0 * bulge) / total, 0.0)  # colours mix in proportion to light
+    b = np.where(inside, (4.0 * disk + 22.0 * bulge) / total, 0.0)  # colors mix in proportion to light
     a = np.where(inside, (1.0 * disk + 8.0 * bulge) / total, 0.0)
     ab = np.stack([a, b], axis=-1).astype(np.float32)
     return galcolor.Colorization(lightness=np.clip(lightness, 0, 100).astype(np.float32), ab=ab,
@@ -184,7 +184,7 @@ def test_a_round_bulge_in_an_inclined_disk_makes_no_regions(monkeypatch) -> None
 
 
 def test_knots_at_mirror_places_are_both_found(monkeypatch) -> None:
-    # Bulge and disk colours are modelled over the galaxy folded about its
+    # Bulge and disk colors are modelled over the galaxy folded about its
     # axes: two blue knots mirrored on the major axis must not be each
     # other's background there.
     galaxy = bulge_disk_galaxy()
@@ -221,7 +221,7 @@ def test_a_red_neighbour_touching_the_galaxy_is_split_off(monkeypatch) -> None:
 
 
 def test_a_bright_white_star_touching_a_faint_galaxy_is_split_off(monkeypatch) -> None:
-    # A star bluer than the galaxy is not split off for its colour; it is
+    # A star bluer than the galaxy is not split off for its color; it is
     # for its light: no star-forming clump has 40 % of its galaxy's light.
     y, x = np.mgrid[:SIZE, :SIZE]
     centre = (SIZE - 1) / 2
@@ -240,7 +240,7 @@ def test_a_bright_white_star_touching_a_faint_galaxy_is_split_off(monkeypatch) -
                                                 return_maps=True)
     assert len(table) == 0
     assert maps.galaxy_mask[int(centre), int(centre)] and not maps.galaxy_mask[int(y0), int(x0)]
-    monkeypatch.setattr(galcolor.analysis, "NEIGHBOUR_FLUX_RATIO", np.inf)  # colour alone decides
+    monkeypatch.setattr(galcolor.analysis, "NEIGHBOUR_FLUX_RATIO", np.inf)  # color alone decides
     table, merged = find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.5,
                                               return_maps=True)
     assert merged.galaxy_mask[int(y0), int(x0)]
@@ -264,7 +264,7 @@ def test_input_is_not_modified() -> None:
         assert np.array_equal(old, new)
 
 
-def test_cutout_without_colour_is_refused_with_its_name() -> None:
+def test_cutout_without_color_is_refused_with_its_name() -> None:
     cutout = galcolor.load(np.full((32, 32), 100, np.uint8))
     with pytest.raises(galcolor.InputError, match="array input.*colorize it first"):
         find_star_forming_regions(cutout)
@@ -276,13 +276,13 @@ def test_bad_options_are_refused(option: str, value) -> None:
         find_star_forming_regions(knotty_galaxy(), **{option: value})
 
 
-def test_true_colour_of_a_simulated_galaxy_runs_and_matches_truth() -> None:
+def test_true_color_of_a_simulated_galaxy_runs_and_matches_truth() -> None:
     from galcolor.datasets import simulate
 
     # One clump with 11 % of the galaxy's g light, 1.8 PSF FWHM from the centre.
     galaxy = simulate(1, size=96, seed=8, max_clumps=4, star_rate=0.0)[0]
     table = find_star_forming_regions(galaxy.to_cutout("r"), min_score=0, calibration=FLAT)
-    assert table.meta["colour"] == "true"
+    assert table.meta["color"] == "true"
     correct, truth_match, kinds = label_candidates(table, galaxy.truth)
     assert correct.shape == (len(table),) and truth_match.shape == (len(galaxy.truth),)
     assert set(kinds) <= {"", "clump", "star", "companion", "neighbour"}
@@ -296,7 +296,7 @@ def test_simulation_harness_gives_each_true_object_its_distance_to_the_nearest_o
     from galcolor.datasets import simulate
 
     galaxy = simulate(1, size=96, seed=25)[0]  # clumps, a neighbour and stars
-    candidates, truth = evaluate_on_simulation([galaxy], colours=("true",), progress=False, min_score=0,
+    candidates, truth = evaluate_on_simulation([galaxy], colors=("true",), progress=False, min_score=0,
                                                calibration=FLAT)
     psf = float(truth["psf_fwhm"].iloc[0])
     blends = resolve_blends(galaxy.truth, psf)
@@ -329,20 +329,20 @@ def test_calibration_fit_is_monotonic_in_a_separating_feature_and_round_trips() 
     rng = np.random.default_rng(1)
     features = rng.normal(size=(500, len(SCORE_FEATURES)))
     labels = features[:, 0] > 0
-    model = fit_score_calibration(features, labels, colour="true")
+    model = fit_score_calibration(features, labels, color="true")
     probe = np.zeros((3, len(SCORE_FEATURES)))
     probe[:, 0] = [-2.0, 0.0, 2.0]
     scores = model(probe)
     assert scores[0] < 0.1 < scores[1] < 0.9 < scores[2]
     assert ScoreCalibration.from_dict(model.to_dict()) == model
     with pytest.raises(galcolor.InputError, match="both"):
-        fit_score_calibration(features, np.ones(500, bool), colour="true")
+        fit_score_calibration(features, np.ones(500, bool), color="true")
 
 
 def test_shipped_calibrations_load_and_record_their_provenance() -> None:
-    for colour in ("predicted", "true"):
-        calibration = load_score_calibration(colour)
-        assert calibration.colour == colour
+    for color in ("predicted", "true"):
+        calibration = load_score_calibration(color)
+        assert calibration.color == color
         assert calibration.provenance["script"] == "pipelines/calibrate_regions.py"
         assert calibration.provenance["n_galaxies"] >= 100
 
@@ -358,7 +358,7 @@ def test_score_features_read_the_psf_from_the_catalog() -> None:
 # ------------------------------------------------------------------ CLI and demo
 
 
-def test_cli_regions_reads_colour_products_and_records_failures(tmp_path, capsys) -> None:
+def test_cli_regions_reads_color_products_and_records_failures(tmp_path, capsys) -> None:
     from galcolor.catalog import read
     from galcolor.cli import main
 
@@ -380,7 +380,7 @@ def test_cli_regions_reads_colour_products_and_records_failures(tmp_path, capsys
     assert main(["regions", str(product), "-o", str(target), "--quiet"]) == 1
 
 
-def test_cli_regions_true_colour_of_an_rgb_image(tmp_path) -> None:
+def test_cli_regions_true_color_of_an_rgb_image(tmp_path) -> None:
     from PIL import Image
 
     from galcolor.catalog import read
@@ -391,8 +391,8 @@ def test_cli_regions_true_colour_of_an_rgb_image(tmp_path) -> None:
     path = tmp_path / "galaxy.png"
     Image.fromarray((np.clip(galaxy.rgb, 0, 1) * 255).round().astype(np.uint8)).save(path)
     target = tmp_path / "regions.ecsv"
-    assert main(["regions", str(path), "-o", str(target), "--true-colour", "--min-score", "0", "--quiet"]) == 0
-    assert read(target).meta["colour"] == "true"
+    assert main(["regions", str(path), "-o", str(target), "--true-color", "--min-score", "0", "--quiet"]) == 0
+    assert read(target).meta["color"] == "true"
 
 
 def test_demo_writes_the_region_catalog_and_overlay(tmp_path) -> None:
@@ -407,19 +407,19 @@ def test_demo_writes_the_region_catalog_and_overlay(tmp_path) -> None:
     assert (tmp_path / "regions.png").stat().st_size > 0
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert all("n_regions" in record and "n_true_clumps" in record for record in saved["galaxies"])
-    # the same finder on the simulated true colour, written beside it for comparison
-    reference = read(tmp_path / "regions_true_colour.ecsv")
-    assert reference.meta["colour"] == "true"
-    assert summary["n_regions_true_colour"] == len(reference) == \
-        sum(record["n_regions_true_colour"] for record in saved["galaxies"])
+    # the same finder on the simulated true color, written beside it for comparison
+    reference = read(tmp_path / "regions_true_color.ecsv")
+    assert reference.meta["color"] == "true"
+    assert summary["n_regions_true_color"] == len(reference) == \
+        sum(record["n_regions_true_color"] for record in saved["galaxies"])
 
 
 def test_calibrated_uncertainty_changes_the_errors_not_the_detections() -> None:
-    """The calibrated part of ab_std is the error of the galaxy's overall colour: it cancels in
+    """The calibrated part of ab_std is the error of the galaxy's overall color: it cancels in
     a blue excess, so detections and significances are those of the spread alone."""
     from galcolor.datasets import simulate
 
-    # A galaxy whose predicted colour has two candidate regions.
+    # A galaxy whose predicted color has two candidate regions.
     cutout = simulate(1, size=96, seed=29, max_clumps=4, star_rate=0)[0].to_cutout("r")
     calibrated = find_star_forming_regions(galcolor.Colorizer(tta=True)(cutout), min_score=0)
     spread = find_star_forming_regions(galcolor.Colorizer(tta=True, uncertainty="spread")(cutout), min_score=0)
@@ -452,10 +452,10 @@ def gradient_galaxy(knots: tuple[tuple[float, float], ...] = (), centres: tuple[
 
 
 def test_disk_with_a_red_bulge_is_not_bluer_than_itself() -> None:
-    # A simulated Sbc galaxy (true colour) with a red bulge on a compact
-    # disk: a plain Gaussian disk model let the bulge redden the disk colour
+    # A simulated Sbc galaxy (true color) with a red bulge on a compact
+    # disk: a plain Gaussian disk model let the bulge redden the disk color
     # around it, and 93 % of the galaxy looked significantly bluer than its
-    # disk (one region covering it); the elliptical colour profile follows
+    # disk (one region covering it); the elliptical color profile follows
     # the gradient and leaves the excess to the clumps.
     from galcolor.analysis import resolve_blends
     from galcolor.datasets import simulate
@@ -468,7 +468,7 @@ def test_disk_with_a_red_bulge_is_not_bluer_than_itself() -> None:
     assert correct.sum() >= 1
 
 
-def test_knots_on_a_colour_gradient_are_found_alone() -> None:
+def test_knots_on_a_color_gradient_are_found_alone() -> None:
     knots = ((36.0, 47.5), (60.0, 60.0))
     table = find_star_forming_regions(gradient_galaxy(knots), min_score=0, calibration=FLAT, psf_fwhm=3.5)
     found = np.stack([u.Quantity(table["x"]).value, u.Quantity(table["y"]).value], axis=1)
@@ -534,7 +534,7 @@ def test_resolve_blends_merges_clumps_closer_than_the_psf() -> None:
     assert "n_members" not in truth.colnames
 
 
-def test_every_galaxy_of_a_wide_frame_gets_its_own_colour_profile() -> None:
+def test_every_galaxy_of_a_wide_frame_gets_its_own_color_profile() -> None:
     centres = ((40.0, 48.0), (130.0, 48.0))
     knots = ((28.0, 48.0), (142.0, 48.0), (130.0, 62.0))
     table = find_star_forming_regions(gradient_galaxy(knots, centres, shape=(96, 170)), galaxies="all",

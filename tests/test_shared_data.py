@@ -129,13 +129,13 @@ def test_every_multisurvey_image_loads():
 
 @pytest.mark.parametrize("name,ext", [("example_a", "jpeg"), ("example_b", "jpeg"), ("example_c", "jpeg"),
                                       ("example_d", "png"), ("example_e", "jpeg")])
-def test_decals_truth_colour_is_balanced_like_the_survey_rendering(name, ext):
+def test_decals_truth_color_is_balanced_like_the_survey_rendering(name, ext):
     folder = SHARED_DATA / "fits" / "decals-grz"
     ours = galcolor.color.rgb_to_lab_numpy(galcolor.load(folder / f"{name}.fits").truth_rgb)
     survey_rgb = np.asarray(Image.open(folder / f"{name}.{ext}").convert("RGB"))[::-1] / np.float32(255)
     survey = galcolor.color.rgb_to_lab_numpy(survey_rgb.astype(np.float32))
     galaxy = survey[..., 0] > 15
-    # The two renderings use different asinh parameters, so colours agree
+    # The two renderings use different asinh parameters, so colors agree
     # only on average: with the g/r/z weights the mean a*, b* on the galaxy
     # are within 1.1 and 3.7 of the survey's; with equal weights every
     # galaxy comes out orange (mean b* 4-21 too high), which this catches.

@@ -18,7 +18,7 @@ SIZE = 64
 
 @pytest.fixture(scope="module")
 def galaxies():
-    # Bright clumps (5-20 % of the g light) so their positions and colours
+    # Bright clumps (5-20 % of the g light) so their positions and colors
     # stand out from the noise; 50 galaxies give ~150 clumps and ~100 stars.
     return simulate(50, size=SIZE, seed=11, clump_fraction=(0.05, 0.2), star_rate=8.0)
 
@@ -121,7 +121,7 @@ def test_truth_positions_sit_on_flux_peaks(galaxies):
     assert checked >= 10
 
 
-def _aperture_colour(galaxy, x: float, y: float, inner: float, outer: float | None = None) -> float:
+def _aperture_color(galaxy, x: float, y: float, inner: float, outer: float | None = None) -> float:
     yy, xx = np.mgrid[0:SIZE, 0:SIZE]
     radius = np.hypot(xx - x, yy - y)
     region = radius <= inner if outer is None else (radius > inner) & (radius <= outer)
@@ -138,8 +138,8 @@ def test_clumps_are_bluer_in_g_minus_i_than_the_disk_around_them(galaxies):
             if not _inside(x, y, margin=8):
                 continue
             if not _isolated(truth, row, 7):
-                continue  # another object in the annulus would muddle the disk colour
-            differences.append(_aperture_colour(galaxy, x, y, 1.5) - _aperture_colour(galaxy, x, y, 3.5, 6.5))
+                continue  # another object in the annulus would muddle the disk color
+            differences.append(_aperture_color(galaxy, x, y, 1.5) - _aperture_color(galaxy, x, y, 3.5, 6.5))
     assert len(differences) >= 8
     # CWW Im clumps on Sbc/Scd disks: g - i bluer by ~0.3-0.8 mag at these
     # redshifts; noise and the PSF blend some disk light into the aperture.
@@ -167,7 +167,7 @@ def test_stars_are_point_like(galaxies):
     assert np.all(np.abs(np.array(measured) - 1.0) < 0.35), measured
 
 
-def test_to_cutout_carries_the_true_colour(galaxies):
+def test_to_cutout_carries_the_true_color(galaxies):
     galaxy = galaxies[1]
     cutout = galaxy.to_cutout("r")
     assert cutout.band == "r" and cutout.meta["simulated"]

@@ -41,7 +41,7 @@ from galcolor.training import (
 # Columns that measure wall-clock time: the only ones allowed to differ between runs.
 TIMING_COLUMNS = ("images_per_s", "epoch_time_s")
 
-# float32 Lab conversions agree with the float64 reference to ~1e-4 (the colour
+# float32 Lab conversions agree with the float64 reference to ~1e-4 (the color
 # core matches scikit-image to 1e-3, tests/test_color.py); 1e-3 Lab units is
 # far below anything visible (a just-noticeable difference is ~1).
 LAB_TOLERANCE = 1e-3
@@ -84,14 +84,14 @@ def make_model(seed: int = 0) -> TinyColorizer:
 
 
 def galaxy_png(shape=(24, 24), seed=0) -> np.ndarray:
-    """A coloured blob (warm or blue) on dark noisy sky, uint8 RGB."""
+    """A colored blob (warm or blue) on dark noisy sky, uint8 RGB."""
     rng = np.random.default_rng(seed)
     height, width = shape
     y, x = np.mgrid[0:height, 0:width]
     centre = rng.uniform(8, 16, 2)
     blob = np.exp(-np.hypot(x - centre[0], y - centre[1]) / rng.uniform(2.5, 4.0))
-    colour = np.array([250.0, 200.0, 140.0]) if seed % 2 else np.array([150.0, 190.0, 255.0])
-    rgb = blob[..., None] * colour + rng.uniform(0, 25, shape + (3,))
+    color = np.array([250.0, 200.0, 140.0]) if seed % 2 else np.array([150.0, 190.0, 255.0])
+    rgb = blob[..., None] * color + rng.uniform(0, 25, shape + (3,))
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
@@ -224,7 +224,7 @@ def test_zoom_and_stretch_never_make_invalid_pixels_valid():
     assert 1 <= holes[0] <= 9 <= holes[1]
     assert out["valid_mask"][:, :, 0].all() and out["valid_mask"][:, :, -1].all()
     assert not (out["galaxy_mask"] & ~out["valid_mask"]).any()
-    # A constant image stays constant: zoom interpolates, it does not invent colour.
+    # A constant image stays constant: zoom interpolates, it does not invent color.
     torch.testing.assert_close(out["ab"], batch["ab"])
     assert stretch_lightness(torch.tensor([0.0, 100.0]), 0.8).tolist() == [0.0, 100.0]
     assert zoom(torch.ones(1, 1, 4, 4), 0.9).allclose(torch.ones(1, 1, 4, 4))
@@ -438,7 +438,7 @@ def test_simulated_galaxies_with_a_band_as_lightness():
     composite = SimulatedPairs(1, size=48, seed=6)[0]
     expected = torch.from_numpy(galaxy.to_cutout("r").lightness.astype(np.float32)).clamp(0, 100)
     assert torch.equal(item["lightness"][0], expected)  # the r band as galcolor.load stretches it
-    assert torch.equal(item["ab"], composite["ab"])  # ... with the composite's colour
+    assert torch.equal(item["ab"], composite["ab"])  # ... with the composite's color
     assert not torch.equal(item["lightness"], composite["lightness"])
     assert torch.equal(item["galaxy_mask"], item["lightness"] > 15)
     zoomed = SimulatedPairs(1, size=48, seed=6, band="r", galaxy_radius=14.0)[0]

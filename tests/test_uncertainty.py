@@ -1,4 +1,4 @@
-"""Calibrated colour uncertainty: the per-lightness residual table and its use by the Colorizer."""
+"""Calibrated color uncertainty: the per-lightness residual table and its use by the Colorizer."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_the_default_model_ships_a_table_fitted_on_training_galaxies():
     assert table is not None
     assert table.provenance["folder"] == "sdss-gz/train"
     assert table.provenance["images"] >= 100
-    # brighter galaxy pixels carry more colour, so more colour error, than the sky
+    # brighter galaxy pixels carry more color, so more color error, than the sky
     sigma = np.asarray(table.sigma)
     assert sigma[-4:].mean() > sigma[0].mean()
 

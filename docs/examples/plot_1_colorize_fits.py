@@ -2,13 +2,13 @@
 Colorize a single-band FITS cutout
 ==================================
 
-Predict the colour of a galaxy from one band, keep its WCS, and look at the
+Predict the color of a galaxy from one band, keep its WCS, and look at the
 uncertainty of the prediction.
 
 galcolor reads the r band of a FITS cutout, stretches the flux to CIELAB
 lightness L (an asinh stretch, Lupton et al. 2004), predicts the chrominance
 (a*, b*) with the shipped network and returns it on the input's pixels and
-world coordinate system. The colour is an *inference* from the galaxy's
+world coordinate system. The color is an *inference* from the galaxy's
 shape and light profile, never a measurement: every pixel comes with a
 standard deviation.
 
@@ -45,7 +45,7 @@ print("L is the input's lightness, unchanged:",
       np.array_equal(result.lightness, galcolor.load(path).lightness))
 
 # %%
-# Grey, colour and uncertainty on the sky
+# Grey, color and uncertainty on the sky
 # ---------------------------------------
 # :meth:`~galcolor.Colorization.plot` draws the three panels with right
 # ascension and declination axes from the input's WCS.
@@ -57,9 +57,9 @@ plt.show()
 # %%
 # Sky coordinates of the prediction
 # ---------------------------------
-# The output shares the input's WCS, so any pixel of the colour image has a
+# The output shares the input's WCS, so any pixel of the color image has a
 # position on the sky. Here the bluest galaxy pixel (lowest b*) and the
-# colour uncertainty there:
+# color uncertainty there:
 
 galaxy_pixels = result.lightness > 15
 b = np.where(galaxy_pixels, result.ab[..., 1], np.inf)
@@ -69,9 +69,9 @@ print(f"bluest pixel (x={column}, y={row}) at RA {sky.ra.deg:.5f} deg, Dec {sky.
       f"b* = {result.ab[row, column, 1]:.1f} +/- {result.ab_std[row, column, 1]:.1f}")
 
 # %%
-# Compare with the true colour
+# Compare with the true color
 # ----------------------------
-# The simulator knows the true gri colour. A galaxy-pixel colour error in
+# The simulator knows the true gri color. A galaxy-pixel color error in
 # CIEDE2000 units (ΔE00 ~ 2 is a just-noticeable difference):
 
 from galcolor.color import rgb_to_lab_numpy  # noqa: E402
@@ -88,7 +88,7 @@ fig, axes = plt.subplots(1, 2, figsize=(7, 3.5))
 axes[0].imshow(result.rgb, origin="lower")
 axes[0].set_title("galcolor")
 axes[1].imshow(galaxy.rgb, origin="lower")
-axes[1].set_title("true gri colour")
+axes[1].set_title("true gri color")
 for axis in axes:
     axis.set_axis_off()
 plt.show()

@@ -1,5 +1,5 @@
 """
-From colour to a star-forming-region catalog
+From color to a star-forming-region catalog
 ============================================
 
 Find compact regions bluer than the disk around them, score them, write a
@@ -9,7 +9,7 @@ catalog, and check it against the simulator's truth.
 photutils, measures the blue excess (the local disk b* minus the b* of each
 knot), detects and deblends significant knots and scores each with a
 probability calibrated on simulated galaxies. It runs on the *predicted*
-colour of a :class:`~galcolor.Colorization` or on the *true* colour of a
+color of a :class:`~galcolor.Colorization` or on the *true* color of a
 :class:`~galcolor.Cutout` that has one, with the same code, so the two can
 be compared.
 """
@@ -29,9 +29,9 @@ galaxies = simulate(3, size=128, seed=11)
 colorizer = galcolor.Colorizer()  # loads the model once for all three
 
 # %%
-# Regions from predicted and from true colour
+# Regions from predicted and from true color
 # -------------------------------------------
-# ``galaxy.to_cutout("r")`` is the r band with the true gri colour attached
+# ``galaxy.to_cutout("r")`` is the r band with the true gri color attached
 # (``truth_rgb``). ``min_score=0`` keeps every candidate, so that the truth
 # comparison below sees them all.
 
@@ -58,16 +58,16 @@ regions
 
 for index, galaxy in enumerate(galaxies):
     kinds = np.asarray(galaxy.truth["kind"])
-    for colour, catalog in (("predicted", predicted[index][1]), ("true", true[index])):
+    for color, catalog in (("predicted", predicted[index][1]), ("true", true[index])):
         correct, _, matched_kind = label_candidates(catalog, galaxy.truth)
-        print(f"galaxy {index}: {np.sum(kinds == 'clump')} true clumps; {colour:9s} colour: "
+        print(f"galaxy {index}: {np.sum(kinds == 'clump')} true clumps; {color:9s} color: "
               f"{len(catalog)} candidates, {int(correct.sum())} on clumps, "
               f"{int(np.sum((matched_kind != '') & ~correct))} on stars/companions")
 
 # %%
 # Draw them
 # ---------
-# Circles: candidates from the predicted colour (labelled with their
+# Circles: candidates from the predicted color (labelled with their
 # score); crosses: the simulator's clumps.
 
 fig, axes = plt.subplots(1, len(galaxies), figsize=(10, 3.8), layout="constrained")
@@ -83,7 +83,7 @@ for axis, galaxy, (result, catalog) in zip(axes, galaxies, predicted):
     axis.set_ylim(24, 104)
     axis.set_axis_off()
 axes[0].legend(loc="lower left", fontsize=7)
-fig.suptitle("galcolor colour, candidate regions (score) and true clumps (x)")
+fig.suptitle("galcolor color, candidate regions (score) and true clumps (x)")
 plt.show()
 
 # %%

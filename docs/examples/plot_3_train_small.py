@@ -7,15 +7,15 @@ model on galaxies neither has seen.
 
 :class:`galcolor.training.Trainer` trains any network of
 :mod:`galcolor.models` on any dataset of (lightness, ab) items: a folder of
-colour JPEGs (:class:`galcolor.datasets.ImageFolder`, e.g. your survey's
-colour composites), simulated galaxies (:class:`galcolor.training.SimulatedPairs`)
+color JPEGs (:class:`galcolor.datasets.ImageFolder`, e.g. your survey's
+color composites), simulated galaxies (:class:`galcolor.training.SimulatedPairs`)
 or both. It uses CUDA with bf16 when there is a GPU and the same code on a
 CPU, writes resumable checkpoints and keeps the epoch with the best
 galaxy-pixel validation error.
 
 To keep this page fast on a CPU the images are 64 pixels and simulated;
 with a folder of your own JPEGs replace the datasets by
-``ImageFolder("my_colour_cutouts/", size=64, split="train")`` and
+``ImageFolder("my_color_cutouts/", size=64, split="train")`` and
 ``split="val"``.
 """
 
@@ -69,8 +69,8 @@ print(weights.name, sha256[:16])
 # Compare with the default model
 # ------------------------------
 # Eight simulated galaxies from a seed neither model has seen, colorized from
-# their r band; galaxy-pixel ΔE00 against the true gri colour (lower is
-# better; grey is the no-colour reference).
+# their r band; galaxy-pixel ΔE00 against the true gri color (lower is
+# better; grey is the no-color reference).
 
 # scale=1: the tiny model was trained on the simulated galaxies as they are, while the
 # default model's "auto" scale resizes each galaxy to the size its SDSS training galaxies had

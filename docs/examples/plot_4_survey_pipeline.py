@@ -53,7 +53,7 @@ print(result.summary())
 # -----------------------------
 # ``galaxies.parquet``: one row per cutout, with its status, number of
 # regions, summed score (the expected number of real clumps) and mean
-# predicted colour.
+# predicted color.
 
 galaxies = pd.read_parquet(result.galaxies)
 galaxies[["cutout_id", "status", "n_regions", "summed_score", "mean_a", "mean_b", "ra", "dec"]]
@@ -73,13 +73,13 @@ print(len(regions), "regions")
 regions[["id", "cutout_id", "x", "y", "ra", "dec", "blue_excess", "significance", "score"]].head()
 
 # %%
-# The colour of the galaxies and where their regions lie, from the catalogs
+# The color of the galaxies and where their regions lie, from the catalogs
 # alone:
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
 sns.scatterplot(data=galaxies[galaxies["status"] == "ok"], x="mean_a", y="mean_b", size="n_regions",
                 ax=axes[0])
-axes[0].set_title("mean predicted colour per galaxy")
+axes[0].set_title("mean predicted color per galaxy")
 sns.histplot(data=regions, x="r_gal_norm", bins=10, ax=axes[1])
 axes[1].set_xlabel("galactocentric distance / half-light radius")
 axes[1].set_title("where the regions are")

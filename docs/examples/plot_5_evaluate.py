@@ -2,13 +2,13 @@
 Evaluate colorizers against the baselines
 =========================================
 
-Measure how close predicted colours are to the truth, side by side with
-grey, the mean colour and a lightness lookup table.
+Measure how close predicted colors are to the truth, side by side with
+grey, the mean color and a lightness lookup table.
 
-:func:`galcolor.evaluation.evaluate_folder` takes a folder of colour images
+:func:`galcolor.evaluation.evaluate_folder` takes a folder of color images
 (the truth), colorizes the lightness of each with every model and every
 reference colorizer, and measures CIEDE2000, ab errors, PSNR, SSIM,
-colourfulness and more on galaxy pixels and whole images;
+colorfulness and more on galaxy pixels and whole images;
 :func:`~galcolor.evaluation.write_report` writes the tables (with bootstrap
 95 % intervals) and figures. ``galcolor evaluate`` is the same on the
 command line.

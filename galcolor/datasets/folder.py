@@ -1,4 +1,4 @@
-"""A folder of colour galaxy images as a PyTorch dataset of (L, ab) training pairs.
+"""A folder of color galaxy images as a PyTorch dataset of (L, ab) training pairs.
 
 :class:`ImageFolder` walks a folder of JPEG/PNG/TIFF/FITS files (or the files a
 manifest CSV lists), loads each with :func:`galcolor.load`, crops the centre,
@@ -83,7 +83,7 @@ def hash_split(name: str, val_fraction: float = 0.1) -> str:
 
 
 class ImageFolder(Dataset):
-    """Colour galaxy images in a folder, served as (lightness, ab) training pairs.
+    """Color galaxy images in a folder, served as (lightness, ab) training pairs.
 
     Parameters
     ----------
@@ -167,15 +167,15 @@ class ImageFolder(Dataset):
         ``(2, size, size)`` float32, a* and b* in Lab units.
     ``galaxy_mask``
         ``(1, size, size)`` bool, ``L > GALAXY_MIN_LIGHTNESS`` (15) on valid
-        pixels: the pixels colour losses and metrics should use.
+        pixels: the pixels color losses and metrics should use.
     ``valid_mask``
-        ``(1, size, size)`` bool, pixels with valid colour. Invalid pixels
-        (transparent, NaN or no-data in any colour band) have L = a* = b* = 0.
+        ``(1, size, size)`` bool, pixels with valid color. Invalid pixels
+        (transparent, NaN or no-data in any color band) have L = a* = b* = 0.
     ``index``
         int, the index of the item actually served (see below), so
         ``records.iloc[index]`` names its file.
 
-    The colour image (the RGB of a JPEG/PNG/TIFF, the Lupton composite of a
+    The color image (the RGB of a JPEG/PNG/TIFF, the Lupton composite of a
     FITS file with three or more bands, see :func:`galcolor.load`) is
     cropped, resized in sRGB with bilinear interpolation and a Gaussian
     anti-aliasing filter (:func:`skimage.transform.resize`), then converted
@@ -186,7 +186,7 @@ class ImageFolder(Dataset):
     masked pixels never become valid.
 
     A file that cannot be served, because :func:`galcolor.load` fails
-    (truncated, corrupt, not an image) or because it has no colour (a grey
+    (truncated, corrupt, not an image) or because it has no color (a grey
     image or a single-band FITS file gives no ab target), is recorded in
     :attr:`failures` with a :class:`~galcolor.GalcolorWarning` naming it and
     the reason, and the next file in order (wrapping around) is served
@@ -200,7 +200,7 @@ class ImageFolder(Dataset):
 
     Examples
     --------
-    A folder of four small PNGs, one grey (it has no colour to learn):
+    A folder of four small PNGs, one grey (it has no color to learn):
 
     >>> import tempfile, warnings
     >>> from pathlib import Path
@@ -410,7 +410,7 @@ class ImageFolder(Dataset):
         cutout = load(path)
         if cutout.truth_rgb is None:
             raise InputError(
-                f"{path}: has no colour (a grey image or single-band FITS file), so no ab target"
+                f"{path}: has no color (a grey image or single-band FITS file), so no ab target"
             )
         invalid = cutout.mask if cutout.truth_mask is None else cutout.mask | cutout.truth_mask
         top, left, side = self._crop_box(cutout.shape, path)

@@ -2,7 +2,7 @@
 
 The Galaxy Zoo challenge on Kaggle
 (https://www.kaggle.com/competitions/galaxy-zoo-the-galaxy-challenge) ships
-``images_training_rev1.zip``: 61,578 colour JPEGs of SDSS galaxies, 424 x 424
+``images_training_rev1.zip``: 61,578 color JPEGs of SDSS galaxies, 424 x 424
 pixels, each named by its GalaxyID. :func:`fetch_kaggle` downloads it with the
 ``kaggle`` package, unzips it, checks the number of JPEGs and returns the
 folder that holds them, ready for an image-folder dataset::

@@ -1,28 +1,28 @@
 """Simulated multi-band galaxies with star-forming-clump truth, rendered by GalSim.
 
-Real colour images teach the colorizer; only simulations know where the
+Real color images teach the colorizer; only simulations know where the
 star-forming clumps are. :func:`simulate` draws SDSS-like g, r, i (or any
 SDSS/LSST ugrizy) images of disk galaxies at redshift 0.02-0.15 with:
 
 * a bulge (de Vaucouleurs or Sersic n = 2-4) with an elliptical (CWW E) SED;
 * an exponential disk (CWW Sbc or Scd SED) with random inclination and
   position angle, optionally with two logarithmic spiral arms (strings of
-  disk-coloured knots) and a bar (flattened Sersic n = 0.5);
+  disk-colored knots) and a bar (flattened Sersic n = 0.5);
 * 0-N compact **star-forming clumps** in the disk with the bluest SED
   (CWW Im), each holding 1-20 % of the galaxy's g-band light;
 * hard negatives that are *not* star-forming: foreground stars (point
-  sources with black-body colours from 3,000 to 12,000 K), red compact
+  sources with black-body colors from 3,000 to 12,000 K), red compact
   companions or off-centre nuclei (CWW E), and neighbouring galaxies;
 * a Moffat (default) or Kolmogorov PSF with FWHM 1.0-1.6 arcsec, SDSS's
   0.396 arcsec pixels, and sky with Poisson and read noise.
 
-Fluxes are in nanomaggies (AB zero point 22.5), colours come from the SEDs
+Fluxes are in nanomaggies (AB zero point 22.5), colors come from the SEDs
 redshifted and integrated through GalSim's LSST bandpasses (AB), and sizes
-and magnitudes from the Planck 2018 cosmology. The colour composite ``rgb``
+and magnitudes from the Planck 2018 cosmology. The color composite ``rgb``
 is made like the SDSS images of Galaxy Zoo: :func:`~astropy.visualization.make_lupton_rgb`
 with i -> R, r -> G, g -> B and fixed parameters (``COMPOSITE_Q``,
 ``COMPOSITE_STRETCH``, ``SDSS_COMPOSITE_WEIGHTS``), tuned so that simulated composites match the lightness
-and colour of ``../shared/data/sdss-gz`` (``benchmarks/bench_realism.py``).
+and color of ``../shared/data/sdss-gz`` (``benchmarks/bench_realism.py``).
 
 Each component is drawn once per galaxy (convolved with the PSF) and the band
 images are the components weighted by their band fluxes, so a 3-band 128 x 128
@@ -78,7 +78,7 @@ __all__ = [
 TRUTH_KINDS = ("clump", "star", "companion", "neighbour")
 
 #: Lupton et al. (2004) parameters and band weights (multiplying nanomaggies)
-#: of the simulated gri composites, tuned so that the lightness and colour of
+#: of the simulated gri composites, tuned so that the lightness and color of
 #: galaxy pixels match the SDSS Galaxy Zoo images: a grid search over weights,
 #: Q and stretch minimising the summed Wasserstein distances of L, a*, b*
 #: (``python benchmarks/bench_realism.py --tune``).
@@ -163,7 +163,7 @@ class Physics:
 
 @dataclass(eq=False)
 class SimulatedGalaxy:
-    """One simulated galaxy: band images, colour composite and truth.
+    """One simulated galaxy: band images, color composite and truth.
 
     Attributes
     ----------
@@ -174,7 +174,7 @@ class SimulatedGalaxy:
     header : astropy.io.fits.Header
         TAN WCS, ``BANDS``/``BAND0..``, ``BUNIT`` and simulation keywords.
     rgb : numpy.ndarray, shape (H, W, 3), float32, or None
-        gri colour composite in [0, 1], made like the SDSS Galaxy Zoo images
+        gri color composite in [0, 1], made like the SDSS Galaxy Zoo images
         (None when g, r and i were not all simulated).
     truth : astropy.table.QTable
         One row per clump and per contaminant: ``id``, ``kind``,
@@ -214,7 +214,7 @@ class SimulatedGalaxy:
         """A :class:`~galcolor.Cutout` of one band with ``truth_rgb`` = :attr:`rgb`.
 
         This is how a single-band survey image of this galaxy would reach
-        the colorizer, with the true colour attached for evaluation.
+        the colorizer, with the true color attached for evaluation.
 
         Examples
         --------
@@ -319,7 +319,7 @@ def _template_sed(name: str) -> galsim.SED:
 
 
 @functools.lru_cache(maxsize=4096)
-def _sed_colours(name: str, redshift: float, bands: tuple[str, ...]) -> tuple[float, ...]:
+def _sed_colors(name: str, redshift: float, bands: tuple[str, ...]) -> tuple[float, ...]:
     """AB magnitude of each band minus r for a template SED at a redshift."""
     sed = _template_sed(name).atRedshift(redshift)
     mags = [sed.calculateMagnitude(_bandpass(b)) for b in bands + ("r",)]
@@ -327,7 +327,7 @@ def _sed_colours(name: str, redshift: float, bands: tuple[str, ...]) -> tuple[fl
 
 
 @functools.lru_cache(maxsize=256)
-def _blackbody_colours(temperature: float, bands: tuple[str, ...]) -> tuple[float, ...]:
+def _blackbody_colors(temperature: float, bands: tuple[str, ...]) -> tuple[float, ...]:
     def planck(wavelength_nm):
         wavelength = np.asarray(wavelength_nm) * 1e-9
         return 1.0 / (wavelength**5 * (np.exp(0.0143877735 / (wavelength * temperature)) - 1.0))
@@ -352,9 +352,9 @@ def _cosmology(redshift: float) -> tuple[float, float]:
             float(np.interp(redshift, redshifts, kpc_per_arcsec)))
 
 
-def _band_fluxes(flux_r: float, colours: Sequence[float]) -> np.ndarray:
-    """Nanomaggies in each band from the r flux and (m_band - m_r) colours."""
-    return flux_r * 10.0 ** (-0.4 * np.asarray(colours))
+def _band_fluxes(flux_r: float, colors: Sequence[float]) -> np.ndarray:
+    """Nanomaggies in each band from the r flux and (m_band - m_r) colors."""
+    return flux_r * 10.0 ** (-0.4 * np.asarray(colors))
 
 
 # ----------------------------------------------------------------------------
@@ -388,8 +388,8 @@ def _simulate_one(index: int, *, size: int, bands: tuple[str, ...], seed: int, p
     bulge_index = float(rng.choice([2.0, 3.0, 4.0]))
     disk_type = "Sbc" if rng.random() < 0.5 else "Scd"
 
-    def colours(sed_name: str) -> tuple[float, ...]:
-        return _sed_colours(sed_name, redshift, bands)
+    def colors(sed_name: str) -> tuple[float, ...]:
+        return _sed_colors(sed_name, redshift, bands)
 
     def project(radius_arcsec: np.ndarray, angle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Disk-plane polar coordinates -> sky offsets (arcsec) of the inclined disk."""
@@ -407,7 +407,7 @@ def _simulate_one(index: int, *, size: int, bands: tuple[str, ...], seed: int, p
     else:
         bulge = galsim.Sersic(n=bulge_index, half_light_radius=bulge_radius)
     bulge = bulge.shear(q=max(axis_ratio, 0.6), beta=position_angle * galsim.radians)
-    components.append(_Component(bulge, _band_fluxes(flux_bulge_r, colours("E"))))
+    components.append(_Component(bulge, _band_fluxes(flux_bulge_r, colors("E"))))
 
     has_bar = rng.random() < physics.bar_probability
     has_spiral = rng.random() < physics.spiral_probability
@@ -434,10 +434,10 @@ def _simulate_one(index: int, *, size: int, bands: tuple[str, ...], seed: int, p
         disk_parts.append(bar)
         disk_weights = [w * (1.0 - bar_fraction) for w in disk_weights] + [bar_fraction]
     disk = galsim.Sum([part.withFlux(weight) for part, weight in zip(disk_parts, disk_weights)])
-    components.append(_Component(disk, _band_fluxes(flux_disk_r, colours(disk_type))))
+    components.append(_Component(disk, _band_fluxes(flux_disk_r, colors(disk_type))))
 
     def g_minus_r(sed_name: str) -> float:
-        return _sed_colours(sed_name, redshift, ("g",))[0]
+        return _sed_colors(sed_name, redshift, ("g",))[0]
 
     # Clump brightness is quoted against the galaxy's g light (Clump Scout
     # uses u; g is the bluest band of the composites), whatever bands are drawn.
@@ -460,7 +460,7 @@ def _simulate_one(index: int, *, size: int, bands: tuple[str, ...], seed: int, p
         })
 
     n_clumps = int(rng.integers(0, physics.max_clumps + 1))
-    clump_colours = colours("Im")
+    clump_colors = colors("Im")
     clump_parts = []
     clump_r_total = 0.0
     for _ in range(n_clumps):
@@ -473,14 +473,14 @@ def _simulate_one(index: int, *, size: int, bands: tuple[str, ...], seed: int, p
         sigma = rng.uniform(*physics.clump_radius_kpc) / kpc_per_arcsec
         clump_parts.append(galsim.Gaussian(sigma=sigma, flux=flux_r).shift(float(dx), float(dy)))
         clump_r_total += flux_r
-        add_row("clump", float(dx), float(dy), flux_r, _band_fluxes(flux_r, clump_colours), flux_g, sigma)
+        add_row("clump", float(dx), float(dy), flux_r, _band_fluxes(flux_r, clump_colors), flux_g, sigma)
     if clump_parts:
         # All clumps share the Im SED: one component, fluxes scaled by the r total.
         components.append(_Component(galsim.Sum(clump_parts).withFlux(1.0),
-                                     _band_fluxes(clump_r_total, clump_colours)))
+                                     _band_fluxes(clump_r_total, clump_colors)))
 
     def add_object(kind: str, profile, dx: float, dy: float, flux_r: float, sed_name: str, radius: float) -> None:
-        fluxes = _band_fluxes(flux_r, colours(sed_name))
+        fluxes = _band_fluxes(flux_r, colors(sed_name))
         components.append(_Component(profile.shift(dx, dy), fluxes))
         add_row(kind, dx, dy, flux_r, fluxes, flux_r * 10.0 ** (-0.4 * g_minus_r(sed_name)), radius)
 
@@ -507,8 +507,8 @@ def _simulate_one(index: int, *, size: int, bands: tuple[str, ...], seed: int, p
         dx, dy = (rng.uniform(-0.45, 0.45, 2) * frame_arcsec).tolist()
         flux_r = 10.0 ** (-0.4 * (rng.uniform(15.5, 21.0) - _AB_ZERO_POINT))
         temperature = float(np.round(math.exp(rng.uniform(math.log(3000.0), math.log(12000.0))), -2))
-        fluxes = _band_fluxes(flux_r, _blackbody_colours(temperature, bands))
-        flux_g = flux_r * 10.0 ** (-0.4 * _blackbody_colours(temperature, ("g",))[0])
+        fluxes = _band_fluxes(flux_r, _blackbody_colors(temperature, bands))
+        flux_g = flux_r * 10.0 ** (-0.4 * _blackbody_colors(temperature, ("g",))[0])
         stars.append((dx, dy, fluxes))
         add_row("star", dx, dy, flux_r, fluxes, flux_g, 0.0)
 
@@ -524,7 +524,7 @@ def _simulate_one(index: int, *, size: int, bands: tuple[str, ...], seed: int, p
             nx=size, ny=size, scale=scale).array
         images += component.fluxes[:, None, None] * drawn[None]
     if stars:
-        # Stars differ in colour, so draw them per band: one FFT per band
+        # Stars differ in color, so draw them per band: one FFT per band
         # for all of them (a real-space draw per star costs ~30 ms).
         for plane in range(len(bands)):
             points = galsim.Sum([galsim.DeltaFunction(flux=fluxes[plane]).shift(dx, dy)

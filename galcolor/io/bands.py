@@ -42,7 +42,7 @@ BAND_WAVELENGTHS_NM = {
     "Ks": 2159.0,
 }
 
-#: Flux multipliers that colour-balance an asinh composite made from
+#: Flux multipliers that color-balance an asinh composite made from
 #: calibrated (nanomaggy) images, as in the Legacy Survey viewer's
 #: ``sdss_rgb`` (legacypipe): without them z/i dominate and every galaxy
 #: renders orange. Only ratios matter; the stretch absorbs the scale.
@@ -202,7 +202,7 @@ def order_by_wavelength(names: list[str | None]) -> list[int]:
 
 
 def composite_weight(name: str | None) -> float:
-    """Colour-balance weight of a band in a composite (1 when unknown).
+    """Color-balance weight of a band in a composite (1 when unknown).
 
     Examples
     --------

@@ -33,19 +33,19 @@ class Cutout:
     header : astropy.io.fits.Header or None
         The header of the FITS HDU the image came from.
     band : str or None
-        Band of the image that became L (``None`` for colour images, or when
+        Band of the image that became L (``None`` for color images, or when
         the band is not named).
     source : str
         Path of the file, or a description such as ``"array input"``.
     stretch : callable or None
         The stretch used to turn flux into L (see :mod:`galcolor.io.stretch`);
-        ``None`` when L came from a colour image.
+        ``None`` when L came from a color image.
     truth_rgb : numpy.ndarray, shape (H, W, 3), or None
-        Real colour in [0, 1] when the input carried it (RGB images, FITS with
+        Real color in [0, 1] when the input carried it (RGB images, FITS with
         three or more bands).
     truth_mask : numpy.ndarray, shape (H, W), bool, or None
         True where ``truth_rgb`` is not valid (a pixel bad in one of the
-        colour bands); None when there is no true colour.
+        color bands); None when there is no true color.
     meta : dict
         Everything else worth keeping: file format, HDU, stretch parameters,
         band choice, warnings.

@@ -26,9 +26,9 @@ SDSS_PIXEL_SCALE_ARCSEC = 0.396
 
 # Relative brightness of each component in g, r, i: an old bulge is red
 # (g-r ~ 0.8), a star-forming disk bluer (g-r ~ 0.5), HII knots bluest.
-_BULGE_COLOUR = {"g": 0.45, "r": 1.0, "i": 1.35}
-_DISK_COLOUR = {"g": 0.75, "r": 1.0, "i": 1.15}
-_KNOT_COLOUR = {"g": 1.6, "r": 1.0, "i": 0.75}
+_BULGE_COLOR = {"g": 0.45, "r": 1.0, "i": 1.35}
+_DISK_COLOR = {"g": 0.75, "r": 1.0, "i": 1.15}
+_KNOT_COLOR = {"g": 1.6, "r": 1.0, "i": 0.75}
 
 
 def example_hdulist(size: int = 128, seed: int = 0) -> fits.HDUList:
@@ -69,7 +69,7 @@ def example_hdulist(size: int = 128, seed: int = 0) -> fits.HDUList:
     rng = np.random.default_rng(seed)
     bands = "gri"
     cube = np.stack([
-        bulge * _BULGE_COLOUR[b] + disk * _DISK_COLOUR[b] + knots * _KNOT_COLOUR[b]
+        bulge * _BULGE_COLOR[b] + disk * _DISK_COLOR[b] + knots * _KNOT_COLOR[b]
         + rng.normal(0.0, 0.02, (size, size))
         for b in bands
     ]).astype(np.float32)

@@ -121,7 +121,7 @@ def load_hdus(
             truth_bands = [_band_label(stack.names, i) for i in rgb_indices]
         else:
             truth_mask = None
-            notes.append(f"{source}: no pixel is valid in all three colour bands; no true colour")
+            notes.append(f"{source}: no pixel is valid in all three color bands; no true color")
 
     data = np.where(mask, np.nan, stack.planes[index])
     stretch_used = resolve_stretch(stretch, data, mask, default="asinh")
@@ -306,9 +306,9 @@ def _choose_band(
 
 
 def _lupton_composite(planes: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
-    """Lupton et al. (2004) colour composite of (red, green, blue) planes.
+    """Lupton et al. (2004) color composite of (red, green, blue) planes.
 
-    Each band (already multiplied by its colour-balance weight) is
+    Each band (already multiplied by its color-balance weight) is
     sky-subtracted; the stretch is the "auto" asinh stretch of
     their mean, so the composite's lightness matches what a single band gives.
     """

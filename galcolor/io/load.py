@@ -50,7 +50,7 @@ def load(
         nearest SDSS r (or the middle plane when bands are unnamed). For a
         single-band file, a name relabels the band. For RGB images, ``"R"``,
         ``"G"`` or ``"B"`` (or 0-2) reads that channel as grey instead of
-        using the colour lightness.
+        using the color lightness.
     hdu : int or str, optional
         FITS HDU to read (index or EXTNAME); by default the first HDU with a
         2-D image or 3-D cube.
@@ -83,9 +83,9 @@ def load(
     -----
     Inputs are only ever read. Masked pixels (NaN/Inf, FITS ``BLANK``, fully
     transparent pixels) have ``mask = True`` and L = 0. When a FITS input has
-    three or more bands, ``truth_rgb`` is their Lupton et al. (2004) colour
-    composite (reddest band in R, bluest in B), so colour predictions can be
-    compared with real colour.
+    three or more bands, ``truth_rgb`` is their Lupton et al. (2004) color
+    composite (reddest band in R, bluest in B), so color predictions can be
+    compared with real color.
 
     Examples
     --------
@@ -217,26 +217,26 @@ def _cutout_from_rgb(rgb: np.ndarray, bad: np.ndarray, *, band, stretch, source:
     scale = _integer_scale(rgb)
     if scale is None and rgb.dtype.kind != "f":
         raise InputError(f"{source}: RGB images must be uint8, uint16 or float in [0, 1], got {rgb.dtype}")
-    colour = rgb.astype(np.float32) / np.float32(scale or 1.0)
-    colour[bad] = 0.0
+    color = rgb.astype(np.float32) / np.float32(scale or 1.0)
+    color[bad] = 0.0
     if scale is None:
-        low, high = float(colour.min()), float(colour.max())
+        low, high = float(color.min()), float(color.max())
         # 1e-3 allows rounding from an upstream float pipeline, nothing more.
         if low < -1e-3 or high > 1 + 1e-3:
             raise InputError(
                 f"{source}: float RGB values must lie in [0, 1], got range [{low:.4g}, {high:.4g}]"
             )
-        colour = np.clip(colour, 0.0, 1.0)
+        color = np.clip(color, 0.0, 1.0)
     if band is None:
-        lightness = rgb_lightness(rgb if rgb.dtype == np.uint8 else colour)
-        meta["stretch"] = {"name": "none (lightness of the colour image)"}
+        lightness = rgb_lightness(rgb if rgb.dtype == np.uint8 else color)
+        meta["stretch"] = {"name": "none (lightness of the color image)"}
         stretch_used = None
     else:
         key = band.upper() if isinstance(band, str) else band
         channel = _RGB_CHANNELS.get(key, key) if isinstance(key, str) else key
         if channel not in (0, 1, 2):
             raise InputError(f"{source}: an RGB image has bands 'R', 'G', 'B' (or 0-2), not {band!r}")
-        data = colour[..., channel].astype(np.float64)
+        data = color[..., channel].astype(np.float64)
         data[bad] = np.nan
         stretch_used = resolve_stretch(stretch, data, bad, default="identity")
         lightness = apply_stretch(stretch_used, data, source)
@@ -245,4 +245,4 @@ def _cutout_from_rgb(rgb: np.ndarray, bad: np.ndarray, *, band, stretch, source:
     lightness = np.asarray(lightness, dtype=np.float32)
     lightness[bad] = 0.0
     return Cutout(lightness=lightness, mask=bad, band=None, source=source, stretch=stretch_used,
-                  truth_rgb=colour, meta=meta)
+                  truth_rgb=color, meta=meta)

@@ -2,7 +2,7 @@
 
 Pillow reads most files; two cases it gets wrong go elsewhere: 16-bit RGB(A)
 PNGs, which Pillow silently truncates to 8 bits, are read with pypng, and
-TIFFs are read with tifffile (16-bit colour, float data).
+TIFFs are read with tifffile (16-bit color, float data).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def read_raster(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, str]:
     try:
         if suffix in (".tif", ".tiff"):
             return (*_read_tiff(path), "tiff")
-        if suffix == ".png" and _is_16bit_colour_png(path):
+        if suffix == ".png" and _is_16bit_color_png(path):
             return (*_read_png16(path), "png")
         return _read_pillow(path)
     except FileFormatError:
@@ -82,20 +82,20 @@ def _read_pillow(path: Path) -> tuple[np.ndarray, np.ndarray | None, str]:
 
 
 def _split_alpha(array: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Separate grey+alpha (H, W, 2) and RGBA (H, W, 4) into colour and alpha."""
+    """Separate grey+alpha (H, W, 2) and RGBA (H, W, 4) into color and alpha."""
     if array.ndim == 3 and array.shape[2] in (2, 4):
-        colour = array[..., 0] if array.shape[2] == 2 else array[..., :3]
-        return colour, array[..., -1]
+        color = array[..., 0] if array.shape[2] == 2 else array[..., :3]
+        return color, array[..., -1]
     return array, None
 
 
-def _is_16bit_colour_png(path: Path) -> bool:
+def _is_16bit_color_png(path: Path) -> bool:
     with open(path, "rb") as handle:
         head = handle.read(26)
     if len(head) < 26 or not head.startswith(_PNG_SIGNATURE):
         return False
-    bit_depth, colour_type = head[24], head[25]
-    return bit_depth == 16 and colour_type in (2, 6)  # truecolour, truecolour + alpha
+    bit_depth, color_type = head[24], head[25]
+    return bit_depth == 16 and color_type in (2, 6)  # truecolor, truecolor + alpha
 
 
 def _read_png16(path: Path) -> tuple[np.ndarray, np.ndarray | None]:

@@ -1,6 +1,6 @@
 """Stretches: how single-band flux becomes the lightness L a model sees.
 
-galcolor's models were trained on SDSS gri colour composites, which are made
+galcolor's models were trained on SDSS gri color composites, which are made
 with the asinh stretch of Lupton et al. (2004, PASP 116, 133). A single-band
 image therefore goes through the same kind of stretch: flux above the sky is
 mapped to a display value ``v = asinh(Q (x - sky) / stretch) / Q`` in [0, 1],

@@ -8,7 +8,7 @@ Challenge", Dieleman et al. 2015): every second pixel in x and y of the full
 DESIGN.md), each assigned to the nearest multiple of 4 Lab units in
 a* and b*. That gave 18,280,203 pixels in 1024 cells; the
 614 cells with at least 100 pixels hold 99.93% of them and are
-kept (the rest are JPEG ringing and the odd star; a colour outside the grid
+kept (the rest are JPEG ringing and the odd star; a color outside the grid
 is still encoded on its nearest bins). To redo it for other data::
 
     ab = lab[:, 1:].permute(0, 2, 3, 1).reshape(-1, 2)[lab[:, 0].reshape(-1) > 15]

@@ -24,7 +24,7 @@ __all__ = ["AB_SCALE", "HEADS", "REGRESSION_LOSSES", "Colorizer"]
 # Regression heads predict tanh(x) * AB_SCALE. 110 Lab units covers the
 # whole sRGB gamut's ab extent that galaxies reach with room to spare (the
 # SDSS galaxy pixels span |a*|, |b*| < 100; DESIGN.md: 99% have chroma < 67),
-# while keeping the typical galaxy colour (chroma ~12) in tanh's linear part.
+# while keeping the typical galaxy color (chroma ~12) in tanh's linear part.
 AB_SCALE = 110.0
 
 # Lightness enters the networks as L / 50 - 1, i.e. [0, 100] -> [-1, 1].

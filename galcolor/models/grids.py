@@ -31,7 +31,7 @@ def default_galaxy_grid() -> AbGrid:
     The prior counts galaxy pixels only. The dark sky that fills most of a
     cutout is grey (ab ~ 0); counting it would put most of the prior mass in
     the grey bin, and rebalancing would then mainly weigh the sky down
-    instead of weighing rare galaxy colours up. The most populated bin is
+    instead of weighing rare galaxy colors up. The most populated bin is
     (a*, b*) = (4, 8): galaxy light is mostly old, yellowish stars.
 
     Examples

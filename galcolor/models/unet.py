@@ -30,7 +30,7 @@ class UNetColorizer(Colorizer):
     (Ronneberger, Fischer & Brox 2015). A 1x1 convolution gives the output.
     Stride ``2 ** depth``.
 
-    Skip connections keep the predicted colour aligned with the galaxy's
+    Skip connections keep the predicted color aligned with the galaxy's
     structure (arms, knots), which a bottleneck-only decoder blurs.
 
     Parameters
@@ -46,7 +46,7 @@ class UNetColorizer(Colorizer):
         4), the first convolution has that stride, the whole U-Net runs at
         half (a quarter of) the resolution, and its output (ab before the
         tanh, or the bin logits) is upsampled bilinearly to the input's
-        size: colour varies more smoothly than lightness (Zhang et al. 2016
+        size: color varies more smoothly than lightness (Zhang et al. 2016
         predict ab at a quarter of the resolution), and the network costs
         about a third as much. The stride becomes ``input_stride * 2 ** depth``.
     head : {"regression", "classification"}, optional
@@ -100,7 +100,7 @@ class UNetColorizer(Colorizer):
         self.output = nn.Conv2d(width, self.out_channels, 1)
 
     def widened(self, width: int, *, seed: int | None = None) -> "UNetColorizer":
-        """This network with more channels per level, computing the same colours.
+        """This network with more channels per level, computing the same colors.
 
         Every channel of this network keeps its weights in the wider one; the
         added channels start from fresh random weights, and the weights that

@@ -3,7 +3,7 @@
 A training item (or a batch of them) is a dict of ``lightness``, ``ab``,
 ``galaxy_mask`` and ``valid_mask`` tensors, as served by
 :class:`galcolor.datasets.ImageFolder`. Every geometric transform moves all
-four together, so a pixel keeps its colour and its masks wherever it lands.
+four together, so a pixel keeps its color and its masks wherever it lands.
 
 * :func:`dihedral` -- the 8 rotations and flips of the square (the dihedral
   group D4). Galaxies have no preferred orientation on the sky, so all eight
@@ -14,11 +14,11 @@ four together, so a pixel keeps its colour and its masks wherever it lands.
   pixels cut at a random place of a larger item, after the rotation and the
   zoom. Galaxy Zoo galaxies sit at the centre of their frames; trained only
   on centred crops a network learns the distance to the image border as a
-  cue for where the galaxy is (and colours it accordingly), a cue that fails
+  cue for where the galaxy is (and colors it accordingly), a cue that fails
   on any other framing, the full 424 px frame included. Random windows
   take the cue away.
 * :func:`stretch_lightness` -- ``L' = 100 (L / 100) ** gamma``: a different
-  display stretch of the same galaxy. Only L changes: the colour to predict
+  display stretch of the same galaxy. Only L changes: the color to predict
   is the same.
 * :func:`band_as_lightness` -- the lightness of one channel of the composite
   shown as grey instead of the composite's L. In SDSS gri composites the G
@@ -202,7 +202,7 @@ def stretch_lightness(lightness: torch.Tensor, gamma: torch.Tensor | float) -> t
 def band_as_lightness(
     lightness: torch.Tensor, ab: torch.Tensor, channel: torch.Tensor | int = 1
 ) -> torch.Tensor:
-    """The lightness of one channel of the colour image, shown as grey.
+    """The lightness of one channel of the color image, shown as grey.
 
     The sRGB composite is rebuilt from (L, a*, b*) with
     :func:`galcolor.color.lab_to_rgb` (clipped to [0, 1], as an 8-bit
@@ -242,7 +242,7 @@ def band_as_lightness(
     rgb = lab_to_rgb(torch.cat([lightness, ab], dim=1))
     channel = torch.as_tensor(channel, dtype=torch.long, device=rgb.device).expand(batch)
     grey = rgb.gather(1, channel.view(batch, 1, 1, 1).expand(batch, 1, height, width))
-    # L of the grey colour (v, v, v) through the one Lab implementation in galcolor.color.
+    # L of the grey color (v, v, v) through the one Lab implementation in galcolor.color.
     return rgb_to_lab(grey.expand(batch, 3, height, width))[:, :1].clamp(0.0, 100.0)
 
 

@@ -79,7 +79,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     """
     data = parser.add_argument_group("data")
     data.add_argument("--train", default=None, metavar="FOLDER",
-                      help="folder of colour galaxy images to train on, or 'none' "
+                      help="folder of color galaxy images to train on, or 'none' "
                       f"(default {DEFAULT_DATA}/train)")
     data.add_argument("--val", default=None, metavar="FOLDER",
                       help=f"validation folder, or 'none' (default {DEFAULT_DATA}/val)")
@@ -120,7 +120,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                        "--depth and --model-option are ignored, and a --width larger than the file's "
                        "widens it first (UNetColorizer.widened: same output, new channels to train)")
     model.add_argument("--loss", default=None,
-                       help="regression loss: l1, l2, huber or de2000, the CIEDE2000 colour difference "
+                       help="regression loss: l1, l2, huber or de2000, the CIEDE2000 color difference "
                        "(default: the model's, l1 for the U-Net; with --init the loaded model's; checked "
                        "by the model)")
 

@@ -66,7 +66,7 @@ class SimulatedPairs(Dataset):
         :meth:`~galcolor.datasets.SimulatedGalaxy.to_cutout` makes it (the
         band through :func:`galcolor.load`'s auto stretch: how a colorizer
         meets a single-band FITS image) instead of from the gri composite;
-        the colour (ab) is always the composite's. None (default): the
+        the color (ab) is always the composite's. None (default): the
         composite's L.
     **physics
         Passed to :func:`galcolor.datasets.simulate` (e.g. ``max_clumps=0``).

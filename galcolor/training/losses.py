@@ -39,7 +39,7 @@ def loss_weight(
     Parameters
     ----------
     valid_mask : torch.Tensor, shape ``(B, 1, H, W)``, bool
-        Pixels with a valid colour target.
+        Pixels with a valid color target.
     galaxy_mask : torch.Tensor, shape ``(B, 1, H, W)``, bool
         Galaxy pixels (L > 15 on valid pixels).
     sky_weight : float, optional
