@@ -22,7 +22,7 @@ the color image and the map of |gradient of ab|, where seams would show as
 lines), in ``large_frame.md`` and ``large_frame.png``.
 
 ``--reference-radius``: the median equivalent radius of the training galaxies
-in network pixels (``galcolor.inference.REFERENCE_GALAXY_RADIUS``).
+in network pixels (``galcolor.geometry.REFERENCE_GALAXY_RADIUS``).
 
 Results go to ``benchmarks/results/colorize_speed.md`` (and ``.json``) and
 ``real_fits.md``. Run from the repository root::
@@ -52,7 +52,7 @@ from tqdm import tqdm
 
 import galcolor
 from galcolor.color import AbGrid, annealed_mean, rgb_to_lab_numpy
-from galcolor.inference import central_galaxy_mask, galaxy_radius
+from galcolor.geometry import central_galaxy_mask, galaxy_radius
 from galcolor.metrics import ab_mae, delta_e2000
 from galcolor.models import get_model
 
@@ -279,7 +279,7 @@ def large(arguments) -> None:
     from matplotlib.patches import Rectangle
 
     from galcolor.datasets import iter_simulate
-    from galcolor.inference import DEFAULT_OVERLAP, DEFAULT_TILE, _tile_starts
+    from galcolor.colorizer import DEFAULT_OVERLAP, DEFAULT_TILE, tile_starts
 
     side, rng = 4000, np.random.default_rng(7)
     frame = rng.normal(0.0, 0.02, (side, side)).astype(np.float32)  # sky noise, nanomaggies
@@ -293,7 +293,7 @@ def large(arguments) -> None:
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     gradient = np.hypot(*np.gradient(result.ab[..., 1]))
-    starts = _tile_starts(side, DEFAULT_TILE, DEFAULT_OVERLAP)
+    starts = tile_starts(side, DEFAULT_TILE, DEFAULT_OVERLAP)
     # seams would be steps along the tile edges: compare the gradient there with elsewhere
     edges = sorted({start for start in starts[1:]} | {start + DEFAULT_TILE - 1 for start in starts[:-1]})
     on_edges = np.concatenate([gradient[:, edges].ravel(), gradient[edges, :].ravel()])

@@ -7,7 +7,7 @@ the simulated r band) and in the **true** gri color, and matched one to one
 to the simulator's truth within 1.5 PSF FWHM.
 
 * Truth: simulated clumps less than 1 PSF FWHM apart are one blend
-  (:func:`galcolor.analysis.resolve_blends`): they make one knot in the
+  (:func:`galcolor.evaluation.resolve_blends`): they make one knot in the
   image and no finder can split them. The simulator scatters clumps from
   0.25 to 1.6 disk radii, so on small, distant galaxies more than half of
   the clumps have a neighbour within 1.5 PSF FWHM.
@@ -64,12 +64,8 @@ from astropy import units as u  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 import galcolor  # noqa: E402
-from galcolor.analysis import (  # noqa: E402
-    NoRegionsWarning,
-    evaluate_on_simulation,
-    find_star_forming_regions,
-    match_regions,
-)
+from galcolor.evaluation import BLEND_LINK, evaluate_on_simulation, match_regions, resolve_blends  # noqa: E402
+from galcolor.regions import NoRegionsWarning, find_star_forming_regions  # noqa: E402
 from galcolor.datasets import simulate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,8 +195,6 @@ def _missed_clumps_figure(galaxies: list, truth: pd.DataFrame, n: int = 6) -> No
     (red), after :func:`resolve_blends`; circles: regions found (lime at or
     above the threshold, yellow below).
     """
-    from galcolor.analysis import BLEND_LINK, resolve_blends
-
     catalog = catalog_clumps(truth)
     missed = catalog[~(catalog["score"] >= THRESHOLD)]
     numbers = list(dict.fromkeys(missed["galaxy"]))[:n]

@@ -9,19 +9,12 @@ Examples
 (128, 128)
 """
 
-from importlib.metadata import PackageNotFoundError, version as _version
-
-# Before the submodules, which record it in their outputs.
-try:
-    __version__ = _version("galcolor")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
-
+from ._version import __version__
 from .exceptions import FileFormatError, GalcolorError, GalcolorWarning, InputError
 from .io import Cutout, load
 from .colorization import Colorization
-from .inference import Colorizer, colorize
-from .analysis import NoRegionsWarning, find_star_forming_regions
+from .colorizer import Colorizer, colorize
+from .regions import NoRegionsWarning, RegionParameters, find_star_forming_regions
 from . import catalog
 
 __all__ = [
@@ -32,6 +25,7 @@ __all__ = [
     "Colorizer",
     "Colorization",
     "find_star_forming_regions",
+    "RegionParameters",
     "NoRegionsWarning",
     "catalog",
     "GalcolorError",

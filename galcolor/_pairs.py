@@ -7,7 +7,7 @@ import torch
 
 from .color import rgb_to_lab_numpy
 from .exceptions import InputError
-from .metrics import GALAXY_MIN_LIGHTNESS
+from .geometry import GALAXY_MIN_LIGHTNESS
 
 __all__ = ["item_from_rgb"]
 

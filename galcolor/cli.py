@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .exceptions import GalcolorError, GalcolorWarning
 from .io import Cutout, load, write_example_fits
 from .training import add_train_arguments, train_command
@@ -194,7 +194,7 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .colorization import RASTER_FORMATS
-    from .inference import Colorizer
+    from .colorizer import Colorizer
     from .pipeline import cutout_ids
 
     formats = [item.strip().lower() for item in arguments.format.split(",") if item.strip()]
@@ -257,10 +257,10 @@ def _is_color_product(path: str) -> bool:
 def _command_regions(arguments: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .analysis import NoRegionsWarning, find_star_forming_regions
+    from .regions import NoRegionsWarning, find_star_forming_regions
     from .catalog import merge, write
     from .colorization import Colorization
-    from .inference import Colorizer
+    from .colorizer import Colorizer
 
     target = Path(arguments.output)
     if target.exists() and not arguments.overwrite:

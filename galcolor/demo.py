@@ -37,11 +37,13 @@ from typing import Any
 import numpy as np
 
 from ._atomic import atomic_write
-from .analysis import NoRegionsWarning, find_star_forming_regions, label_candidates
+from .evaluation import label_candidates
+from .regions import NoRegionsWarning, find_star_forming_regions
 from .catalog import merge, write
 from .color import rgb_to_lab_numpy
 from .colorization import Colorization
-from .inference import Colorizer, central_galaxy_mask
+from .colorizer import Colorizer
+from .geometry import central_galaxy_mask
 from .metrics import ab_mae, delta_e2000
 
 __all__ = ["run_demo", "montage", "regions_overlay"]

@@ -52,8 +52,9 @@ from numpy.typing import ArrayLike
 from skimage.color import deltaE_ciede2000
 from skimage.metrics import structural_similarity
 
-from .color import AbGrid, _check_logits, check_batch, lab_to_rgb_numpy
+from .color import AbGrid, check_batch, check_logits, lab_to_rgb_numpy
 from .exceptions import InputError
+from .geometry import GALAXY_MIN_LIGHTNESS, galaxy_mask
 
 if TYPE_CHECKING:  # pandas is imported by summarize() only: it is slow to import
     import pandas as pd
@@ -77,21 +78,6 @@ __all__ = [
     "summarize",
 ]
 
-#: Pixels brighter than this lightness are "galaxy" (DESIGN.md).
-GALAXY_MIN_LIGHTNESS = 15.0
-
-
-def galaxy_mask(lightness: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
-    """Galaxy pixels: L > 15 (and valid, when a validity mask is given).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> galaxy_mask(np.array([[5.0, 20.0]])).tolist()
-    [[False, True]]
-    """
-    mask = np.asarray(lightness) > GALAXY_MIN_LIGHTNESS
-    return mask if valid is None else mask & np.asarray(valid, dtype=bool)
 
 
 def _check_mask(mask: np.ndarray | None, shape: tuple[int, ...], name: str) -> np.ndarray | None:
@@ -640,7 +626,7 @@ def classification_metrics(
     The cross-entropy is against the hard nearest bin: it does not depend on
     the soft-encoding or rebalancing options of a model, so it compares
     models, but it is not the training loss (soft-encoded, class-rebalanced;
-    :meth:`galcolor.models.Colorizer.loss`).
+    :meth:`galcolor.models.ColorizerNet.loss`).
 
     Examples
     --------
@@ -656,7 +642,7 @@ def classification_metrics(
     >>> round(metrics["cross_entropy"], 4)  # (0 + log 2) / 2
     0.3466
     """
-    _check_logits(logits, grid)
+    check_logits(logits, grid)
     check_batch(true_ab, "true_ab", 2)
     batch, _, height, width = logits.shape
     if true_ab.shape[0] != batch or true_ab.shape[-2:] != logits.shape[-2:]:

@@ -68,9 +68,10 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from ._version import __version__
 from ._atomic import atomic_write
 from .exceptions import GalcolorError, InputError
+from .io.load import is_readable_name
 
 __all__ = [
     "GALAXY_COLUMNS",
@@ -198,9 +199,8 @@ def cutout_ids(paths: Sequence[str | os.PathLike]) -> list[str]:
 
 
 def _is_cutout_file(path: Path) -> bool:
-    from .io.load import _is_readable_name
 
-    return _is_readable_name(path.name) and path.is_file()
+    return is_readable_name(path.name) and path.is_file()
 
 
 def _expand(item: str | os.PathLike) -> list[str]:
@@ -357,7 +357,7 @@ def _worker_colorizer(settings: dict[str, Any]):
             import torch
 
             from ._memory import limit_heap_growth
-            from .inference import Colorizer
+            from .colorizer import Colorizer
 
             limit_heap_growth()
             if settings.get("torch_threads"):
@@ -397,7 +397,7 @@ def _fail(row: dict[str, Any], error: BaseException) -> None:
 
 
 def _color_summary(result, row: dict[str, Any]) -> None:
-    from .inference import central_galaxy_mask
+    from .geometry import central_galaxy_mask
 
     galaxy = central_galaxy_mask(result.lightness, result.mask)
     if galaxy.any():
@@ -443,7 +443,7 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
         With ``settings["strict"]``, when a cutout fails (the part is not
         written, so a rerun retries it).
     """
-    from .analysis import NoRegionsWarning, find_star_forming_regions
+    from .regions import NoRegionsWarning, find_star_forming_regions
     from .catalog import merge, write
     from .io import load
 

@@ -38,13 +38,13 @@ import numpy as np
 
 from .exceptions import InputError
 
-__all__ = ["ResidualTable", "fit_residual_table", "load_residual_table", "COVERAGE"]
+__all__ = ["ResidualTable", "fit_residual_table", "load_residual_table", "COVERAGE", "CHI2_2DOF"]
 
 #: The probability mass of the region a 1-sigma uncertainty should cover.
 COVERAGE = 0.6827
 #: Squared Mahalanobis radius of that region for two independent Gaussian
 #: channels (chi-square with 2 degrees of freedom: -2 ln(1 - COVERAGE)).
-_CHI2_2DOF = -2.0 * np.log(1.0 - COVERAGE)
+CHI2_2DOF = -2.0 * np.log(1.0 - COVERAGE)
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,7 @@ def fit_residual_table(samples: Iterable[tuple[np.ndarray, np.ndarray, np.ndarra
         # the pixels is a quantile, found in one pass; the model's own spread
         # (tiny next to the residual) then only adds a little coverage.
         radius = np.sum(residual[inside] ** 2 / rms ** 2, axis=1)
-        factor = math.sqrt(float(np.quantile(radius, COVERAGE)) / _CHI2_2DOF)
+        factor = math.sqrt(float(np.quantile(radius, COVERAGE)) / CHI2_2DOF)
         sigma[k] = factor * rms
     if np.isnan(sigma).all():
         raise InputError("every lightness bin has fewer than 200 pixels; fit on more images")

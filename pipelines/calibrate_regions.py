@@ -27,13 +27,8 @@ import numpy as np
 
 import galcolor
 from galcolor._atomic import atomic_write
-from galcolor.analysis import (
-    BLEND_LINK,
-    SCORE_FEATURES,
-    ScoreCalibration,
-    evaluate_on_simulation,
-    fit_score_calibration,
-)
+from galcolor.evaluation import BLEND_LINK, evaluate_on_simulation
+from galcolor.regions import SCORE_FEATURES, ScoreCalibration, fit_score_calibration
 from galcolor.datasets import simulate
 
 #: Scores every candidate 0.5: the calibration pass keeps all candidates.

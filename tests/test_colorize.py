@@ -15,10 +15,10 @@ from torch import nn
 import galcolor
 from galcolor import Colorization, Colorizer, colorize
 from galcolor.exceptions import FileFormatError, InputError
-from galcolor.inference import central_galaxy_mask, galaxy_radius
+from galcolor.geometry import central_galaxy_mask, galaxy_radius
 from galcolor.io import example_hdulist
 from galcolor.models import get_model, save_weights
-from galcolor.models import Colorizer as Network
+from galcolor.models import ColorizerNet as Network
 
 
 class Pointwise(Network):
@@ -105,7 +105,7 @@ def test_auto_scale_brings_the_galaxy_to_the_training_size():
     radii = [galaxy_radius(galcolor.load(image).lightness) for image in (small, large)]
     for scale, radius in zip(scales, radii):
         # meta["scale"] is the scale applied, after rounding the network image to whole pixels
-        assert scale * radius == pytest.approx(galcolor.inference.REFERENCE_GALAXY_RADIUS, rel=0.005)
+        assert scale * radius == pytest.approx(galcolor.geometry.REFERENCE_GALAXY_RADIUS, rel=0.005)
 
 
 def test_auto_scale_follows_the_training_geometry_recorded_with_the_weights(tmp_path):
@@ -115,7 +115,7 @@ def test_auto_scale_follows_the_training_geometry_recorded_with_the_weights(tmp_
     path = tmp_path / "small.pt"
     save_weights(get_model("unet", width=4, depth=2), path, extra={"training": {"data": {"size": 64, "crop": 208}}})
     colorizer = Colorizer(str(path), tta=False)
-    assert colorizer.reference_radius == pytest.approx(galcolor.inference.REFERENCE_GALAXY_RADIUS / 2)
+    assert colorizer.reference_radius == pytest.approx(galcolor.geometry.REFERENCE_GALAXY_RADIUS / 2)
     assert colorizer._network_scale(galcolor.load(image)) * radius == pytest.approx(colorizer.reference_radius,
                                                                                    rel=1e-6)
     # the applied scale is within 1/8 of it (the network image rounded to stride multiples)
@@ -123,7 +123,7 @@ def test_auto_scale_follows_the_training_geometry_recorded_with_the_weights(tmp_
     # a fractional crop refers to the 424 px Galaxy Zoo frame: 0.5 -> 212 px
     save_weights(get_model("unet", width=4, depth=2), path, extra={"training": {"data": {"size": 128, "crop": 0.5}}})
     assert Colorizer(str(path), tta=False).reference_radius == pytest.approx(
-        galcolor.inference.REFERENCE_GALAXY_RADIUS * (128 / 212) / (128 / 208))
+        galcolor.geometry.REFERENCE_GALAXY_RADIUS * (128 / 212) / (128 / 208))
 
 
 def test_central_galaxy_is_the_region_at_the_centre_not_the_brightest():
@@ -320,14 +320,15 @@ def test_plot_shows_grey_color_and_uncertainty(masked_result):
 
 
 def test_weights_are_loaded_once_per_colorizer_and_cached_by_colorize(monkeypatch, tmp_path, tiny_unet):
-    from galcolor import inference, models
+    from galcolor import colorizer as colorizer_module
+    from galcolor import models
 
     path = tmp_path / "tiny.pt"
     checksum = save_weights(tiny_unet, path)
     calls = []
     original = models.load_weights
     monkeypatch.setattr(models, "load_weights", lambda *a, **k: calls.append(a) or original(*a, **k))
-    monkeypatch.setattr(inference, "_CACHE", {})
+    monkeypatch.setattr(colorizer_module, "_CACHE", {})
     colorizer = Colorizer(path, tta=False)
     for _ in range(3):
         colorizer(blob())
@@ -486,7 +487,7 @@ def test_a_2000_pixel_frame_takes_the_tiling_path(tiny_unet):
 
 
 def test_the_given_network_is_not_modified_and_folding_batch_norm_changes_nothing():
-    from galcolor.inference import fold_batch_norm
+    from galcolor.colorizer import fold_batch_norm
 
     torch.manual_seed(4)
     model = get_model("unet", width=4, depth=2)

@@ -15,7 +15,7 @@ from galcolor import FileFormatError, GalcolorError, InputError
 from galcolor.color import AbGrid, annealed_mean, rebalance_weights, soft_encode
 from galcolor.models import (
     AB_SCALE,
-    Colorizer,
+    ColorizerNet,
     WeightsError,
     default_galaxy_grid,
     get_model,
@@ -46,7 +46,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def tiny_model(name: str, head: str = "regression", **options) -> Colorizer:
+def tiny_model(name: str, head: str = "regression", **options) -> ColorizerNet:
     torch.manual_seed(0)
     if head == "classification":
         options.setdefault("grid", SMALL_GRID)
@@ -63,7 +63,7 @@ def galaxy_batch(size: int = 32) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return lightness, ab, weight
 
 
-def adam_losses(model: Colorizer, steps: int = 20) -> list[float]:
+def adam_losses(model: ColorizerNet, steps: int = 20) -> list[float]:
     """The loss on :func:`galaxy_batch` over ``steps`` Adam steps (lr 1e-2)."""
     lightness, ab, weight = galaxy_batch()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)

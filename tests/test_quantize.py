@@ -339,7 +339,7 @@ def test_default_galaxy_grid_reproduces_the_sdss_color_statistics():
 
 
 def test_chunked_decoding_equals_the_dense_formula(monkeypatch):
-    import galcolor.color as color_module
+    import galcolor.color.quantize as color_module
 
     grid = default_galaxy_grid()
     torch.manual_seed(0)

@@ -11,16 +11,15 @@ from astropy.table import QTable
 from astropy.wcs import WCS
 
 import galcolor
-from galcolor.analysis import (
+from galcolor.evaluation import completeness_purity, label_candidates, match_regions
+from galcolor.regions import (
     SCORE_FEATURES,
     NoRegionsWarning,
+    RegionParameters,
     ScoreCalibration,
-    completeness_purity,
     find_star_forming_regions,
     fit_score_calibration,
-    label_candidates,
     load_score_calibration,
-    match_regions,
     psf_fwhm_pixels,
     score_features,
 )
@@ -170,20 +169,20 @@ def bulge_disk_galaxy(axis_ratio: float = 0.35) -> galcolor.Colorization:
                                  source="bulge and disk test galaxy", meta={"model": "test", "weights_sha256": "0" * 64})
 
 
-def test_a_round_bulge_in_an_inclined_disk_makes_no_regions(monkeypatch) -> None:
+def test_a_round_bulge_in_an_inclined_disk_makes_no_regions() -> None:
     # Along the major axis the disk beside a round red bulge is bluer than the
     # median of its elliptical annulus (which the bulge reddens along the
     # minor axis): one profile for all angles calls it a pair of blue clumps.
     with pytest.warns(NoRegionsWarning):
         table = find_star_forming_regions(bulge_disk_galaxy(), min_score=0, calibration=FLAT, psf_fwhm=3.0)
     assert len(table) == 0
-    monkeypatch.setattr(galcolor.analysis, "PROFILE_SECTORS", 1)  # the all-angle profile alone
-    single = find_star_forming_regions(bulge_disk_galaxy(), min_score=0, calibration=FLAT, psf_fwhm=3.0)
+    single = find_star_forming_regions(bulge_disk_galaxy(), min_score=0, calibration=FLAT, psf_fwhm=3.0,
+                                       profile_sectors=1)  # the all-angle profile alone
     assert len(single) >= 2
     assert np.all(np.abs(u.Quantity(single["y"]).value - (SIZE - 1) / 2) < 2.0)  # on the major axis
 
 
-def test_knots_at_mirror_places_are_both_found(monkeypatch) -> None:
+def test_knots_at_mirror_places_are_both_found() -> None:
     # Bulge and disk colors are modelled over the galaxy folded about its
     # axes: two blue knots mirrored on the major axis must not be each
     # other's background there.
@@ -200,12 +199,11 @@ def test_knots_at_mirror_places_are_both_found(monkeypatch) -> None:
         assert np.hypot(*(found - knot).T).min() < 2.0
     # Without the knots kept out of the disk fit (none is brighter than
     # the light profile, so none is left out), the pair is its own disk.
-    monkeypatch.setattr(galcolor.analysis, "KNOT_LIGHT_RATIO", 1e9)
     with pytest.warns(NoRegionsWarning):
-        find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.0)
+        find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.0, knot_light_ratio=1e9)
 
 
-def test_a_red_neighbour_touching_the_galaxy_is_split_off(monkeypatch) -> None:
+def test_a_red_neighbour_touching_the_galaxy_is_split_off() -> None:
     galaxy = knotty_galaxy()
     x0, y0 = 68.0, 68.0  # a bright red star/galaxy on the outer disk
     star = _blob(x0, y0, 3.0)
@@ -215,12 +213,12 @@ def test_a_red_neighbour_touching_the_galaxy_is_split_off(monkeypatch) -> None:
     assert not maps.galaxy_mask[int(y0), int(x0)]
     assert maps.galaxy_mask[48, 48] and maps.galaxy_mask[50, 40]  # the disk and its knots stay
     assert len(table) == len(BLUE_KNOTS)
-    monkeypatch.setattr(galcolor.analysis, "SPLIT_NEIGHBOURS", False)
-    _, merged = find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.5, return_maps=True)
+    unsplit = RegionParameters(min_score=0, psf_fwhm=3.5, split_neighbors=False)
+    _, merged = find_star_forming_regions(galaxy, unsplit, calibration=FLAT, return_maps=True)
     assert merged.galaxy_mask[int(y0), int(x0)]
 
 
-def test_a_bright_white_star_touching_a_faint_galaxy_is_split_off(monkeypatch) -> None:
+def test_a_bright_white_star_touching_a_faint_galaxy_is_split_off() -> None:
     # A star bluer than the galaxy is not split off for its color; it is
     # for its light: no star-forming clump has 40 % of its galaxy's light.
     y, x = np.mgrid[:SIZE, :SIZE]
@@ -240,8 +238,8 @@ def test_a_bright_white_star_touching_a_faint_galaxy_is_split_off(monkeypatch) -
                                                 return_maps=True)
     assert len(table) == 0
     assert maps.galaxy_mask[int(centre), int(centre)] and not maps.galaxy_mask[int(y0), int(x0)]
-    monkeypatch.setattr(galcolor.analysis, "NEIGHBOUR_FLUX_RATIO", np.inf)  # color alone decides
     table, merged = find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.5,
+                                              neighbor_flux_ratio=np.inf,  # color alone decides
                                               return_maps=True)
     assert merged.galaxy_mask[int(y0), int(x0)]
     assert len(table) == 1 and abs(u.Quantity(table["x"][0]).value - x0) < 2.5  # the star as a "clump"
@@ -292,7 +290,7 @@ def test_true_color_of_a_simulated_galaxy_runs_and_matches_truth() -> None:
 
 
 def test_simulation_harness_gives_each_true_object_its_distance_to_the_nearest_other_clump() -> None:
-    from galcolor.analysis import evaluate_on_simulation, resolve_blends
+    from galcolor.evaluation import evaluate_on_simulation, resolve_blends
     from galcolor.datasets import simulate
 
     galaxy = simulate(1, size=96, seed=25)[0]  # clumps, a neighbour and stars
@@ -457,7 +455,7 @@ def test_disk_with_a_red_bulge_is_not_bluer_than_itself() -> None:
     # around it, and 93 % of the galaxy looked significantly bluer than its
     # disk (one region covering it); the elliptical color profile follows
     # the gradient and leaves the excess to the clumps.
-    from galcolor.analysis import resolve_blends
+    from galcolor.evaluation import resolve_blends
     from galcolor.datasets import simulate
 
     galaxy = simulate(2, size=128, seed=404)[1]
@@ -495,23 +493,21 @@ def test_knots_one_and_a_half_psf_apart_are_two_regions() -> None:
     _two_knots_found(1.5)
 
 
-def test_knots_1_3_psf_apart_are_split_at_their_peaks(monkeypatch) -> None:
+def test_knots_1_3_psf_apart_are_split_at_their_peaks() -> None:
     # 1.3 PSF FWHM apart the two knots dip by a few per cent between them:
     # deblending leaves one region, the peak split makes two, each on a knot.
-    import galcolor.analysis as analysis
-
     table = _two_knots_found(1.3)
     assert all(int(flags) & RegionFlag.DEBLENDED for flags in table["flags"])
-    monkeypatch.setattr(analysis, "_split_peaks", lambda segments, *args: segments)
     knots = ((58.0, 62.0), (58.0 + 1.3 * 3.5, 62.0))
-    merged = find_star_forming_regions(gradient_galaxy(knots), min_score=0, calibration=FLAT, psf_fwhm=3.5)
+    merged = find_star_forming_regions(gradient_galaxy(knots), min_score=0, calibration=FLAT, psf_fwhm=3.5,
+                                       split_peaks=False)
     assert len(merged) == 1
 
 
 def test_resolve_blends_merges_clumps_closer_than_the_psf() -> None:
     from astropy.table import QTable
 
-    from galcolor.analysis import resolve_blends
+    from galcolor.evaluation import resolve_blends
 
     truth = QTable({
         "id": [1, 2, 3, 4, 5],

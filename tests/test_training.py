@@ -414,7 +414,7 @@ def test_simulated_galaxies_mix_with_folders(data):
 
 def test_simulated_galaxies_zoomed_like_the_auto_scale():
     from galcolor.color import rgb_to_lab_numpy
-    from galcolor.inference import galaxy_radius
+    from galcolor.geometry import galaxy_radius
 
     plain = SimulatedPairs(3, size=64, seed=4)
     zoomed = SimulatedPairs(3, size=64, seed=4, galaxy_radius=15.0)

@@ -22,7 +22,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import galcolor
-from galcolor.analysis import NoRegionsWarning, label_candidates
+from galcolor.evaluation import label_candidates
+from galcolor.regions import NoRegionsWarning
 from galcolor.datasets import simulate
 
 galaxies = simulate(3, size=128, seed=11)
@@ -53,7 +54,7 @@ regions
 # Check against the simulator's truth
 # -----------------------------------
 # The truth table lists the clumps and the hard negatives (foreground stars,
-# red companions). :func:`~galcolor.analysis.label_candidates` matches
+# red companions). :func:`~galcolor.evaluation.label_candidates` matches
 # regions to it within 1.5 PSF FWHM.
 
 for index, galaxy in enumerate(galaxies):

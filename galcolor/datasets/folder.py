@@ -31,8 +31,8 @@ from torch.utils.data import Dataset
 from .._pairs import item_from_rgb
 from ..exceptions import FileFormatError, GalcolorError, InputError, warn
 from ..io import load
-from ..io.load import _is_readable_name  # the one place that knows which file names galcolor reads
-from ..metrics import GALAXY_MIN_LIGHTNESS
+from ..geometry import GALAXY_MIN_LIGHTNESS
+from ..io.load import is_readable_name  # the one place that knows which file names galcolor reads
 
 __all__ = ["ImageFolder", "hash_split", "GALAXY_MIN_LIGHTNESS", "SPLITS"]
 
@@ -310,7 +310,7 @@ class ImageFolder(Dataset):
             # One relative prefix per folder: Path.relative_to per file took 140 ms on sdss-gz/train.
             relative = Path(folder).relative_to(self.root).as_posix()
             prefix = "" if relative == "." else relative + "/"
-            names.extend(prefix + file for file in files if _is_readable_name(file))
+            names.extend(prefix + file for file in files if is_readable_name(file))
         if not names:
             raise InputError(
                 f"{self.root}: no JPEG, PNG, TIFF or FITS files found"

@@ -57,7 +57,7 @@ from astropy.table import QTable
 from astropy.visualization import make_lupton_rgb
 from astropy.wcs import WCS
 
-from .. import __version__
+from .._version import __version__
 from ..exceptions import InputError
 from ..io import Cutout, load
 from ..io.bands import normalize_band

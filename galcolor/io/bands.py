@@ -15,6 +15,7 @@ import re
 from astropy.io import fits
 
 __all__ = [
+    "SDSS_PIXEL_SCALE_ARCSEC",
     "BAND_WAVELENGTHS_NM",
     "normalize_band",
     "band_wavelength",
@@ -41,6 +42,9 @@ BAND_WAVELENGTHS_NM = {
     "K": 2201.0,
     "Ks": 2159.0,
 }
+
+#: SDSS imaging pixel scale in arcsec (York et al. 2000).
+SDSS_PIXEL_SCALE_ARCSEC = 0.396
 
 #: Flux multipliers that color-balance an asinh composite made from
 #: calibrated (nanomaggy) images, as in the Legacy Survey viewer's

@@ -18,11 +18,10 @@ from astropy.modeling.models import Gaussian2D, Sersic2D
 from astropy.wcs import WCS
 
 from .._atomic import atomic_write
+from .bands import SDSS_PIXEL_SCALE_ARCSEC
 
 __all__ = ["example_hdulist", "write_example_fits", "SDSS_PIXEL_SCALE_ARCSEC"]
 
-#: SDSS imaging pixel scale (York et al. 2000).
-SDSS_PIXEL_SCALE_ARCSEC = 0.396
 
 # Relative brightness of each component in g, r, i: an old bulge is red
 # (g-r ~ 0.8), a star-forming disk bluer (g-r ~ 0.5), HII knots bluest.

@@ -16,7 +16,7 @@ from .fitsfile import FITS_SUFFIXES, load_fits, load_hdus
 from .raster import RASTER_SUFFIXES, read_raster
 from .stretch import StretchLike, apply_stretch, resolve_stretch, stretch_meta
 
-__all__ = ["load", "SourceLike", "SUPPORTED_SUFFIXES"]
+__all__ = ["load", "SourceLike", "SUPPORTED_SUFFIXES", "is_readable_name"]
 
 SourceLike = Union[str, os.PathLike, np.ndarray, fits.HDUList, fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU, Cutout]
 
@@ -131,11 +131,17 @@ def _file_kind(path: Path) -> str:
     )
 
 
-def _is_readable_name(name: str) -> bool:
+def is_readable_name(name: str) -> bool:
     """A visible file name whose extension galcolor reads.
 
     Hidden names (``.name``) are not: galcolor's own atomic writes use them
     for temporary files.
+
+    Examples
+    --------
+    >>> from galcolor.io.load import is_readable_name
+    >>> is_readable_name("NGC1300_r.fits.gz"), is_readable_name(".NGC1300_r.fits.tmp"), is_readable_name("notes.txt")
+    (True, False, False)
     """
     if name.startswith("."):
         return False

@@ -29,6 +29,7 @@ from astropy.stats import sigma_clipped_stats
 from scipy import ndimage
 
 from ..color import gray_to_lightness
+from ..color.lab import LAB_DELTA, LAB_KAPPA, SRGB_GAMMA, SRGB_LINEAR_KNEE
 from ..exceptions import InputError
 
 __all__ = [
@@ -240,9 +241,9 @@ StretchLike = Union[str, AsinhStretch, IdentityStretch, Callable[[np.ndarray], n
 def _lightness_to_gray(lightness: float) -> float:
     """Inverse of :func:`gray_to_lightness` for one value."""
     fy = (lightness + 16.0) / 116.0
-    linear = fy**3 if fy > 6.0 / 29.0 else (116.0 * fy - 16.0) * 27.0 / 24389.0
-    if linear > 0.0031308:
-        return 1.055 * linear ** (1.0 / 2.4) - 0.055
+    linear = fy**3 if fy > LAB_DELTA else (116.0 * fy - 16.0) / LAB_KAPPA
+    if linear > SRGB_LINEAR_KNEE:
+        return 1.055 * linear ** (1.0 / SRGB_GAMMA) - 0.055
     return 12.92 * linear
 
 

@@ -3,8 +3,8 @@
 Every model maps CIELAB lightness ``(B, 1, H, W)`` in [0, 100] to ab
 ``(B, 2, H, W)`` in Lab units (regression head) or to logits over ab bins
 ``(B, K, H, W)`` (classification head, Zhang et al. 2016), at any H, W that
-are multiples of its :attr:`~Colorizer.stride`. They share one interface,
-:class:`Colorizer`: ``forward``, ``loss``, ``predict`` and ``config``.
+are multiples of its :attr:`~ColorizerNet.stride`. They share one interface,
+:class:`ColorizerNet`: ``forward``, ``loss``, ``predict`` and ``config``.
 
 - ``baseline``: all-conv VGG-style encoder + upsampling decoder (the
   reference; stride 8, default width 64, 6.2 M parameters).
@@ -29,7 +29,7 @@ torch.Size([1, 614, 16, 16])
 (torch.Size([1, 2, 16, 16]), torch.Size([1, 2, 16, 16]))
 """
 
-from .base import AB_SCALE, HEADS, REGRESSION_LOSSES, Colorizer
+from .base import AB_SCALE, HEADS, REGRESSION_LOSSES, ColorizerNet
 from .baseline import BaselineColorizer
 from .fusion import FusionColorizer
 from .grids import default_galaxy_grid
@@ -42,7 +42,7 @@ __all__ = [
     "AB_SCALE",
     "HEADS",
     "REGRESSION_LOSSES",
-    "Colorizer",
+    "ColorizerNet",
     "BaselineColorizer",
     "FusionColorizer",
     "UNetColorizer",

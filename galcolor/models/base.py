@@ -1,4 +1,4 @@
-"""The interface every galcolor colorizer network implements: :class:`Colorizer`."""
+"""The interface every galcolor colorizer network implements: :class:`ColorizerNet`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..color import (
     check_batch,
     DEFAULT_TEMPERATURE,
     AbGrid,
-    _soft_encode_sparse,
+    soft_encode_sparse,
     ab_std_from_logits,
     annealed_mean,
     delta_e2000_ab,
@@ -19,7 +19,7 @@ from ..color import (
 from ..exceptions import InputError
 from .grids import default_galaxy_grid
 
-__all__ = ["AB_SCALE", "HEADS", "REGRESSION_LOSSES", "Colorizer"]
+__all__ = ["AB_SCALE", "HEADS", "REGRESSION_LOSSES", "ColorizerNet"]
 
 # Regression heads predict tanh(x) * AB_SCALE. 110 Lab units covers the
 # whole sRGB gamut's ab extent that galaxies reach with room to spare (the
@@ -52,7 +52,7 @@ def _check_regression_loss(loss: str) -> None:
         raise InputError(f"loss must be one of {REGRESSION_LOSSES}, got {loss!r}")
 
 
-class Colorizer(nn.Module):
+class ColorizerNet(nn.Module):
     """Base class of the networks that predict ab from L.
 
     To colorize images with a network, use :class:`galcolor.Colorizer` (the
@@ -239,7 +239,7 @@ class Colorizer(nn.Module):
             else:
                 error = F.huber_loss(output, ab, reduction="none", delta=self._head_options["huber_delta"])
             return error.mean(1, keepdim=True)
-        indices, target = _soft_encode_sparse(
+        indices, target = soft_encode_sparse(
             ab, self.grid, self._head_options["soft_k"], self._head_options["soft_sigma"]
         )
         log_probabilities = torch.log_softmax(output.float(), dim=1)
@@ -311,7 +311,7 @@ class Colorizer(nn.Module):
                 temperature = self._head_options["temperature"]
             return annealed_mean(output, self.grid, temperature), ab_std_from_logits(output, self.grid)
 
-    def set_loss(self, loss: str) -> "Colorizer":
+    def set_loss(self, loss: str) -> "ColorizerNet":
         """Train on another regression loss from now on (e.g. to fine-tune on it).
 
         Parameters
@@ -320,7 +320,7 @@ class Colorizer(nn.Module):
 
         Returns
         -------
-        Colorizer
+        ColorizerNet
             This model, whose :meth:`config` (and so its saved weights) now
             records the new loss.
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..exceptions import InputError
-from .base import Colorizer
+from .base import ColorizerNet
 from .layers import channels, conv_relu
 
 __all__ = ["BaselineColorizer"]
@@ -19,7 +19,7 @@ _ENCODER = ((1, 2), (2, 1), (2, 2), (4, 1), (4, 2), (8, 1), (8, 1), (4, 1))
 _DECODER = ((2, True), (1, True), (0.5, False), (0.25, False))
 
 
-class BaselineColorizer(Colorizer):
+class BaselineColorizer(ColorizerNet):
     """The reference network every other model must beat.
 
     The "Beta" network of Emil Wallner's colorization tutorial (2017), which
@@ -37,7 +37,7 @@ class BaselineColorizer(Colorizer):
     head : {"regression", "classification"}, optional
         Default "regression".
     **head_options
-        See :class:`~galcolor.models.Colorizer`. The regression loss
+        See :class:`~galcolor.models.ColorizerNet`. The regression loss
         defaults to ``"l2"`` (the tutorial's MSE).
 
     Examples

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..exceptions import InputError
-from .base import Colorizer
+from .base import ColorizerNet
 from .layers import channels, conv_relu
 
 __all__ = ["FusionColorizer"]
@@ -15,8 +15,8 @@ __all__ = ["FusionColorizer"]
 _PROBE_SIZE = 224
 
 
-class FusionColorizer(Colorizer):
-    """Colorizer with global image context fused into every pixel.
+class FusionColorizer(ColorizerNet):
+    """A colorizer network with global image context fused into every pixel.
 
     The architecture of Iizuka, Simo-Serra & Ishikawa (2016, "Let there be
     Color!", SIGGRAPH) as simplified by Baldassarre, Morín & Rodés-Guirao
@@ -64,7 +64,7 @@ class FusionColorizer(Colorizer):
     head : {"regression", "classification"}, optional
         Default "regression".
     **head_options
-        See :class:`~galcolor.models.Colorizer`.
+        See :class:`~galcolor.models.ColorizerNet`.
 
     Examples
     --------

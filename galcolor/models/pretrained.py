@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..exceptions import InputError
-from .base import Colorizer
+from .base import ColorizerNet
 from .weights import load_weights
 
 __all__ = ["WEIGHTS_DIR", "PRETRAINED", "list_pretrained", "pretrained_path", "load_pretrained"]
@@ -54,7 +54,7 @@ def pretrained_path(name: str = "default") -> Path:
     return WEIGHTS_DIR / PRETRAINED[name]["file"]
 
 
-def load_pretrained(name: str = "default", *, map_location: str = "cpu") -> Colorizer:
+def load_pretrained(name: str = "default", *, map_location: str = "cpu") -> ColorizerNet:
     """Load a shipped model after checking its sha256.
 
     Parameters
@@ -66,7 +66,7 @@ def load_pretrained(name: str = "default", *, map_location: str = "cpu") -> Colo
 
     Returns
     -------
-    Colorizer
+    ColorizerNet
         In eval mode; ``model.weights_info`` records path, sha256 and the
         training metadata stored with the weights.
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from ..exceptions import InputError
-from .base import Colorizer
+from .base import ColorizerNet
 from .baseline import BaselineColorizer
 from .fusion import FusionColorizer
 from .unet import UNetColorizer
 
 __all__ = ["list_models", "get_model"]
 
-_MODELS: dict[str, type[Colorizer]] = {
+_MODELS: dict[str, type[ColorizerNet]] = {
     model.name: model for model in (BaselineColorizer, FusionColorizer, UNetColorizer)
 }
 
@@ -26,7 +26,7 @@ def list_models() -> list[str]:
     return sorted(_MODELS)
 
 
-def get_model(name: str, *, head: str = "regression", **options) -> Colorizer:
+def get_model(name: str, *, head: str = "regression", **options) -> ColorizerNet:
     """Build a registered colorizer network (randomly initialised).
 
     Parameters
@@ -38,13 +38,13 @@ def get_model(name: str, *, head: str = "regression", **options) -> Colorizer:
     **options
         Architecture options (``width``, and ``depth`` for ``unet``,
         ``backbone`` for ``fusion``) and head options (see
-        :class:`~galcolor.models.Colorizer`). A model's
-        :meth:`~galcolor.models.Colorizer.config` is a valid set of
+        :class:`~galcolor.models.ColorizerNet`). A model's
+        :meth:`~galcolor.models.ColorizerNet.config` is a valid set of
         arguments: ``get_model(**model.config())`` rebuilds it.
 
     Returns
     -------
-    Colorizer
+    ColorizerNet
 
     Raises
     ------

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..exceptions import InputError
-from .base import Colorizer
+from .base import ColorizerNet
 from .layers import conv_relu
 
 __all__ = ["UNetColorizer"]
@@ -20,7 +20,7 @@ def _double_conv(in_channels: int, out_channels: int, stride: int = 1) -> nn.Seq
     )
 
 
-class UNetColorizer(Colorizer):
+class UNetColorizer(ColorizerNet):
     """U-Net: an encoder-decoder whose skip connections carry fine detail.
 
     Each level is two 3x3 conv + batch norm + ReLU; the encoder halves the
@@ -52,7 +52,7 @@ class UNetColorizer(Colorizer):
     head : {"regression", "classification"}, optional
         Default "regression".
     **head_options
-        See :class:`~galcolor.models.Colorizer`.
+        See :class:`~galcolor.models.ColorizerNet`.
 
     Examples
     --------

@@ -12,7 +12,7 @@ from torch import nn
 
 from .._atomic import atomic_write
 from ..exceptions import FileFormatError, InputError
-from .base import Colorizer
+from .base import ColorizerNet
 from .registry import get_model
 
 __all__ = ["WeightsError", "save_weights", "load_weights", "sha256_of"]
@@ -31,16 +31,16 @@ def sha256_of(path: str | os.PathLike) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _unwrap(model: nn.Module) -> Colorizer:
+def _unwrap(model: nn.Module) -> ColorizerNet:
     # torch.compile wraps the model in an OptimizedModule (._orig_mod), DDP
     # in a DistributedDataParallel (.module); their state-dict keys carry a
     # prefix that the bare model would not accept back.
     for attribute in ("_orig_mod", "module"):
         inner = getattr(model, attribute, None)
-        if isinstance(inner, nn.Module) and not isinstance(model, Colorizer):
+        if isinstance(inner, nn.Module) and not isinstance(model, ColorizerNet):
             model = inner
-    if not isinstance(model, Colorizer):
-        raise TypeError(f"model must be a galcolor Colorizer, got {type(model).__name__}")
+    if not isinstance(model, ColorizerNet):
+        raise TypeError(f"model must be a galcolor ColorizerNet, got {type(model).__name__}")
     return model
 
 
@@ -69,7 +69,7 @@ def save_weights(model: nn.Module, path: str | os.PathLike, *, extra: dict | Non
 
     Parameters
     ----------
-    model : Colorizer
+    model : ColorizerNet
         The model (a ``torch.compile`` or DDP wrapper around one is unwrapped).
     path : str or os.PathLike
         Output file (conventionally ``.pt``); its folder is created.
@@ -123,7 +123,7 @@ def load_weights(
     sha256: str | None = None,
     map_location: str | torch.device = "cpu",
     backbone: nn.Module | None = None,
-) -> Colorizer:
+) -> ColorizerNet:
     """Rebuild a model saved by :func:`save_weights`, safely.
 
     The file is read with ``torch.load(..., weights_only=True)``, which never
@@ -143,7 +143,7 @@ def load_weights(
 
     Returns
     -------
-    Colorizer
+    ColorizerNet
         The model, in eval mode, with ``model.weights_info`` = ``{"path",
         "sha256", "extra"}`` describing where it came from.
 

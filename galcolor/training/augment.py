@@ -51,6 +51,7 @@ import torch
 import torch.nn.functional as F
 
 from ..color import lab_to_rgb, rgb_to_lab
+from ..dihedral import DIHEDRAL_ELEMENTS, dihedral, dihedral_inverse
 from ..exceptions import InputError
 
 __all__ = [
@@ -63,8 +64,6 @@ __all__ = [
     "Augment",
 ]
 
-#: Number of elements of the dihedral group of the square: 4 rotations, 4 reflections.
-DIHEDRAL_ELEMENTS = 8
 
 # The keys of a training item that hold images; everything else (``index``) passes through.
 _IMAGE_KEYS = ("lightness", "ab", "galaxy_mask", "valid_mask")
@@ -73,62 +72,6 @@ _IMAGE_KEYS = ("lightness", "ab", "galaxy_mask", "valid_mask")
 # pixel under it was valid (up to float32 rounding of the weights).
 _VALID_THRESHOLD = 1.0 - 1e-4
 
-
-def dihedral(image: torch.Tensor, k: int) -> torch.Tensor:
-    """Element ``k`` (0-7) of the dihedral group D4 applied to the last two axes.
-
-    ``k`` = 0-3 rotates by ``k`` quarter turns (counter-clockwise as
-    displayed with row 0 at the top); ``k`` = 4-7 flips left-right first and
-    then rotates by ``k - 4`` quarter turns. Every element is a permutation
-    of pixels: values are moved, never interpolated.
-
-    Parameters
-    ----------
-    image : torch.Tensor, shape ``(*, H, W)``
-        Any dtype. Odd rotations swap H and W.
-    k : int
-        Group element, 0 (identity) to 7.
-
-    Returns
-    -------
-    torch.Tensor, shape ``(*, H, W)`` or ``(*, W, H)``
-
-    See Also
-    --------
-    dihedral_inverse
-
-    Examples
-    --------
-    >>> import torch
-    >>> image = torch.arange(4).reshape(2, 2)
-    >>> dihedral(image, 1).tolist()
-    [[1, 3], [0, 2]]
-    >>> dihedral(image, 4).tolist()  # mirror
-    [[1, 0], [3, 2]]
-    >>> all(torch.equal(dihedral(dihedral(image, k), dihedral_inverse(k)), image) for k in range(8))
-    True
-    """
-    k = _check_element(k)
-    if image.ndim < 2:
-        raise InputError(f"image must have shape (*, H, W), got {tuple(image.shape)}")
-    if k >= 4:
-        image = torch.flip(image, dims=(-1,))
-    return torch.rot90(image, k % 4, dims=(-2, -1))
-
-
-def dihedral_inverse(k: int) -> int:
-    """The element of D4 that undoes element ``k`` of :func:`dihedral`.
-
-    Rotations by ``k`` quarter turns are undone by ``4 - k``; the four
-    reflections (``k`` >= 4) undo themselves.
-
-    Examples
-    --------
-    >>> [dihedral_inverse(k) for k in range(8)]
-    [0, 3, 2, 1, 4, 5, 6, 7]
-    """
-    k = _check_element(k)
-    return (4 - k) % 4 if k < 4 else k
 
 
 def zoom(image: torch.Tensor, scale: torch.Tensor | float, *, mode: str = "bilinear") -> torch.Tensor:
@@ -495,12 +438,6 @@ def _item_seed(seed: int, epoch: int, index: int) -> int:
     """A generator seed for one item, distinct for every (seed, epoch, index)."""
     # Large odd multipliers (primes) keep neighbouring indices and epochs apart.
     return ((seed * 1_000_003 + epoch) * 2_147_483_647 + index) & (2**63 - 1)
-
-
-def _check_element(k: int) -> int:
-    if isinstance(k, bool) or int(k) != k or not 0 <= int(k) < DIHEDRAL_ELEMENTS:
-        raise InputError(f"dihedral element must be an int in 0-7, got {k!r}")
-    return int(k)
 
 
 def _check_range(value: tuple[float, float] | None, name: str) -> tuple[float, float] | None:

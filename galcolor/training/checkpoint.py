@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import __version__
+from .._version import __version__
 from .._atomic import atomic_write
 from ..exceptions import FileFormatError
 

@@ -28,7 +28,10 @@ from typing import Any
 import torch
 from torch.utils.data import ConcatDataset, Dataset, Subset
 
+from .. import models
+from ..datasets import ImageFolder
 from ..exceptions import GalcolorError, InputError
+from ..geometry import training_galaxy_radius
 from .augment import Augment
 from .data import InMemoryPairs, SimulatedPairs
 from .losses import DEFAULT_SKY_WEIGHT
@@ -170,17 +173,6 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     return parser
 
 
-def _models():
-    try:
-        from .. import models
-    except ImportError as error:
-        raise GalcolorError(
-            f"galcolor.models is not available ({error}); the model registry is needed to build and "
-            "export a colorizer"
-        ) from error
-    return models
-
-
 def _folder(path: str | None, default: Path, what: str) -> Path | None:
     """The folder ``--train``/``--val`` names; the default one if present; None for 'none'."""
     if path is None:
@@ -195,7 +187,6 @@ def _folder(path: str | None, default: Path, what: str) -> Path | None:
 
 def build_datasets(options: argparse.Namespace) -> tuple[Dataset, Dataset | None]:
     """The training and validation datasets that parsed ``galcolor train`` options describe."""
-    from ..datasets import ImageFolder
 
     common = {"size": options.size, "crop": options.crop}
     parts: list[Dataset] = []
@@ -216,7 +207,6 @@ def build_datasets(options: argparse.Namespace) -> tuple[Dataset, Dataset | None
         if val_folder is not None:
             val = ImageFolder(val_folder, **common)
     if options.simulated:
-        from ..inference import training_galaxy_radius
 
         radius = (training_galaxy_radius(options.size, options.crop)
                   if options.simulated_zoom == "auto" else None)
@@ -270,7 +260,7 @@ def train_command(options: argparse.Namespace) -> int:
         return 1
 
 
-def _initial_model(options: argparse.Namespace, models) -> tuple[torch.nn.Module, dict[str, Any] | None]:
+def _initial_model(options: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Any] | None]:
     """A fresh model from the options, or the ``--init`` weights to fine-tune and where they came from.
 
     The record (None for a fresh model) names the weights file, its sha256,
@@ -309,7 +299,6 @@ def _initial_model(options: argparse.Namespace, models) -> tuple[torch.nn.Module
 def _train(options: argparse.Namespace) -> int:
     if options.window is not None and options.no_augment:
         raise InputError("--window is an augmentation: it cannot go with --no-augment")
-    models = _models()
     train, val = build_datasets(options)
     trainer_options: dict[str, Any] = {
         "augment": False if options.no_augment else Augment(band_probability=options.band_probability,
@@ -326,7 +315,7 @@ def _train(options: argparse.Namespace) -> int:
     if options.resume:
         trainer = Trainer.from_checkpoint(options.resume, train, val, **trainer_options)
     else:
-        model, init = _initial_model(options, models)
+        model, init = _initial_model(options)
         if init is not None:
             # Kept in the checkpoints, so that a resumed fine-tune still records where it started.
             trainer_options["metadata"] = {"init": _plain(init)}

@@ -23,7 +23,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from .._pairs import item_from_rgb
 from ..exceptions import InputError
-from ..metrics import GALAXY_MIN_LIGHTNESS
+from ..color import rgb_lightness
+from ..datasets import iter_simulate
+from ..geometry import GALAXY_MIN_LIGHTNESS, SCALE_RANGE
+from ..geometry import galaxy_radius as measure_galaxy_radius
 
 __all__ = ["SimulatedPairs", "InMemoryPairs", "item_from_rgb"]
 
@@ -53,9 +56,9 @@ class SimulatedPairs(Dataset):
     galaxy_radius : float, optional
         Present each galaxy as ``Colorizer(scale="auto")`` presents images
         to a network whose training galaxies have this radius in pixels
-        (:func:`galcolor.inference.training_galaxy_radius`): the composite
+        (:func:`galcolor.geometry.training_galaxy_radius`): the composite
         is enlarged by ``galaxy_radius / r`` (``r`` from
-        :func:`galcolor.inference.galaxy_radius` of its L), at most by the
+        :func:`galcolor.geometry.galaxy_radius` of its L), at most by the
         auto scale's limit of 2, bilinearly, and its central ``size`` pixels
         kept. Simulated galaxies at the SDSS pixel scale are small (median
         ``r`` ~10 px in 128 px frames), so a colorizer meets them enlarged;
@@ -82,9 +85,6 @@ class SimulatedPairs(Dataset):
                  transform: Callable[[Item], Item] | None = None, progress: bool = False,
                  galaxy_radius: float | None = None, band: str | None = None, **physics: Any) -> None:
         from tqdm.auto import tqdm
-
-        from ..color import rgb_lightness
-        from ..datasets import iter_simulate
 
         if galaxy_radius is not None and not galaxy_radius > 0:
             raise InputError(f"galaxy_radius must be positive, got {galaxy_radius!r}")
@@ -131,11 +131,8 @@ class SimulatedPairs(Dataset):
 
 def _zoom_factor(lightness: np.ndarray, galaxy_radius: float) -> float:
     """How much ``Colorizer(scale="auto")`` would enlarge this image towards ``galaxy_radius``: 1 to 2."""
-    from ..inference import _SCALE_RANGE
-    from ..inference import galaxy_radius as measure_radius
-
-    radius = measure_radius(lightness)
-    return 1.0 if radius is None else min(max(galaxy_radius / radius, 1.0), _SCALE_RANGE[1])
+    radius = measure_galaxy_radius(lightness)
+    return 1.0 if radius is None else min(max(galaxy_radius / radius, 1.0), SCALE_RANGE[1])
 
 
 def _zoom(image: np.ndarray, zoom: float) -> np.ndarray:

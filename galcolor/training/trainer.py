@@ -40,6 +40,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, Sampler
 
+from ..devices import resolve_device
 from ..exceptions import GalcolorError, InputError
 from .augment import Augment
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -59,33 +60,6 @@ _RESUME_SETTINGS = ("epochs", "batch_size", "steps_per_epoch", "world_size", "lr
 
 class TrainingError(GalcolorError, RuntimeError):
     """Training cannot go on: the loss diverged, or the data gave no batch."""
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """The device ``"auto"`` stands for: CUDA when present, else the CPU.
-
-    Under ``torchrun`` a bare ``"cuda"`` becomes this process's GPU,
-    ``cuda:$LOCAL_RANK``.
-
-    Examples
-    --------
-    >>> resolve_device("cpu")
-    device(type='cpu')
-    """
-    if isinstance(device, str) and device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(device)
-    except RuntimeError as error:
-        raise InputError(f"unknown device {device!r}: {error}") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise InputError(
-                f"device={str(device)!r} but CUDA is not available (this torch build or machine has no "
-                "CUDA GPU); use 'auto' or 'cpu'")
-        if device.index is None:
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    return device
 
 
 class WarmupCosine:

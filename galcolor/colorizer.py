@@ -54,19 +54,12 @@ from scipy import ndimage
 from .colorization import Colorization
 from .exceptions import InputError
 from .io import Cutout, load
-from .metrics import GALAXY_MIN_LIGHTNESS
+from .devices import resolve_device
+from .dihedral import dihedral, dihedral_inverse
+from .geometry import SCALE_RANGE, galaxy_radius, reference_radius
 from .uncertainty import load_residual_table
-from .training.augment import dihedral, dihedral_inverse
-from .training.trainer import resolve_device
 
-__all__ = ["Colorizer", "colorize", "galaxy_radius", "central_galaxy_mask", "fold_batch_norm", "reference_radius",
-           "training_galaxy_radius", "REFERENCE_GALAXY_RADIUS", "DEFAULT_TILE", "DEFAULT_OVERLAP"]
-
-#: Median equivalent radius (sqrt(area / pi) of the L > 15 region) of the
-#: training galaxies in network pixels: SDSS Galaxy Zoo validation images,
-#: central 208 px resized to 128 px, measured by
-#: ``python benchmarks/bench_colorize.py --reference-radius``.
-REFERENCE_GALAXY_RADIUS = 30.4
+__all__ = ["Colorizer", "colorize", "fold_batch_norm", "tile_starts", "DEFAULT_TILE", "DEFAULT_OVERLAP"]
 
 #: Arithmetic choices of :class:`Colorizer` (``precision``).
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -75,95 +68,11 @@ DEFAULT_TILE = 512
 #: Overlap of neighbouring tiles, blended with feathered weights.
 DEFAULT_OVERLAP = 64
 
-# auto scale never zooms in more than this (tiny galaxies stay blurry rather
-# than inventing detail) nor out more than this.
-_SCALE_RANGE = (1.0 / 16.0, 2.0)
 # ... and never makes the network image larger than this many pixels a side.
 _MAX_NETWORK_SIDE = 4096
 
 _SINGLE_TYPES = (str, os.PathLike, np.ndarray, fits.HDUList, fits.PrimaryHDU, fits.ImageHDU,
                  fits.CompImageHDU, Cutout)
-
-
-def central_galaxy_mask(lightness: np.ndarray, mask: np.ndarray | None = None,
-                        threshold: float = GALAXY_MIN_LIGHTNESS) -> np.ndarray:
-    """Pixels of the galaxy at (or nearest) the image centre.
-
-    The galaxy is the connected region where the 3x3-box-smoothed
-    lightness exceeds ``threshold`` that contains the centre pixel; when no
-    region does, the brightest (summed L) of the regions that come within a
-    quarter of the frame of the centre, or else the region nearest to it.
-    Other objects in the frame (neighbours, stars) are left out.
-
-    Parameters
-    ----------
-    lightness : numpy.ndarray, shape (H, W)
-        CIELAB L.
-    mask : numpy.ndarray of bool, optional
-        Bad pixels, never part of the galaxy.
-    threshold : float, optional
-        L above which a pixel is galaxy (default 15, ``galcolor.metrics``).
-
-    Returns
-    -------
-    numpy.ndarray of bool, shape (H, W)
-        All False when no pixel exceeds the threshold.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> image = np.zeros((15, 15)); image[5:10, 5:10] = 50; image[0:4, 0:4] = 90
-    >>> mask = central_galaxy_mask(image)  # the centre square, not the brighter corner one
-    >>> bool(mask[7, 7]), bool(mask[1, 1])
-    (True, False)
-    """
-    lightness = np.asarray(lightness, dtype=np.float32)
-    if lightness.ndim != 2:
-        raise InputError(f"lightness must be (H, W), got shape {lightness.shape}")
-    smooth = ndimage.uniform_filter(lightness, size=3, mode="nearest")
-    above = smooth > threshold
-    if mask is not None:
-        above &= ~np.asarray(mask, dtype=bool)
-    if not above.any():
-        return above
-    labels, count = ndimage.label(above)
-    height, width = lightness.shape
-    centre = labels[height // 2, width // 2]
-    if centre == 0:
-        # the brightest region (summed L) reaching within a quarter frame of
-        # the centre, else the region nearest to it
-        rows, columns = np.nonzero(above)
-        distance = np.hypot(rows - (height - 1) / 2.0, columns - (width - 1) / 2.0)
-        near = np.unique(labels[rows[distance <= 0.25 * min(height, width)],
-                                columns[distance <= 0.25 * min(height, width)]])
-        if near.size:
-            totals = ndimage.sum_labels(smooth, labels, index=near)
-            centre = near[int(np.argmax(totals))]
-        else:
-            nearest = np.argmin(distance)
-            centre = labels[rows[nearest], columns[nearest]]
-    return labels == centre
-
-
-def galaxy_radius(lightness: np.ndarray, mask: np.ndarray | None = None,
-                  threshold: float = GALAXY_MIN_LIGHTNESS) -> float | None:
-    """Equivalent radius sqrt(area / pi) in pixels of :func:`central_galaxy_mask`.
-
-    Returns
-    -------
-    float or None
-        None when no pixel exceeds the threshold.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> y, x = np.mgrid[:64, :64]
-    >>> disk = np.where(np.hypot(x - 32, y - 32) < 10, 60.0, 0.0)
-    >>> round(galaxy_radius(disk), 1)
-    10.5
-    """
-    area = int(np.count_nonzero(central_galaxy_mask(lightness, mask, threshold)))
-    return math.sqrt(area / math.pi) if area else None
 
 
 def _load_model(model: Any, device: torch.device) -> tuple[torch.nn.Module, str, str | None]:
@@ -186,76 +95,6 @@ def _load_model(model: Any, device: torch.device) -> tuple[torch.nn.Module, str,
                          f"({', '.join(models.list_pretrained())}) nor an existing weights file")
     network = models.load_weights(path, map_location=str(device))
     return network.eval(), str(path), network.weights_info["sha256"]
-
-
-#: The training geometry :data:`REFERENCE_GALAXY_RADIUS` was measured at:
-#: (network side, central crop side) of the Galaxy Zoo frames.
-_REFERENCE_GEOMETRY = (128, 208)
-#: Side of the Galaxy Zoo frames a fractional ``--crop`` refers to.
-_GALAXY_ZOO_SIDE = 424
-
-
-def reference_radius(network: torch.nn.Module) -> float:
-    """The galaxy radius, in network pixels, that ``scale="auto"`` aims for.
-
-    A network trained by ``galcolor train`` records its training geometry
-    (``weights_info["extra"]["training"]["data"]``: side ``size`` and central
-    ``crop`` of the Galaxy Zoo frames; ``crop`` as a side in pixels or a
-    fraction of the 424 px frame). Its typical galaxy is then
-    :data:`REFERENCE_GALAXY_RADIUS` scaled by the ratio of its
-    ``size / crop`` to the shipped model's 128 / 208; a model trained at
-    64 px from the same crop sees galaxies half as large. Networks without a
-    record (the shipped default, user modules) get
-    :data:`REFERENCE_GALAXY_RADIUS`.
-
-    Examples
-    --------
-    >>> import torch
-    >>> network = torch.nn.Identity()
-    >>> reference_radius(network) == REFERENCE_GALAXY_RADIUS
-    True
-    >>> network.weights_info = {"extra": {"training": {"data": {"size": 64, "crop": 208}}}}
-    >>> reference_radius(network)
-    15.2
-    """
-    training = ((getattr(network, "weights_info", None) or {}).get("extra") or {}).get("training") or {}
-    data = training.get("data") or {}
-    size = data.get("size", training.get("size"))
-    if size is None:
-        return REFERENCE_GALAXY_RADIUS
-    return training_galaxy_radius(size, data.get("crop", _REFERENCE_GEOMETRY[1]))
-
-
-def training_galaxy_radius(size: float, crop: float | None) -> float:
-    """The typical galaxy radius, in pixels, of Galaxy Zoo frames cropped and resized for training.
-
-    Parameters
-    ----------
-    size : float
-        Side of the training images in pixels.
-    crop : float or None
-        Central crop of the 424 px frames before resizing: a side in pixels,
-        a fraction of the frame (<= 1), or None for the whole frame.
-
-    Returns
-    -------
-    float
-        :data:`REFERENCE_GALAXY_RADIUS` scaled from the shipped model's
-        geometry (128 px from the central 208 px) to this one.
-
-    Examples
-    --------
-    >>> training_galaxy_radius(128, 208)
-    30.4
-    >>> round(training_galaxy_radius(64, 0.5), 2)
-    14.91
-    """
-    if crop is None:
-        crop = _GALAXY_ZOO_SIDE
-    elif float(crop) <= 1.0:
-        crop = float(crop) * _GALAXY_ZOO_SIDE
-    reference_size, reference_crop = _REFERENCE_GEOMETRY
-    return REFERENCE_GALAXY_RADIUS * (float(size) / float(crop)) / (reference_size / reference_crop)
 
 
 def fold_batch_norm(network: torch.nn.Module) -> torch.nn.Module:
@@ -309,7 +148,19 @@ def _feather(length: int, overlap: int, at_start: bool, at_end: bool) -> torch.T
     return weight
 
 
-def _tile_starts(size: int, tile: int, overlap: int) -> list[int]:
+def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
+    """First pixel of each tile along an axis of ``size`` pixels: tiles of ``tile`` overlapping by ``overlap``.
+
+    The last tile ends at the edge; a side that fits in one tile is one tile.
+
+    Examples
+    --------
+    >>> from galcolor.colorizer import tile_starts
+    >>> tile_starts(1000, 512, 64)
+    [0, 448, 488]
+    >>> tile_starts(300, 512, 64)
+    [0]
+    """
     if size <= tile:
         return [0]
     step = tile - overlap
@@ -324,7 +175,7 @@ class Colorizer:
     keeps it, so colorizing many images never reloads weights. Call it (or
     :meth:`colorize`) with one source or a list.
 
-    Not to be confused with :class:`galcolor.models.Colorizer`, the base
+    Not to be confused with :class:`galcolor.models.ColorizerNet`, the base
     class of the networks themselves.
 
     Parameters
@@ -500,7 +351,7 @@ class Colorizer:
         if self.scale == "auto":
             radius = galaxy_radius(cutout.lightness, cutout.mask)
             scale = 1.0 if radius is None else self.reference_radius / max(radius, 1.0)
-            scale = float(np.clip(scale, *_SCALE_RANGE))
+            scale = float(np.clip(scale, *SCALE_RANGE))
         else:
             scale = float(self.scale)
         return min(scale, _MAX_NETWORK_SIDE / max(height, width))
@@ -577,8 +428,8 @@ class Colorizer:
         """Predict a large (1, H, W) image in overlapping, feather-blended tiles."""
         _, height, width = lightness.shape
         tile_h, tile_w = min(self.tile, height), min(self.tile, width)
-        rows = _tile_starts(height, tile_h, self.overlap)
-        columns = _tile_starts(width, tile_w, self.overlap)
+        rows = tile_starts(height, tile_h, self.overlap)
+        columns = tile_starts(width, tile_w, self.overlap)
         ab_sum = torch.zeros(2, height, width)
         variance_sum = torch.zeros(2, height, width)
         weight_sum = torch.zeros(1, height, width)
@@ -598,7 +449,7 @@ class Colorizer:
 
     def _finish(self, cutout: Cutout, plan: dict[str, Any], ab: torch.Tensor, variance: torch.Tensor,
                 *, seconds: float) -> Colorization:
-        from . import __version__
+        from ._version import __version__
 
         height, width = cutout.shape
         std = variance.clamp_min(0.0).sqrt()
@@ -630,8 +481,8 @@ class Colorizer:
             "precision": self.precision,
             "scale": plan["scale"],
             "network_shape": list(plan["network_shape"]),
-            "tiles": max(1, len(_tile_starts(plan["network_shape"][0], self.tile, self.overlap))
-                         * len(_tile_starts(plan["network_shape"][1], self.tile, self.overlap))),
+            "tiles": max(1, len(tile_starts(plan["network_shape"][0], self.tile, self.overlap))
+                         * len(tile_starts(plan["network_shape"][1], self.tile, self.overlap))),
             "band": cutout.band,
             "input_format": cutout.meta.get("format"),
             "galcolor_version": __version__,

@@ -44,14 +44,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import __version__
-from ._atomic import atomic_write
-from .baselines import LightnessLookup
-from .color import lab_to_rgb_numpy, rgb_to_lab_numpy
-from .exceptions import GalcolorError, InputError
-from .io import load
-from .metrics import evaluate_image_regions, galaxy_mask, summarize
-from .uncertainty import _CHI2_2DOF
+from .._version import __version__
+from .._atomic import atomic_write
+from ..baselines import LightnessLookup
+from ..color import lab_to_rgb_numpy, rgb_to_lab_numpy
+from ..exceptions import GalcolorError, InputError
+from ..io import load
+from ..metrics import evaluate_image_regions, galaxy_mask, summarize
+from ..uncertainty import CHI2_2DOF
 
 __all__ = ["BASELINES", "IMAGE_SUFFIXES", "evaluate_folder", "model_labels", "write_report",
            "reference_prediction", "uncertainty_coverage"]
@@ -120,7 +120,7 @@ def uncertainty_coverage(predicted_ab: np.ndarray, ab_std: np.ndarray, true_ab: 
     std = np.asarray(ab_std)[mask]
     with np.errstate(divide="ignore", invalid="ignore"):
         distance = np.where(std > 0, (delta / np.where(std > 0, std, 1.0)) ** 2, np.inf).sum(axis=-1)
-    return int((distance <= _CHI2_2DOF).sum()), int(mask.sum())
+    return int((distance <= CHI2_2DOF).sum()), int(mask.sum())
 
 
 def _surveys(manifest: str | os.PathLike | None) -> dict[str, str]:
@@ -191,7 +191,7 @@ def evaluate_folder(
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from .inference import Colorizer
+    from ..colorizer import Colorizer
 
     folder = Path(data)
     if not folder.is_dir():
@@ -306,7 +306,7 @@ def _bin_metrics(colorizer: Any, cutout: Any, true_lab: np.ndarray,
     import torch
     import torch.nn.functional as F
 
-    from .metrics import classification_metrics
+    from ..metrics import classification_metrics
 
     network = colorizer.network
     if getattr(network, "head", None) != "classification":
@@ -474,7 +474,7 @@ def _montage(folder: str, model: str, source: str, picks: list, path: Path, devi
              written: dict[str, Path]) -> None:
     from matplotlib.figure import Figure
 
-    from .inference import Colorizer
+    from ..colorizer import Colorizer
 
     colorizer = Colorizer(source, device=device, tta=False)
     figure = Figure(figsize=(8.4, 2.3 * len(picks)), layout="constrained")

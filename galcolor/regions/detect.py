@@ -1,0 +1,379 @@
+"""Find star-forming regions: candidates bluer than the disk beneath, measured and scored.
+
+See :mod:`galcolor.regions` for the method, step by step.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from astropy import units as u
+from astropy.table import QTable
+from photutils.segmentation import SegmentationImage, SourceCatalog, deblend_sources, detect_sources
+from photutils.utils import NoDetectionsWarning
+from scipy import ndimage
+from skimage.feature import peak_local_max
+from skimage.segmentation import watershed
+
+from .._version import __version__
+from ..catalog import RegionFlag, conform, empty_table
+from ..colorization import Colorization
+from ..exceptions import GalcolorWarning, InputError
+from ..io import Cutout
+from .disk import disk_maps
+from .galaxy import central_component, galaxy_segmentation
+from .parameters import RegionParameters
+from .planes import FWHM_PER_SIGMA, ColorPlanes, color_planes, psf_fwhm_pixels, smooth
+from .score import ScoreCalibration, load_score_calibration, score_features
+
+__all__ = ["NoRegionsWarning", "RegionMaps", "find_star_forming_regions"]
+
+
+class NoRegionsWarning(GalcolorWarning):
+    """No star-forming region (or no galaxy) was found; the catalog is empty."""
+
+
+@dataclass(eq=False)
+class RegionMaps:
+    """The maps behind a region catalog, all (H, W) like the input.
+
+    Attributes
+    ----------
+    galaxy_mask : numpy.ndarray of bool
+        Pixels of the analysed galaxies.
+    galaxy_segmentation : photutils.segmentation.SegmentationImage or None
+        Segmentation of the lightness; label ``k`` is galaxy ``k`` of the
+        catalog's ``galaxy_id`` (other segments are relabelled 0).
+    disk_b : numpy.ndarray
+        Local disk b* (NaN outside the galaxies).
+    blue_excess : numpy.ndarray
+        ``disk_b`` minus the PSF-smoothed b* (NaN outside the galaxies).
+    significance : numpy.ndarray
+        ``blue_excess`` over its uncertainty (NaN outside the galaxies).
+    segmentation : photutils.segmentation.SegmentationImage or None
+        The regions; label ``k`` is the row with ``id == k``, before the
+        ``min_score`` cut.
+    psf_fwhm : float
+        PSF FWHM in pixels that set the smoothing scales.
+    """
+
+    galaxy_mask: np.ndarray
+    galaxy_segmentation: SegmentationImage | None
+    disk_b: np.ndarray
+    blue_excess: np.ndarray
+    significance: np.ndarray
+    segmentation: SegmentationImage | None
+    psf_fwhm: float
+
+
+def find_star_forming_regions(
+    data: Colorization | Cutout,
+    params: RegionParameters | None = None,
+    *,
+    calibration: ScoreCalibration | None = None,
+    return_maps: bool = False,
+    **overrides: Any,
+) -> QTable | tuple[QTable, RegionMaps]:
+    """Find compact regions bluer than the disk around them and score them.
+
+    Parameters
+    ----------
+    data : galcolor.Colorization or galcolor.Cutout
+        A colorized image (predicted color), or a cutout with ``truth_rgb``
+        (true color: the same method on the real color, for comparison).
+    params : RegionParameters, optional
+        Every parameter of the finder; default ``RegionParameters()``.
+    calibration : ScoreCalibration, optional
+        Score model; default: the shipped one for the color in hand.
+    return_maps : bool, optional
+        Also return the :class:`RegionMaps`.
+    **overrides
+        Any field of :class:`RegionParameters` by name, replacing the one in
+        ``params``; the most used:
+
+        - ``min_significance`` (2.5): detection threshold on the blue excess
+          over its uncertainty;
+        - ``min_area`` (5): fewest connected pixels in a region;
+        - ``min_score`` (0.5): keep regions whose calibrated score is at
+          least this (0 keeps every candidate, for precision-recall curves);
+        - ``galaxies`` ("central"): the galaxy at (or nearest) the centre, or
+          ``"all"`` galaxies in the frame (wide fields);
+        - ``psf_fwhm`` (None): PSF FWHM in pixels; default from the header
+          (:func:`psf_fwhm_pixels`);
+        - ``galaxy_n_sigma`` (2.0): galaxy segmentation threshold in sky sigmas;
+        - ``min_lightness`` (8.0): regions are searched only where the
+          PSF-smoothed L reaches this.
+
+    Returns
+    -------
+    astropy.table.QTable or (QTable, RegionMaps)
+        One row per region, with the columns of
+        :data:`galcolor.catalog.REGION_COLUMNS` and metadata naming the
+        source, the model, its weights, the score calibration and every
+        parameter (``meta["parameters"]``, with the PSF FWHM that was used:
+        :meth:`RegionParameters.from_meta` rebuilds them). No region gives
+        an empty table with the full schema and a :class:`NoRegionsWarning`.
+
+    Examples
+    --------
+    A simulated galaxy, its true color, and the clumps the simulator put
+    there:
+
+    >>> from galcolor.datasets import simulate
+    >>> from galcolor.regions import find_star_forming_regions
+    >>> from galcolor.evaluation import label_candidates
+    >>> galaxy = simulate(1, size=96, seed=17, max_clumps=4, star_rate=0)[0]
+    >>> regions = find_star_forming_regions(galaxy.to_cutout("r"))
+    >>> regions.colnames[:4]
+    ['id', 'galaxy_id', 'source', 'x']
+    >>> bool(((regions["score"] >= 0.5) & (regions["score"] <= 1)).all())
+    True
+    >>> correct, _, _ = label_candidates(regions, galaxy.truth)
+    >>> len(regions), int(correct.sum()), int((galaxy.truth["kind"] == "clump").sum())
+    (1, 1, 3)
+
+    The same catalog again from its own metadata:
+
+    >>> from galcolor.regions import RegionParameters
+    >>> again = find_star_forming_regions(galaxy.to_cutout("r"), RegionParameters.from_meta(regions.meta))
+    >>> bool((again["score"] == regions["score"]).all())
+    True
+    """
+    params = (params or RegionParameters()).replace(**overrides) if overrides else (params or RegionParameters())
+    planes = color_planes(data)
+    lightness = np.asarray(planes.lightness, dtype=np.float64)
+    finite = np.isfinite(lightness) & np.isfinite(planes.a) & np.isfinite(planes.b)
+    mask = np.asarray(planes.mask, dtype=bool) | ~finite
+    planes.mask = mask
+    planes.lightness = np.where(mask, 0.0, lightness)
+    planes.a = np.where(mask, 0.0, planes.a).astype(np.float64)
+    planes.b = np.where(mask, 0.0, planes.b).astype(np.float64)
+    psf_fwhm = params.psf_fwhm
+    if psf_fwhm is None:
+        psf_fwhm = psf_fwhm_pixels(planes.header, planes.wcs, default_seeing=params.default_seeing)
+        if not (psf_fwhm > 0 and math.isfinite(psf_fwhm)):
+            raise InputError(f"{planes.source}: the header gives no usable PSF FWHM ({psf_fwhm}); pass psf_fwhm")
+        params = params.replace(psf_fwhm=float(psf_fwhm))
+    if calibration is None:
+        calibration = load_score_calibration(planes.color)
+    meta = {"source": planes.source, "color": planes.color,
+            "model": str(planes.meta.get("model", "")),
+            "weights_sha256": str(planes.meta.get("weights_sha256", "")),
+            "galcolor_version": __version__,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "calibration": calibration.color,
+            "parameters": params.to_dict()}
+    shape = lightness.shape
+    nan_map = np.full(shape, np.nan)
+
+    def nothing(reason: str, maps: RegionMaps) -> QTable | tuple[QTable, RegionMaps]:
+        warnings.warn(f"{planes.source}: {reason}; the catalog is empty", NoRegionsWarning, stacklevel=3)
+        table = empty_table(meta=meta)
+        return (table, maps) if return_maps else table
+
+    if mask.all() or np.ptp(planes.lightness[~mask]) == 0:
+        maps = RegionMaps(np.zeros(shape, bool), None, nan_map, nan_map, nan_map, None, float(psf_fwhm))
+        return nothing("the image is empty or constant", maps)
+    smoothed = np.nan_to_num(smooth(planes.lightness, (~mask).astype(np.float64), psf_fwhm / FWHM_PER_SIGMA))
+    galaxy_segments = galaxy_segmentation(planes.lightness, smoothed, mask, psf_fwhm, params, b=planes.b)
+    if galaxy_segments is None or galaxy_segments.n_labels == 0:
+        maps = RegionMaps(np.zeros(shape, bool), None, nan_map, nan_map, nan_map, None, float(psf_fwhm))
+        return nothing("no galaxy was found", maps)
+    galaxy_mask = (galaxy_segments.data > 0) & (smoothed >= params.min_lightness)
+    if params.galaxies == "central":
+        # Above min_lightness a neighbour that touched the galaxy in the
+        # faint outskirts comes apart from it: keep the central piece.
+        galaxy_mask = central_component(galaxy_mask)
+    if not galaxy_mask.any():
+        maps = RegionMaps(galaxy_mask, galaxy_segments, nan_map, nan_map, nan_map, None, float(psf_fwhm))
+        return nothing(f"no galaxy pixel reaches L = {params.min_lightness}", maps)
+    disk_b, excess, b_std, significance, contrast, sharp_contrast, luminance = disk_maps(
+        planes, np.where(galaxy_mask, galaxy_segments.data, 0), psf_fwhm, params)
+
+    detection = np.where(np.isfinite(significance), significance, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoDetectionsWarning)
+        segments = detect_sources(detection, params.min_significance, params.min_area, mask=~galaxy_mask)
+    if segments is None:
+        maps = RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, significance, None, float(psf_fwhm))
+        return nothing("no region is bluer than its disk", maps)
+    parents = segments.data.copy()
+    # Split on the unsmoothed contrast: neighbouring knots stay separate peaks.
+    deblend_data = np.where(np.isfinite(sharp_contrast), np.clip(sharp_contrast, 0.0, None), 0.0) \
+        + 1e-9 * detection
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        segments = deblend_sources(deblend_data, segments, params.min_area, n_levels=params.deblend_levels,
+                                   contrast=params.deblend_contrast,
+                                   progress_bar=False)
+    if params.split_peaks:
+        segments = _split_peaks(segments, deblend_data, psf_fwhm, params)
+
+    table = _measure(planes, segments, parents, galaxy_segments, significance, excess, b_std,
+                     contrast, luminance, psf_fwhm)
+    features = score_features(table, psf_fwhm)
+    table["score"] = calibration(features) if len(table) else np.zeros(0)
+    maps = RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, significance, segments, float(psf_fwhm))
+    keep = np.asarray(table["score"]) >= params.min_score
+    table = conform(table[keep])
+    table.meta.update(meta)
+    if len(table) == 0:
+        return nothing(f"no region scores {params.min_score} or more", maps)
+    return (table, maps) if return_maps else table
+
+
+def _split_peaks(segments: SegmentationImage, contrast: np.ndarray, psf_fwhm: float,
+                 params: RegionParameters) -> SegmentationImage:
+    """Split regions at the separate peaks of their lightness contrast.
+
+    In each region, the local maxima of the contrast (smoothed by a
+    Gaussian of ``params.peak_smoothing`` PSF FWHM) at least
+    ``params.peak_separation`` FWHM apart and with at least
+    ``params.peak_min_ratio`` of the region's brightest peak seed a watershed
+    of the region (:func:`skimage.segmentation.watershed` on the negative
+    contrast). A region stays whole if it has one such peak, or if a piece
+    would have fewer than ``params.min_area`` pixels. Knots 1-1.3 FWHM apart
+    (common in clumpy disks) dip by only a few per cent between them, below
+    the contrast levels :func:`~photutils.segmentation.deblend_sources`
+    resolves, but their maxima stay apart.
+    """
+    sigma = params.peak_smoothing * psf_fwhm / FWHM_PER_SIGMA
+    smoothed = ndimage.gaussian_filter(contrast, sigma) if sigma > 0 else contrast
+    distance = max(1, int(round(params.peak_separation * psf_fwhm)))
+    data = segments.data.copy()
+    next_label = int(data.max()) + 1
+    for label, box in zip(segments.labels, segments.slices):
+        inside = segments.data[box] == label
+        values = np.where(inside, smoothed[box], 0.0)
+        peaks = peak_local_max(values, min_distance=distance, labels=inside.astype(np.int32),
+                               exclude_border=False)
+        if len(peaks) < 2:
+            continue
+        heights = values[tuple(peaks.T)]
+        peaks = peaks[heights >= params.peak_min_ratio * heights.max()]
+        if len(peaks) < 2:
+            continue
+        markers = np.zeros(inside.shape, dtype=np.int32)
+        markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+        pieces = watershed(-values, markers, mask=inside)
+        if np.bincount(pieces.ravel(), minlength=len(peaks) + 1)[1:].min() < params.min_area:
+            continue
+        region = data[box]
+        for piece in range(2, len(peaks) + 1):
+            region[pieces == piece] = next_label
+            next_label += 1
+    return SegmentationImage(data) if next_label > int(segments.data.max()) + 1 else segments
+
+
+def _measure(planes: ColorPlanes, segments: SegmentationImage, parents: np.ndarray,
+             galaxy_segments: SegmentationImage, significance: np.ndarray, excess: np.ndarray,
+             b_std: np.ndarray, contrast: np.ndarray, luminance: np.ndarray, psf_fwhm: float) -> QTable:
+    """One row per segment: positions, areas, colors, light and the features."""
+    labels = segments.labels
+    data = segments.data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weights = np.where(np.isfinite(significance), np.clip(significance, 0.0, None), 0.0)
+        # Centroids weighted by the knot's own light (the lightness contrast
+        # over the disk) times its blue significance: the centre of what is
+        # both a knot and blue, not the bluest edge of a segment that a red
+        # bulge next door pulls the color peak to, nor a bright bulge at
+        # the end of a blue segment. The tiny term keeps a centroid where
+        # the contrast is 0.
+        light_weights = np.where(np.isfinite(contrast), np.clip(contrast, 0.0, None), 0.0)
+        positions = SourceCatalog(light_weights * weights + 1e-9 * weights, segments)
+        # Local-background photometry (rectangular annulus, sigma-clipped
+        # median): a smoothed disk overestimates the light under a knot on
+        # a steep exponential profile.
+        light = SourceCatalog(luminance, segments, mask=planes.mask,
+                              local_bkg_width=max(2, int(round(psf_fwhm))))
+        a_cat = SourceCatalog(planes.a, segments)
+        b_cat = SourceCatalog(planes.b, segments)
+        galaxy_light = SourceCatalog(luminance, galaxy_segments, mask=planes.mask)
+    x = np.asarray(positions.x_centroid, dtype=np.float64)
+    y = np.asarray(positions.y_centroid, dtype=np.float64)
+    area = np.asarray(positions.area.value, dtype=np.float64)
+
+    def per_label(values: np.ndarray, function=ndimage.mean) -> np.ndarray:
+        return np.asarray(function(values, labels=data, index=labels), dtype=np.float64)
+
+    a_mean = np.asarray(a_cat.segment_flux, dtype=np.float64) / area
+    b_mean = np.asarray(b_cat.segment_flux, dtype=np.float64) / area
+    # Pixel errors of a predicted color are correlated, so the mean of the
+    # pixel uncertainties is the honest error of the mean, not sigma/sqrt(N).
+    # True color has no ab_std: both channels get the measured b* noise.
+    a_err = per_label(b_std if planes.a_std is None else planes.a_std)
+    b_err = per_label(b_std if planes.b_std is None else planes.b_std)
+    blue_excess = per_label(excess)
+    peak_significance = per_label(significance, ndimage.maximum)
+    region_light = np.asarray(light.segment_flux, dtype=np.float64)
+
+    galaxy_ids = np.asarray([np.bincount(galaxy_segments.data[data == label]).argmax() for label in labels])
+    gx = np.asarray(galaxy_light.x_centroid, dtype=np.float64)
+    gy = np.asarray(galaxy_light.y_centroid, dtype=np.float64)
+    total = np.asarray(galaxy_light.segment_flux, dtype=np.float64)
+    half_light = np.asarray(galaxy_light.flux_radius(0.5).value, dtype=np.float64)
+    index = np.searchsorted(galaxy_light.labels, np.maximum(galaxy_ids, 1))
+    r_gal = np.hypot(x - gx[index], y - gy[index])
+
+    flags = np.zeros(len(labels), dtype=np.int32)
+    height, width = data.shape
+    galaxy_edge = galaxy_segments.data > 0
+    galaxy_edge = galaxy_edge & ~ndimage.binary_erosion(galaxy_edge)
+    masked_near = ndimage.binary_dilation(planes.mask, iterations=1)
+    # deblend_sources keeps a child inside its parent segment
+    parent_of = [int(np.bincount(parents[data == label]).argmax()) for label in labels]
+    siblings = np.bincount(parent_of)
+    for row, (label, bbox) in enumerate(zip(labels, segments.bbox)):
+        region = data == label
+        value = 0
+        if bbox.ixmin == 0 or bbox.iymin == 0 or bbox.ixmax == width or bbox.iymax == height \
+                or (region & galaxy_edge).any():
+            value |= RegionFlag.EDGE
+        if (region & masked_near).any():
+            value |= RegionFlag.MASKED
+        if siblings[parent_of[row]] > 1:
+            value |= RegionFlag.DEBLENDED
+        if r_gal[row] < psf_fwhm:
+            value |= RegionFlag.NUCLEUS
+        if b_err[row] > blue_excess[row]:
+            value |= RegionFlag.LOW_SNR_COLOR
+        flags[row] = value
+
+    ra = np.full(len(labels), np.nan)
+    dec = np.full(len(labels), np.nan)
+    if planes.wcs is not None and planes.wcs.has_celestial and len(labels):
+        sky = planes.wcs.celestial.pixel_to_world(x, y)
+        sky = sky.icrs if hasattr(sky, "icrs") else sky
+        ra, dec = sky.ra.deg, sky.dec.deg
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        flux_fraction = region_light / total[index]
+        r_gal_norm = r_gal / half_light[index]
+    table = QTable()
+    # Region ids follow the segmentation labels of RegionMaps.segmentation.
+    table["id"] = np.asarray(labels, dtype=np.int64)
+    table["galaxy_id"] = galaxy_ids.astype(np.int64)
+    table["source"] = np.asarray([planes.source] * len(labels), dtype=str)
+    table["x"] = x * u.pix
+    table["y"] = y * u.pix
+    table["ra"] = ra * u.deg
+    table["dec"] = dec * u.deg
+    table["area"] = area * u.pix ** 2
+    table["flux_fraction"] = flux_fraction
+    table["r_gal"] = r_gal * u.pix
+    table["r_gal_norm"] = r_gal_norm
+    table["a_mean"] = a_mean
+    table["a_err"] = a_err
+    table["b_mean"] = b_mean
+    table["b_err"] = b_err
+    table["blue_excess"] = blue_excess
+    table["significance"] = peak_significance
+    table["score"] = np.zeros(len(labels))
+    table["flags"] = flags
+    return table
