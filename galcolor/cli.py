@@ -25,6 +25,7 @@ import numpy as np
 from ._version import __version__
 from .exceptions import GalcolorError, GalcolorWarning
 from .io import Cutout, load, write_example_fits
+from .regions import RegionParameters
 from .training import add_train_arguments, train_command
 
 __all__ = ["main", "describe"]
@@ -240,27 +241,12 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _is_color_product(path: str) -> bool:
-    """True for a FITS file written by Colorization.to_fits (it has A and B HDUs)."""
-    from astropy.io import fits
-
-    if not any(path.lower().endswith(ending) for ending in (".fits", ".fit", ".fts", ".fits.gz", ".fz")):
-        return False
-    try:
-        with fits.open(path, memmap=False) as hdus:
-            names = {hdu.name for hdu in hdus}
-    except OSError:
-        return False
-    return {"A", "B", "A_STD", "B_STD"} <= names
-
-
 def _command_regions(arguments: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .regions import NoRegionsWarning, find_star_forming_regions
     from .catalog import merge, write
-    from .colorization import Colorization
     from .colorizer import Colorizer
+    from .process import is_color_product, process
 
     target = Path(arguments.output)
     if target.exists() and not arguments.overwrite:
@@ -270,28 +256,22 @@ def _command_regions(arguments: argparse.Namespace) -> int:
     if target.resolve() in {Path(path).resolve() for path in inputs}:
         print(f"galcolor regions: {target} is one of the inputs; choose another -o", file=sys.stderr)
         return 1
+    params = RegionParameters(min_significance=arguments.min_significance, min_area=arguments.min_area,
+                              min_score=arguments.min_score, galaxies=arguments.galaxies)
+    load_options = {"band": _index_or_name(arguments.band), "hdu": _index_or_name(arguments.hdu)}
     colorizer = None
-    options = dict(min_significance=arguments.min_significance, min_area=arguments.min_area,
-                   min_score=arguments.min_score, galaxies=arguments.galaxies)
+    if not arguments.true_color and not all(is_color_product(path) for path in inputs):
+        colorizer = Colorizer(arguments.model, device=arguments.device, tta=not arguments.no_tta, **load_options)
     tables, failures = [], []
     for path in tqdm(inputs, desc="finding regions", unit="image", disable=arguments.quiet):
-        try:
-            if _is_color_product(path):
-                data = Colorization.read_fits(path)
-            elif arguments.true_color:
-                data = load(path, band=_index_or_name(arguments.band), hdu=_index_or_name(arguments.hdu))
-            else:
-                if colorizer is None:
-                    colorizer = Colorizer(arguments.model, device=arguments.device, tta=not arguments.no_tta,
-                                          band=_index_or_name(arguments.band), hdu=_index_or_name(arguments.hdu))
-                data = colorizer(path)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NoRegionsWarning)
-                tables.append(find_star_forming_regions(data, **options))
-        except (GalcolorError, OSError, ValueError) as error:
-            failures.append((path, error))
-            message = str(error) if path in str(error) else f"{path}: {error}"
-            tqdm.write(f"galcolor regions: FAILED {message}", file=sys.stderr)
+        # one image at a time: memory stays that of one frame, and the bar moves
+        color = "true" if arguments.true_color and not is_color_product(path) else "predicted"
+        [entry] = process([path], colorizer=colorizer, params=params, color=color, load_options=load_options)
+        if entry.ok:
+            tables.append(entry.true_regions if color == "true" else entry.regions)
+        else:
+            failures.append((path, entry.error))
+            tqdm.write(f"galcolor regions: FAILED {entry.message}", file=sys.stderr)
     catalog = merge(tables)
     catalog.meta["failures"] = [{"source": path, "error": f"{type(error).__name__}: {error}"}
                                 for path, error in failures]
@@ -405,12 +385,16 @@ def _add_input_arguments(parser: argparse.ArgumentParser, *, manifest: bool = Fa
 
 def _add_region_arguments(parser: argparse.ArgumentParser) -> None:
     """The find_star_forming_regions options, the same for regions and pipeline."""
-    parser.add_argument("--min-significance", type=float, default=2.5,
-                        help="detection threshold, blue excess over its uncertainty (default 2.5)")
-    parser.add_argument("--min-area", type=int, default=5, help="fewest pixels in a region (default 5)")
-    parser.add_argument("--min-score", type=float, default=0.5,
-                        help="keep regions scoring at least this (default 0.5; 0 keeps all candidates)")
-    parser.add_argument("--galaxies", choices=["central", "all"], default="central",
+    defaults = RegionParameters()
+    parser.add_argument("--min-significance", type=float, default=defaults.min_significance,
+                        help="detection threshold, blue excess over its uncertainty (default "
+                             f"{defaults.min_significance})")
+    parser.add_argument("--min-area", type=int, default=defaults.min_area,
+                        help=f"fewest pixels in a region (default {defaults.min_area})")
+    parser.add_argument("--min-score", type=float, default=defaults.min_score,
+                        help=f"keep regions scoring at least this (default {defaults.min_score}; 0 keeps all "
+                             "candidates)")
+    parser.add_argument("--galaxies", choices=["central", "all"], default=defaults.galaxies,
                         help="the galaxy at the centre, or every galaxy in the frame")
 
 

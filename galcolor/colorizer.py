@@ -38,7 +38,6 @@ Examples
 from __future__ import annotations
 
 import datetime
-import math
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -49,7 +48,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from astropy.io import fits
-from scipy import ndimage
 
 from .colorization import Colorization
 from .exceptions import InputError
@@ -57,7 +55,8 @@ from .io import Cutout, load
 from .devices import resolve_device
 from .dihedral import dihedral, dihedral_inverse
 from .geometry import SCALE_RANGE, galaxy_radius, reference_radius
-from .uncertainty import load_residual_table
+from . import models
+from .models import bundle_for_weights
 
 __all__ = ["Colorizer", "colorize", "fold_batch_norm", "tile_starts", "DEFAULT_TILE", "DEFAULT_OVERLAP"]
 
@@ -77,8 +76,6 @@ _SINGLE_TYPES = (str, os.PathLike, np.ndarray, fits.HDUList, fits.PrimaryHDU, fi
 
 def _load_model(model: Any, device: torch.device) -> tuple[torch.nn.Module, str, str | None]:
     """(network, name, weights sha256) for a shipped name, a weights path or a network."""
-    from . import models
-
     if isinstance(model, torch.nn.Module):
         info = getattr(model, "weights_info", {}) or {}
         name = str(getattr(model, "name", type(model).__name__))
@@ -181,7 +178,7 @@ class Colorizer:
     Parameters
     ----------
     model : str, os.PathLike or torch.nn.Module, optional
-        ``"default"`` (the shipped model; see ``galcolor/weights/MODEL_CARD.md``),
+        ``"default"`` (the shipped model; see ``galcolor/weights/default/MODEL_CARD.md``),
         another name from :func:`galcolor.models.list_pretrained`, a weights
         file written by :func:`galcolor.models.save_weights` (or ``galcolor
         train``), or a network.
@@ -247,12 +244,16 @@ class Colorizer:
         network, self.model_name, self.weights_sha256 = _load_model(model, self.device)
         if uncertainty not in ("calibrated", "spread"):
             raise InputError(f"uncertainty must be 'calibrated' or 'spread', got {uncertainty!r}")
+        #: the shipped bundle of these weights (None: a user's own weights, with no calibrations)
+        self.bundle = bundle_for_weights(self.weights_sha256)
         #: the per-lightness residual table added to ab_std (None: the TTA/model spread alone)
-        self.residual_table = load_residual_table(self.weights_sha256) if uncertainty == "calibrated" else None
+        self.residual_table = (self.bundle.residual_table() if self.bundle is not None and uncertainty == "calibrated"
+                               else None)
         #: the model as given (or loaded); inference runs on a copy with batch norm folded
         self.model = network
         #: the galaxy radius in network pixels that ``scale="auto"`` aims for (:func:`reference_radius`)
-        self.reference_radius = reference_radius(network)
+        self.reference_radius = (self.bundle.reference_radius if self.bundle is not None
+                                 else reference_radius(network))
         self.network = fold_batch_norm(network).to(self.device, memory_format=torch.channels_last)
         self.stride = int(getattr(self.network, "stride", 1))
         if batch_size is None:

@@ -59,7 +59,6 @@ import socket
 import sys
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -70,8 +69,10 @@ import pandas as pd
 
 from ._version import __version__
 from ._atomic import atomic_write
+from ._json import plain_json
 from .exceptions import GalcolorError, InputError
 from .io.load import is_readable_name
+from .regions import RegionParameters
 
 __all__ = [
     "GALAXY_COLUMNS",
@@ -111,6 +112,9 @@ _PART = "part-{:06d}"
 #: How long to wait for a scheduler given by address.
 SCHEDULER_TIMEOUT = "30s"
 _RUN_RECORD = "run.json"
+
+#: The region finder's defaults, which the pipeline's keyword arguments take.
+_REGION_DEFAULTS = RegionParameters()
 
 
 class PipelineError(GalcolorError, RuntimeError):
@@ -339,7 +343,7 @@ def _default_name(inputs: Any) -> str:
 
 
 def _json_float(value: Any) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+    return plain_json(None if value is None else float(value))
 
 
 # --------------------------------------------------------------------- workers
@@ -443,9 +447,9 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
         With ``settings["strict"]``, when a cutout fails (the part is not
         written, so a rerun retries it).
     """
-    from .regions import NoRegionsWarning, find_star_forming_regions
     from .catalog import merge, write
     from .io import load
+    from .process import process
 
     started = time.perf_counter()
     colorizer = _worker_colorizer(settings["colorizer"])
@@ -459,24 +463,19 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
                                   stretch=settings["colorizer"]["stretch"])
         except Exception as error:  # every failure is recorded; the run goes on
             _fail(rows[index], error)
-    results: dict[int, Any] = {}
-    try:
-        results = dict(zip(cutouts, colorizer.colorize_cutouts(list(cutouts.values()))))
-    except Exception:
-        # one bad cutout must not sink its batch: retry one at a time to find it
-        for index, cutout in cutouts.items():
-            try:
-                results[index] = colorizer.colorize_cutouts([cutout])[0]
-            except Exception as error:
-                _fail(rows[index], error)
+    # the whole part in one colorize call; a cutout that fails is retried alone (galcolor.process)
+    done = dict(zip(cutouts, process(list(cutouts.values()), colorizer=colorizer,
+                                     params=RegionParameters(**settings["regions"]),
+                                     batch_size=max(1, len(cutouts)))))
     del cutouts
     tables = []
-    for index, result in sorted(results.items()):
+    for index, entry in sorted(done.items()):
         row = rows[index]
+        if not entry.ok:
+            _fail(row, entry.error)
+            continue
+        result, table = entry.colorization, entry.regions
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NoRegionsWarning)
-                table = find_star_forming_regions(result, **settings["regions"])
             _color_summary(result, row)
             if settings["products"]:
                 result.to_fits(Path(settings["products"]) / _product_name(row["cutout_id"]), overwrite=True)
@@ -487,7 +486,7 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
         row["n_regions"] = len(table)
         row["summed_score"] = float(np.sum(table["score"])) if len(table) else 0.0
         tables.append(table)
-    del results
+    del done
     failed = [row for row in rows if row["status"] == "failed"]
     if failed and settings["strict"]:
         first = failed[0]
@@ -615,10 +614,10 @@ def run_pipeline(
     scheduler: str | None = None,
     strict: bool = False,
     products: bool = False,
-    min_significance: float = 2.5,
-    min_area: int = 5,
-    min_score: float = 0.5,
-    galaxies: str = "central",
+    min_significance: float = _REGION_DEFAULTS.min_significance,
+    min_area: int = _REGION_DEFAULTS.min_area,
+    min_score: float = _REGION_DEFAULTS.min_score,
+    galaxies: str = _REGION_DEFAULTS.galaxies,
     progress: bool = True,
 ) -> PipelineResult:
     """Colorize a survey's cutouts, find their star-forming regions and write catalogs.
@@ -706,8 +705,9 @@ def run_pipeline(
     if products_folder is not None:
         products_folder.mkdir(exist_ok=True)
     n_parts = math.ceil(len(table) / int(batch_size))
-    regions_options = {"min_significance": float(min_significance), "min_area": int(min_area),
-                       "min_score": float(min_score), "galaxies": galaxies}
+    # every parameter of the region finder, so that the run record can make the catalog again
+    regions_options = RegionParameters(min_significance=float(min_significance), min_area=int(min_area),
+                                       min_score=float(min_score), galaxies=galaxies).to_dict()
     config = {"inputs_sha256": _fingerprint(table), "n_inputs": len(table), "batch_size": int(batch_size),
               "model": str(model), "tta": bool(tta), "stretch": str(stretch), "band": band, "hdu": hdu,
               "regions": regions_options, "products": bool(products)}

@@ -12,8 +12,9 @@ their sha256) in quadrature to the spread in ``ab_std``, sqrt(spread^2 +
 table(L)^2); the spread is small next to the table, so the coverage rises
 only a little (0.702 on the SDSS validation galaxies).
 
-Tables are fitted by ``pipelines/calibrate_uncertainty.py`` and ship as
-``galcolor/data/uncertainty_<sha256[:16]>.json``.
+Tables are fitted by ``pipelines/calibrate_uncertainty.py`` and ship in
+the model's bundle (``galcolor/weights/<name>/uncertainty.json``, see
+:mod:`galcolor.models.pretrained`).
 
 Examples
 --------
@@ -27,18 +28,18 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import json
 import math
+import os
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
 from .exceptions import InputError
 
-__all__ = ["ResidualTable", "fit_residual_table", "load_residual_table", "COVERAGE", "CHI2_2DOF"]
+__all__ = ["ResidualTable", "fit_residual_table", "read_residual_table", "COVERAGE", "CHI2_2DOF"]
 
 #: The probability mass of the region a 1-sigma uncertainty should cover.
 COVERAGE = 0.6827
@@ -124,30 +125,24 @@ def _bin_index(edges: Any, lightness: np.ndarray) -> np.ndarray:
     return np.clip(np.searchsorted(edges, lightness, side="right") - 1, 0, len(edges) - 2)
 
 
-def _file_name(weights_sha256: str) -> str:
-    return f"uncertainty_{weights_sha256[:16]}.json"
+def read_residual_table(path: str | os.PathLike) -> ResidualTable:
+    """Read a table written by ``pipelines/calibrate_uncertainty.py``.
 
-
-@functools.lru_cache(maxsize=8)  # read once per process, not once per image
-def load_residual_table(weights_sha256: str | None) -> ResidualTable | None:
-    """The shipped table of these weights, or None when galcolor has none.
+    The shipped model's table is part of its bundle:
+    ``galcolor.models.load_bundle("default").residual_table()``.
 
     Examples
     --------
-    >>> from galcolor.models.pretrained import PRETRAINED
-    >>> from galcolor.uncertainty import load_residual_table
-    >>> load_residual_table(PRETRAINED["default"]["sha256"]) is not None
-    True
-    >>> load_residual_table("f" * 64) is None
+    >>> from galcolor.models import load_bundle
+    >>> from galcolor.uncertainty import read_residual_table
+    >>> bundle = load_bundle("default")
+    >>> read_residual_table(bundle.path("uncertainty")).weights_sha256 == bundle.weights_sha256
     True
     """
-    if not weights_sha256:
-        return None
-    path = resources.files("galcolor").joinpath("data", _file_name(weights_sha256))
-    if not path.is_file():
-        return None
-    table = ResidualTable.from_dict(json.loads(path.read_text()))
-    return table if table.weights_sha256 == weights_sha256 else None
+    try:
+        return ResidualTable.from_dict(json.loads(Path(path).read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InputError(f"{path}: not a readable residual table ({error})") from error
 
 
 def fit_residual_table(samples: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], *,

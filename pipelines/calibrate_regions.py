@@ -5,11 +5,12 @@ benchmark uses others), finds every candidate region in their predicted
 color (the default model colorizing the r band) and in their true color,
 labels each candidate by whether it matches a simulated clump (or a blend of
 clumps less than 1 PSF FWHM apart, which no finder can split) within 1.5 PSF
-FWHM, and fits one logistic model per color. The result is the file galcolor
-ships, ``galcolor/data/region_score.json``::
+FWHM, and fits one logistic model per color. The predicted-color model goes
+into the colorizer's bundle (``galcolor/weights/<name>/region_score.json``,
+manifest refreshed), the true-color one to
+``galcolor/data/region_score_true.json``::
 
-    python pipelines/calibrate_regions.py --n 600 --seed 101 \\
-        --output galcolor/data/region_score.json
+    python pipelines/calibrate_regions.py --n 600 --seed 101
 
 It also writes the labelled candidates (``--candidates``, Parquet) so the fit
 can be inspected or redone without simulating again.
@@ -27,8 +28,10 @@ import numpy as np
 
 import galcolor
 from galcolor._atomic import atomic_write
-from galcolor.evaluation import BLEND_LINK, evaluate_on_simulation
+from galcolor.evaluation import BLEND_LINK, MATCH_RADIUS, evaluate_on_simulation
+from galcolor.models.pretrained import write_manifest
 from galcolor.regions import SCORE_FEATURES, ScoreCalibration, fit_score_calibration
+from galcolor.regions.score import TRUE_COLOR_CALIBRATION_FILE
 from galcolor.datasets import simulate
 
 #: Scores every candidate 0.5: the calibration pass keeps all candidates.
@@ -43,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=128, help="image side in pixels")
     parser.add_argument("--model", default="default", help="colorizer model for the predicted color")
     parser.add_argument("--no-tta", action="store_true", help="colorize without test-time augmentation")
-    parser.add_argument("--output", type=Path, default=Path("galcolor/data/region_score.json"))
+    parser.add_argument("--output", type=Path, default=None,
+                        help="predicted-color calibration file (default: the --model bundle's region_score.json, "
+                             "whose manifest is then refreshed)")
+    parser.add_argument("--output-true", type=Path, default=Path("galcolor/data") / TRUE_COLOR_CALIBRATION_FILE,
+                        help="true-color calibration file (the region finder's own, for every model)")
     parser.add_argument("--candidates", type=Path, default=None, help="also write the labelled candidates")
     args = parser.parse_args(argv)
 
@@ -58,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         provenance = {
             "script": "pipelines/calibrate_regions.py", "simulate_seed": args.seed, "n_galaxies": args.n,
             "size": args.size, "n_candidates": int(len(rows)), "n_correct": int(rows["correct"].sum()),
-            "match_radius_psf_fwhm": 1.5, "blend_link_psf_fwhm": BLEND_LINK,
+            "match_radius_psf_fwhm": MATCH_RADIUS, "blend_link_psf_fwhm": BLEND_LINK,
             "galcolor_version": galcolor.__version__,
         }
         if color == "predicted":
@@ -66,15 +73,24 @@ def main(argv: list[str] | None = None) -> int:
                               tta=not args.no_tta)
         model = fit_score_calibration(rows[list(SCORE_FEATURES)].to_numpy(), rows["correct"].to_numpy(),
                                       color=color, provenance=provenance)
-        result[color] = model.to_dict()
+        result[color] = {color: model.to_dict()}
         print(f"{color}: {len(rows)} candidates, {int(rows['correct'].sum())} clumps; "
               f"coefficients {dict(zip(SCORE_FEATURES, np.round(model.coef, 3)))}")
-    with atomic_write(args.output) as temporary:
-        temporary.write_text(json.dumps(result, indent=2) + "\n")
+    bundle = colorizer.bundle
+    output = args.output
+    if output is None:
+        if bundle is None:
+            raise SystemExit(f"{args.model} is not a shipped model: pass --output for its calibration")
+        output = bundle.path("weights").parent / "region_score.json"
+    for path, data in ((output, result["predicted"]), (args.output_true, result["true"])):
+        with atomic_write(path) as temporary:
+            temporary.write_text(json.dumps(data, indent=2) + "\n")
+    if args.output is None:
+        write_manifest(output.parent, training_geometry=bundle.training_geometry)
     if args.candidates is not None:
         with atomic_write(args.candidates) as temporary:
             candidates.to_parquet(temporary)
-    print(f"wrote {args.output} in {time.perf_counter() - start:.0f} s")
+    print(f"wrote {output} and {args.output_true} in {time.perf_counter() - start:.0f} s")
     return 0
 
 

@@ -5,8 +5,9 @@ Colorizes every ``--every``-th image of the SDSS Galaxy Zoo training folder
 ``galcolor.colorize`` does by default, and fits, per lightness bin, the
 standard deviation of a*, b* whose 68 % region holds 68.27 % of the true
 colors (:func:`galcolor.uncertainty.fit_residual_table`); the Colorizer adds
-the model's own spread to it in quadrature. Writes
-``galcolor/data/uncertainty_<sha256[:16]>.json``::
+the model's own spread to it in quadrature. Writes the table into the
+model's bundle (``galcolor/weights/<name>/uncertainty.json``) and refreshes
+the bundle's manifest::
 
     python pipelines/calibrate_uncertainty.py --model default --n 400
 """
@@ -25,7 +26,8 @@ from tqdm import tqdm
 import galcolor
 from galcolor._atomic import atomic_write
 from galcolor.color import rgb_to_lab_numpy
-from galcolor.uncertainty import _file_name, fit_residual_table
+from galcolor.models.pretrained import write_manifest
+from galcolor.uncertainty import fit_residual_table
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -38,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=400, help="images to fit on")
     parser.add_argument("--every", type=int, default=15, help="take every N-th training image")
     parser.add_argument("--offset", type=int, default=7, help="start at this image")
-    parser.add_argument("--output-dir", type=Path, default=Path("galcolor/data"))
+    parser.add_argument("--output", type=Path, default=None,
+                        help="table file (default: the --model bundle's uncertainty.json, whose manifest is then "
+                             "refreshed)")
     parser.add_argument("--save-pixels", type=Path, default=None, help="also keep the sampled pixels (.npz)")
     args = parser.parse_args(argv)
 
@@ -67,9 +71,15 @@ def main(argv: list[str] | None = None) -> int:
         "script": "pipelines/calibrate_uncertainty.py", "model": colorizer.model_name,
         "images": len(files), "folder": "sdss-gz/train", "every": args.every, "offset": args.offset,
         "tta": True, "galcolor_version": galcolor.__version__})
-    path = args.output_dir / _file_name(colorizer.weights_sha256)
+    path = args.output
+    if path is None:
+        if colorizer.bundle is None:
+            raise SystemExit(f"{args.model} is not a shipped model: pass --output for its table")
+        path = colorizer.bundle.path("weights").parent / "uncertainty.json"
     with atomic_write(path) as temporary:
         temporary.write_text(json.dumps(table.to_dict(), indent=1) + "\n")
+    if args.output is None:
+        write_manifest(path.parent, training_geometry=colorizer.bundle.training_geometry)
     sigma = np.asarray(table.sigma)
     print(f"wrote {path} ({len(files)} images, {time.perf_counter() - start:.0f} s); sigma a* "
           f"{sigma[:, 0].min():.2f}-{sigma[:, 0].max():.2f}, b* {sigma[:, 1].min():.2f}-{sigma[:, 1].max():.2f}")

@@ -343,7 +343,7 @@ def test_weights_are_loaded_once_per_colorizer_and_cached_by_colorize(monkeypatc
 def test_the_default_model_colorizes_the_example():
     result = colorize(example_hdulist(), tta=False)
     assert result.meta["model"] == "default"
-    assert result.meta["weights_sha256"] == galcolor.models.pretrained.PRETRAINED["default"]["sha256"]
+    assert result.meta["weights_sha256"] == galcolor.models.load_bundle("default").weights_sha256
     galaxy = result.lightness > 30
     assert np.abs(result.ab[galaxy]).mean() > 1.0  # it is colored, not grey
 

@@ -527,15 +527,38 @@ def test_shipped_default_weights_load_with_their_checksum_and_refuse_tampering(t
     assert model.name == "unet" and model.head == "regression" and not model.training
     ab, _ = model.predict(torch.full((1, 1, 32, 32), 60.0))
     assert ab.shape == (1, 2, 32, 32) and torch.isfinite(ab).all()
-    tampered = tmp_path / "default.pt"
-    shutil.copy(pretrained.pretrained_path(), tampered)
+    shutil.copytree(pretrained.WEIGHTS_DIR / "default", tmp_path / "default")
+    tampered = tmp_path / "default" / "weights.pt"
     with open(tampered, "r+b") as handle:  # flip one byte deep inside the tensors
         handle.seek(4_000_000)
         byte = handle.read(1)
         handle.seek(4_000_000)
         handle.write(bytes([byte[0] ^ 0xFF]))
     monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path)
-    with pytest.raises(WeightsError, match="default.pt"):
+    with pytest.raises(WeightsError, match="weights.pt"):
         pretrained.load_pretrained()
     with pytest.raises(galcolor.InputError, match="no shipped model 'best'"):
         pretrained.load_pretrained("best")
+
+
+def test_a_bundle_carries_every_file_of_its_model_and_refuses_a_changed_calibration(tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from galcolor.models import WeightsError, bundle_for_weights, pretrained
+
+    bundle = pretrained.load_bundle("default")
+    assert sorted(bundle.manifest["files"]) == ["card", "region_score", "uncertainty", "weights"]
+    assert bundle.residual_table().weights_sha256 == bundle.weights_sha256
+    assert set(bundle.region_score()) == {"predicted"}  # the true-color calibration is the finder's own
+    assert bundle.reference_radius == pytest.approx(30.4)
+    assert bundle_for_weights(bundle.weights_sha256) == bundle and bundle_for_weights("0" * 64) is None
+    # a calibration edited after the manifest was written is refused, not used
+    shutil.copytree(pretrained.WEIGHTS_DIR / "default", tmp_path / "default")
+    score = tmp_path / "default" / "region_score.json"
+    data = json.loads(score.read_text())
+    data["predicted"]["intercept"] += 1.0
+    score.write_text(json.dumps(data))
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(WeightsError, match="region_score.json"):
+        pretrained.load_bundle("default")

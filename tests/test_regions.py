@@ -30,6 +30,9 @@ SIZE = 96
 BLUE_KNOTS = ((40.0, 50.0), (58.0, 42.0), (52.0, 62.0))
 #: Red knot and a bright red "star": brighter than the disk but redder.
 RED_KNOTS = ((36.0, 36.0), (62.0, 58.0))
+#: The test galaxies' colors stand for the shipped default model's predictions,
+#: so the default model's region calibration scores them.
+DEFAULT_WEIGHTS = galcolor.models.load_bundle("default").weights_sha256
 #: Scores every candidate 0.5 (min_score=0 tests look at detection alone).
 FLAT = ScoreCalibration.uninformative("predicted")
 
@@ -57,7 +60,7 @@ def knotty_galaxy(wcs: WCS | None = None, ab_std: float = 1.5) -> galcolor.Color
     ab = np.stack([a, b], axis=-1).astype(np.float32)
     return galcolor.Colorization(lightness=lightness, ab=ab, ab_std=np.full_like(ab, ab_std),
                                  mask=np.zeros((SIZE, SIZE), bool), wcs=wcs, source="knotty test galaxy",
-                                 meta={"model": "test", "weights_sha256": "0" * 64})
+                                 meta={"model": "test", "weights_sha256": DEFAULT_WEIGHTS})
 
 
 def tan_wcs() -> WCS:
@@ -115,7 +118,7 @@ def test_catalog_has_the_schema_and_provenance() -> None:
     assert table.meta["source"] == "knotty test galaxy"
     assert table.meta["color"] == "predicted"
     assert table.meta["model"] == "test"
-    assert table.meta["weights_sha256"] == "0" * 64
+    assert table.meta["weights_sha256"] == DEFAULT_WEIGHTS
     assert table.meta["galcolor_version"] == galcolor.__version__
     assert table.meta["parameters"]["psf_fwhm"] == 3.5
     assert "date" in table.meta
@@ -166,7 +169,7 @@ def bulge_disk_galaxy(axis_ratio: float = 0.35) -> galcolor.Colorization:
     ab = np.stack([a, b], axis=-1).astype(np.float32)
     return galcolor.Colorization(lightness=np.clip(lightness, 0, 100).astype(np.float32), ab=ab,
                                  ab_std=np.full_like(ab, 1.0), mask=np.zeros((SIZE, SIZE), bool),
-                                 source="bulge and disk test galaxy", meta={"model": "test", "weights_sha256": "0" * 64})
+                                 source="bulge and disk test galaxy", meta={"model": "test", "weights_sha256": DEFAULT_WEIGHTS})
 
 
 def test_a_round_bulge_in_an_inclined_disk_makes_no_regions() -> None:
@@ -232,7 +235,7 @@ def test_a_bright_white_star_touching_a_faint_galaxy_is_split_off() -> None:
                   axis=-1).astype(np.float32)
     galaxy = galcolor.Colorization(lightness=lightness, ab=ab, ab_std=np.full_like(ab, 1.0),
                                    mask=np.zeros((SIZE, SIZE), bool), source="faint galaxy and white star",
-                                   meta={"model": "test", "weights_sha256": "0" * 64})
+                                   meta={"model": "test", "weights_sha256": DEFAULT_WEIGHTS})
     with pytest.warns(NoRegionsWarning):
         table, maps = find_star_forming_regions(galaxy, min_score=0, calibration=FLAT, psf_fwhm=3.5,
                                                 return_maps=True)
@@ -541,3 +544,32 @@ def test_every_galaxy_of_a_wide_frame_gets_its_own_color_profile() -> None:
         assert np.hypot(*(found - np.asarray(knot)).T).min() < 1.5
     # galaxy 1 is the one nearest the frame centre (x = 84.5): the left one, with one knot
     assert sorted(np.asarray(table["galaxy_id"]).tolist()) == [1, 2, 2]
+
+
+def test_weights_without_a_calibration_score_0_5_and_say_so_instead_of_borrowing_one() -> None:
+    from galcolor.regions import UncalibratedScoreWarning
+
+    galaxy = knotty_galaxy()
+    galaxy.meta["weights_sha256"] = "0" * 64  # a user's own training: no shipped bundle holds it
+    with pytest.warns(UncalibratedScoreWarning, match="0000000000000000"):
+        table = find_star_forming_regions(galaxy, min_score=0, psf_fwhm=3.5)
+    assert len(table) == len(BLUE_KNOTS)
+    assert np.all(np.asarray(table["score"]) == 0.5)
+    assert table.meta["calibration"] == "none"
+    shipped = find_star_forming_regions(knotty_galaxy(), min_score=0, psf_fwhm=3.5)
+    assert shipped.meta["calibration"] == "default"
+
+
+def test_a_catalog_is_made_again_from_its_own_metadata(tmp_path) -> None:
+    galaxy = knotty_galaxy()
+    params = RegionParameters(min_score=0.0, min_significance=2.0, profile_sectors=2)
+    table = find_star_forming_regions(galaxy, params)
+    path = tmp_path / "regions.ecsv"
+    galcolor.catalog.write(table, path)
+    written = galcolor.catalog.read(path)
+    rebuilt = RegionParameters.from_meta(written.meta)
+    assert rebuilt == params.replace(psf_fwhm=table.meta["parameters"]["psf_fwhm"])
+    again = find_star_forming_regions(galaxy, rebuilt)
+    assert len(again) == len(table) > 0
+    for name in table.colnames:
+        assert np.array_equal(np.asarray(again[name]), np.asarray(table[name]), equal_nan=name in ("ra", "dec")), name

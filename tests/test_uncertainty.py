@@ -7,8 +7,13 @@ import pytest
 
 import galcolor
 from galcolor.exceptions import InputError
-from galcolor.models.pretrained import PRETRAINED
-from galcolor.uncertainty import COVERAGE, ResidualTable, fit_residual_table, load_residual_table
+from galcolor.models import bundle_for_weights, load_bundle
+from galcolor.uncertainty import COVERAGE, ResidualTable, fit_residual_table
+
+
+def load_residual_table(weights_sha256: str) -> ResidualTable | None:
+    bundle = bundle_for_weights(weights_sha256)
+    return None if bundle is None else bundle.residual_table()
 
 
 def _heavy_tailed_errors(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +78,7 @@ def test_table_round_trips_and_checks_its_shape():
 
 
 def test_the_default_model_ships_a_table_fitted_on_training_galaxies():
-    table = load_residual_table(PRETRAINED["default"]["sha256"])
+    table = load_residual_table(load_bundle("default").weights_sha256)
     assert table is not None
     assert table.provenance["folder"] == "sdss-gz/train"
     assert table.provenance["images"] >= 100

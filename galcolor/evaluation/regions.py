@@ -9,7 +9,6 @@ simulator's truth table.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -20,7 +19,9 @@ from scipy.sparse.csgraph import connected_components
 from tqdm.auto import tqdm
 
 from ..colorizer import Colorizer
-from ..regions import SCORE_FEATURES, NoRegionsWarning, find_star_forming_regions, score_features
+from ..exceptions import InputError
+from ..process import process
+from ..regions import SCORE_FEATURES, RegionParameters, score_features
 
 __all__ = ["BLEND_LINK", "MATCH_RADIUS", "match_regions", "completeness_purity", "resolve_blends",
            "label_candidates", "evaluate_on_simulation"]
@@ -238,6 +239,12 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colors: Sequence[str] = (
         (catalog ``id`` of its match, -1) and ``score`` (of that match, NaN
         when missed).
     """
+    colors = tuple(colors)
+    if not colors or not set(colors) <= {"predicted", "true"}:
+        raise InputError(f"colors must be 'predicted' and/or 'true', got {colors!r}")
+    which = "both" if len(set(colors)) == 2 else colors[0]
+    calibration = find_options.pop("calibration", None)
+    params = RegionParameters().replace(**find_options)
     if colorizer is None and "predicted" in colors:
         colorizer = Colorizer()
     candidate_frames, truth_frames = [], []
@@ -246,12 +253,15 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colors: Sequence[str] = (
     bar = tqdm(total=len(galaxies), desc="regions", unit="galaxy", disable=not progress)
     for start in range(0, len(galaxies), chunk):
         cutouts = [galaxy.to_cutout(band) for galaxy in galaxies[start:start + chunk]]
-        predicted = colorizer(cutouts) if "predicted" in colors else [None] * len(cutouts)
-        for offset, (cutout, colorized) in enumerate(zip(cutouts, predicted)):
+        done = process(cutouts, colorizer=colorizer, params=params, calibration=calibration, color=which,
+                       batch_size=chunk)
+        for offset, entry in enumerate(done):
+            if not entry.ok:
+                raise entry.error
             number = start + offset
-            galaxy = galaxies[number]
             candidate_frames_galaxy, truth_frames_galaxy = _evaluate_one(
-                galaxy, number, {"predicted": colorized, "true": cutout}, colors, blend_link, find_options)
+                galaxies[number], number, {"predicted": entry.regions, "true": entry.true_regions}, colors,
+                blend_link, entry.cutout.lightness.shape)
             candidate_frames += candidate_frames_galaxy
             truth_frames += truth_frames_galaxy
             bar.update(1)
@@ -261,14 +271,11 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colors: Sequence[str] = (
     return candidates, truth
 
 
-def _evaluate_one(galaxy: Any, number: int, inputs: dict[str, Any], colors: Sequence[str],
-                  blend_link: float | None, find_options: dict[str, Any]) -> tuple[list, list]:
+def _evaluate_one(galaxy: Any, number: int, catalogs: dict[str, QTable], colors: Sequence[str],
+                  blend_link: float | None, shape: tuple[int, int]) -> tuple[list, list]:
     candidate_frames, truth_frames = [], []
     for color in colors:
-        data = inputs[color]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NoRegionsWarning)
-            catalog = find_star_forming_regions(data, **find_options)
+        catalog = catalogs[color]
         psf = float(catalog.meta["parameters"]["psf_fwhm"])
         truth = galaxy.truth if blend_link is None else resolve_blends(galaxy.truth, psf, link=blend_link)
         correct, truth_match, matched_kind = label_candidates(catalog, truth, psf_fwhm=psf)
@@ -283,7 +290,7 @@ def _evaluate_one(galaxy: Any, number: int, inputs: dict[str, Any], colors: Sequ
         frame.insert(0, "galaxy", number)
         candidate_frames.append(frame)
         # The simulator draws the main galaxy at the centre of the frame.
-        height, width = np.shape(data.lightness)
+        height, width = shape
         true_x, true_y = np.asarray(u.Quantity(truth["x"]).value), np.asarray(u.Quantity(truth["y"]).value)
         r_centre = np.hypot(true_x - (width - 1) / 2.0, true_y - (height - 1) / 2.0) / psf
         # Distance to the nearest other clump (blend): completeness of crowded clumps is

@@ -33,7 +33,7 @@ from .base import AB_SCALE, HEADS, REGRESSION_LOSSES, ColorizerNet
 from .baseline import BaselineColorizer
 from .fusion import FusionColorizer
 from .grids import default_galaxy_grid
-from .pretrained import list_pretrained, load_pretrained, pretrained_path
+from .pretrained import ModelBundle, bundle_for_weights, list_pretrained, load_bundle, load_pretrained, pretrained_path
 from .registry import get_model, list_models
 from .unet import UNetColorizer
 from .weights import WeightsError, load_weights, save_weights, sha256_of
@@ -56,4 +56,7 @@ __all__ = [
     "list_pretrained",
     "load_pretrained",
     "pretrained_path",
+    "ModelBundle",
+    "load_bundle",
+    "bundle_for_weights",
 ]

@@ -53,7 +53,7 @@ simulated truth, completeness and purity are on the evaluation side
 Catalog columns and their units are defined once, in :mod:`galcolor.catalog`.
 """
 
-from .detect import NoRegionsWarning, RegionMaps, find_star_forming_regions
+from .detect import NoRegionsWarning, RegionMaps, UncalibratedScoreWarning, find_star_forming_regions
 from .parameters import RegionParameters
 from .planes import psf_fwhm_pixels
 from .score import SCORE_FEATURES, ScoreCalibration, fit_score_calibration, load_score_calibration, score_features
@@ -63,6 +63,7 @@ __all__ = [
     "RegionParameters",
     "RegionMaps",
     "NoRegionsWarning",
+    "UncalibratedScoreWarning",
     "ScoreCalibration",
     "SCORE_FEATURES",
     "load_score_calibration",

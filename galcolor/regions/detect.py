@@ -31,11 +31,15 @@ from .parameters import RegionParameters
 from .planes import FWHM_PER_SIGMA, ColorPlanes, color_planes, psf_fwhm_pixels, smooth
 from .score import ScoreCalibration, load_score_calibration, score_features
 
-__all__ = ["NoRegionsWarning", "RegionMaps", "find_star_forming_regions"]
+__all__ = ["NoRegionsWarning", "UncalibratedScoreWarning", "RegionMaps", "find_star_forming_regions"]
 
 
 class NoRegionsWarning(GalcolorWarning):
     """No star-forming region (or no galaxy) was found; the catalog is empty."""
+
+
+class UncalibratedScoreWarning(GalcolorWarning):
+    """The colorizer's weights have no region-score calibration: scores are 0.5 (``calibration: none``)."""
 
 
 @dataclass(eq=False)
@@ -160,13 +164,20 @@ def find_star_forming_regions(
             raise InputError(f"{planes.source}: the header gives no usable PSF FWHM ({psf_fwhm}); pass psf_fwhm")
         params = params.replace(psf_fwhm=float(psf_fwhm))
     if calibration is None:
-        calibration = load_score_calibration(planes.color)
+        calibration = load_score_calibration(planes.color, weights_sha256=planes.meta.get("weights_sha256") or None)
+        if calibration is None:
+            warnings.warn(f"{planes.source}: the weights {str(planes.meta.get('weights_sha256'))[:16]}... are not "
+                          "a shipped model's and have no region-score calibration; every candidate scores 0.5 "
+                          "(the catalog's metadata says calibration: none). Fit one with "
+                          "pipelines/calibrate_regions.py and pass it as calibration=", UncalibratedScoreWarning,
+                          stacklevel=2)
+            calibration = ScoreCalibration.uninformative(planes.color)
     meta = {"source": planes.source, "color": planes.color,
             "model": str(planes.meta.get("model", "")),
             "weights_sha256": str(planes.meta.get("weights_sha256", "")),
             "galcolor_version": __version__,
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "calibration": calibration.color,
+            "calibration": calibration.source or "user",
             "parameters": params.to_dict()}
     shape = lightness.shape
     nan_map = np.full(shape, np.nan)

@@ -22,7 +22,7 @@ from ..colorization import Colorization
 from ..exceptions import InputError
 from ..io import Cutout
 from ..io.bands import SDSS_PIXEL_SCALE_ARCSEC
-from ..uncertainty import load_residual_table
+from ..models import bundle_for_weights
 
 __all__ = ["ColorPlanes", "color_planes", "prediction_spread", "psf_fwhm_pixels", "SEEING_KEYWORDS",
            "DEFAULT_SEEING_ARCSEC", "FWHM_PER_SIGMA", "gaussian_kernel_norm", "smooth", "noise_by_lightness", "psf_area"]
@@ -88,7 +88,8 @@ def prediction_spread(result: Colorization) -> np.ndarray:
     b_std = np.asarray(result.ab_std[..., 1], dtype=np.float64)
     if result.meta.get("uncertainty") != "calibrated":
         return b_std
-    table = load_residual_table(result.meta.get("weights_sha256"))
+    bundle = bundle_for_weights(result.meta.get("weights_sha256"))
+    table = None if bundle is None else bundle.residual_table()
     if table is None:
         return b_std
     residual = table.sigma_at(result.lightness)[..., 1]

@@ -7,6 +7,7 @@ the shipped coefficients come from ``pipelines/calibrate_regions.py``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from dataclasses import dataclass, field
@@ -20,13 +21,15 @@ from astropy.table import QTable
 from scipy import optimize
 
 from ..exceptions import InputError
+from ..models import bundle_for_weights, load_bundle
 from .planes import psf_area
 
 __all__ = ["SCORE_FEATURES", "ScoreCalibration", "load_score_calibration", "score_features",
-           "fit_score_calibration", "CALIBRATION_FILE"]
+           "fit_score_calibration", "TRUE_COLOR_CALIBRATION_FILE"]
 
-#: Where the shipped calibration lives (in ``galcolor/data``).
-CALIBRATION_FILE = "region_score.json"
+#: The true-color calibration of the region finder (in ``galcolor/data``);
+#: predicted-color calibrations ship in each model's bundle.
+TRUE_COLOR_CALIBRATION_FILE = "region_score_true.json"
 #: Measurements the score is a function of (see :func:`score_features`). The
 #: squared and product color terms let the score peak at the colors of
 #: clumps instead of rising without end as a region gets bluer: hot
@@ -51,6 +54,10 @@ class ScoreCalibration:
     intercept : float
     provenance : dict
         How the calibration was made (seeds, number of galaxies, model).
+    source : str
+        Where it was loaded from (the model bundle's name, the true-color
+        file, a path; ``"none"`` for :meth:`uninformative`); a catalog's
+        ``meta["calibration"]`` records it.
     """
 
     color: str
@@ -60,6 +67,7 @@ class ScoreCalibration:
     intercept: float
     features: tuple[str, ...] = SCORE_FEATURES
     provenance: dict[str, Any] = field(default_factory=dict, compare=False)
+    source: str = field(default="", compare=False)
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         """Probabilities for an (N, n_features) array of features."""
@@ -80,7 +88,7 @@ class ScoreCalibration:
         [0.5, 0.5]
         """
         n = len(SCORE_FEATURES)
-        return cls(color=color, mean=(0.0,) * n, scale=(1.0,) * n, coef=(0.0,) * n, intercept=0.0)
+        return cls(color=color, mean=(0.0,) * n, scale=(1.0,) * n, coef=(0.0,) * n, intercept=0.0, source="none")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (the format of the shipped file)."""
@@ -100,13 +108,19 @@ class ScoreCalibration:
                    provenance=dict(data.get("provenance", {})))
 
 
-@functools.lru_cache(maxsize=1)  # read once per process, not once per image
-def _shipped_calibrations() -> str:
-    return resources.files("galcolor").joinpath("data", CALIBRATION_FILE).read_text()
+@functools.lru_cache(maxsize=8)  # read once per process, not once per image
+def _read(path: str) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
 
 
-def load_score_calibration(color: str = "predicted", path: str | Path | None = None) -> ScoreCalibration:
+def load_score_calibration(color: str = "predicted", path: str | Path | None = None, *,
+                           weights_sha256: str | None = None) -> ScoreCalibration | None:
     """The calibration of ``score`` for predicted or true color.
+
+    A predicted color's calibration belongs to the weights that predicted it
+    and ships in their model bundle (``galcolor/weights/<name>/region_score.json``);
+    the true color's belongs to the region finder alone
+    (``galcolor/data/region_score_true.json``).
 
     Parameters
     ----------
@@ -114,26 +128,48 @@ def load_score_calibration(color: str = "predicted", path: str | Path | None = N
         Predicted color (a :class:`~galcolor.Colorization`) or true color.
     path : str or pathlib.Path, optional
         A JSON file written by ``pipelines/calibrate_regions.py``; default:
-        the calibration shipped with galcolor.
+        the shipped calibration.
+    weights_sha256 : str, optional
+        For predicted color: the weights that predicted it. Default: the
+        shipped default model's.
+
+    Returns
+    -------
+    ScoreCalibration or None
+        None for predicted color from weights that no shipped bundle holds
+        (a user's own training): galcolor has no calibration for them, and
+        never lends another model's.
 
     Examples
     --------
     >>> from galcolor.regions import load_score_calibration
     >>> load_score_calibration("true").color
     'true'
+    >>> load_score_calibration("predicted").source
+    'default'
+    >>> load_score_calibration("predicted", weights_sha256="f" * 64) is None
+    True
     """
     if color not in ("predicted", "true"):
         raise InputError(f"color must be 'predicted' or 'true', got {color!r}")
-    if path is None:
-        text = _shipped_calibrations()
-        origin = f"galcolor/data/{CALIBRATION_FILE}"
-    else:
-        text = Path(path).read_text()
+    if path is not None:
         origin = str(path)
-    data = json.loads(text)
+    elif color == "true":
+        origin = str(resources.files("galcolor").joinpath("data", TRUE_COLOR_CALIBRATION_FILE))
+    else:
+        bundle = load_bundle("default") if weights_sha256 is None else bundle_for_weights(weights_sha256)
+        data = None if bundle is None else bundle.region_score()
+        if data is None or color not in data:
+            return None
+        return dataclasses.replace(ScoreCalibration.from_dict(data[color]), source=bundle.name)
+    try:
+        data = _read(origin)
+    except (OSError, ValueError) as error:
+        raise InputError(f"{origin}: not a readable score calibration ({error})") from error
     if color not in data:
         raise InputError(f"{origin} has no calibration for {color} color")
-    return ScoreCalibration.from_dict(data[color])
+    source = "galcolor (true color)" if path is None else origin
+    return dataclasses.replace(ScoreCalibration.from_dict(data[color]), source=source)
 
 
 def _features(table: QTable, psf_fwhm: float) -> np.ndarray:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from .. import models
+from .._json import plain_json
 from ..datasets import ImageFolder
 from ..exceptions import GalcolorError, InputError
 from ..geometry import training_galaxy_radius
@@ -39,8 +40,11 @@ from .trainer import Trainer
 
 __all__ = ["add_train_arguments", "train_command", "build_datasets", "DEFAULT_DATA"]
 
-#: The shared SDSS Galaxy Zoo images beside a source checkout (``../shared/data/sdss-gz``).
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "sdss-gz"
+#: Where ``--train``/``--val`` default to: ``$GALCOLOR_DATA/sdss-gz`` when that
+#: variable is set, else ``../shared/data/sdss-gz`` from the current folder (the
+#: project's layout, with the survey data beside a checkout). Resolved from the
+#: working directory, never from where galcolor is installed.
+DEFAULT_DATA = Path(os.environ.get("GALCOLOR_DATA", Path("..") / "shared" / "data")) / "sdss-gz"
 
 
 def _crop(text: str) -> float | int | None:
@@ -235,17 +239,6 @@ def _sources(options: argparse.Namespace) -> dict[str, Any]:
             "val_fraction": options.val_fraction, "simulated": simulated}
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe copy: NaN and infinities become None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
-
-
 def train_command(options: argparse.Namespace) -> int:
     """Run ``galcolor train`` with parsed options; return the exit status.
 
@@ -318,7 +311,7 @@ def _train(options: argparse.Namespace) -> int:
         model, init = _initial_model(options)
         if init is not None:
             # Kept in the checkpoints, so that a resumed fine-tune still records where it started.
-            trainer_options["metadata"] = {"init": _plain(init)}
+            trainer_options["metadata"] = {"init": plain_json(init)}
         trainer = Trainer(
             model, train, val, epochs=options.epochs, batch_size=options.batch_size, lr=options.lr,
             weight_decay=options.weight_decay, sky_weight=options.sky_weight,
@@ -337,7 +330,7 @@ def _train(options: argparse.Namespace) -> int:
             else:  # the model holds the last epoch's weights
                 model = trainer.model
             best = trainer.history[trainer.best_epoch - 1]
-            summary["best"] = _plain(best)
+            summary["best"] = plain_json(best)
             summary["exported_epoch"] = exported
             if trainer.is_main:
                 name = str(getattr(model, "name", options.model))
@@ -350,10 +343,10 @@ def _train(options: argparse.Namespace) -> int:
                 training = {"data": data, "sources": _sources(options),
                             "trainer": trainer.settings(), "best_epoch": trainer.best_epoch,
                             "best": best, "exported_epoch": exported,
-                            "exported": _plain(trainer.history[exported - 1]), "history": trainer.history}
+                            "exported": plain_json(trainer.history[exported - 1]), "history": trainer.history}
                 if "init" in trainer.metadata:
                     training["init"] = trainer.metadata["init"]
-                sha256 = models.save_weights(model, export, extra={"training": _plain(training)})
+                sha256 = models.save_weights(model, export, extra={"training": plain_json(training)})
                 summary.update(weights=str(export), sha256=sha256)
         if trainer.is_main:
             print(json.dumps(summary, indent=1, default=str))

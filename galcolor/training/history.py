@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pandas and matplotlib cost ~0.65 s to import: not on every 
     from matplotlib.figure import Figure
 
 from .._atomic import atomic_write
+from .._json import plain_json
 
 __all__ = ["HISTORY_COLUMNS", "history_table", "write_history", "plot_history"]
 
@@ -78,7 +79,7 @@ def write_history(history: Sequence[dict[str, Any]], folder: str | os.PathLike,
     paths = {kind: folder / f"{name}.{kind}" for kind in ("csv", "json", "png")}
     with atomic_write(paths["csv"]) as temporary:
         table.to_csv(temporary, index=False)
-    records = [{key: _json_value(value) for key, value in row.items()} for row in table.to_dict("records")]
+    records = [{key: plain_json(value) for key, value in row.items()} for row in table.to_dict("records")]
     with atomic_write(paths["json"]) as temporary:
         temporary.write_text(json.dumps(records, indent=1) + "\n")
     figure = plot_history(history)
@@ -135,13 +136,3 @@ def plot_history(history: Sequence[dict[str, Any]]) -> Figure:
     if table["lr"].notna().any():
         lr_axes.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     return figure
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item"):  # numpy scalars
-        value = value.item()
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-    return value
