@@ -8,8 +8,9 @@ and then evaluated on the validation images at the same size beside the grey
 and lookup-table baselines (galaxy pixels L > 15). Architectures use their
 registry defaults except the U-Net width, which is the shipped model's (16).
 
-Results: ``benchmarks/results/architectures.md`` (and ``.json``); weights of
-each run in ``runs/architectures/``. Run from the repository root::
+Results: ``benchmarks/results/architectures/architectures.md`` (and
+``.json``; the lookup table of the 64 px training set is cached there too);
+weights of each run in ``runs/architectures/``. Run from the repository root::
 
     python benchmarks/bench_architectures.py [--size 64] [--limit 3000] [--epochs 2]
 """
@@ -17,8 +18,6 @@ each run in ``runs/architectures/``. Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,16 +25,18 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Subset
 
-import galcolor
 from galcolor.baselines import GreyColorizer
 from galcolor.datasets import ImageFolder
 from galcolor.models import get_model, save_weights
 from galcolor.training import Augment, InMemoryPairs, Trainer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_colorizer import CROP, RESULTS, SHARED, evaluate, fitted_lookup  # noqa: E402
+from _record import RESULTS as ALL_RESULTS  # noqa: E402
+from _record import record_header, with_weights, write_json, write_markdown  # noqa: E402
+from bench_colorizer import CROP, SHARED, evaluate, fitted_lookup  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ALL_RESULTS / "architectures"
 CONFIGS = [(model, head) for model in ("baseline", "fusion", "unet") for head in ("regression", "classification")]
 
 
@@ -54,6 +55,7 @@ def main() -> None:
     arguments = parser.parse_args()
     if not SHARED.is_dir():
         raise SystemExit(f"needs the real data in {SHARED}")
+    header = record_header(weights=[])
 
     size = arguments.size
     train_folder = ImageFolder(SHARED / "sdss-gz" / "train", size=size, crop=CROP)
@@ -64,8 +66,10 @@ def main() -> None:
                                      num_workers=arguments.workers, progress=True)
     batches = list(DataLoader(val, batch_size=25))
     results = {"grey": evaluate(GreyColorizer(), batches),
-               "lookup": evaluate(fitted_lookup(arguments.lookup_train, arguments.workers, size=size), batches)}
+               "lookup": evaluate(fitted_lookup(arguments.lookup_train, arguments.workers, size=size,
+                                                folder=RESULTS), batches)}
     runs = {}
+    trained = []
     folder = ROOT / "runs" / "architectures"
     for model_name, head in CONFIGS:
         name = f"{model_name}/{head}"
@@ -83,6 +87,7 @@ def main() -> None:
         best = trainer.restore_best().eval()
         save_weights(best, folder / f"{model_name}-{head}.pt", extra={"training": {
             "data": {"size": size, "crop": CROP}, "size": size, "limit": arguments.limit, "epochs": arguments.epochs, "seconds": seconds}})
+        trained.append(folder / f"{model_name}-{head}.pt")
         trainer.close()
         results[name] = evaluate(best, batches)
         runs[name] = {"parameters_M": sum(p.numel() for p in best.parameters()) / 1e6,
@@ -96,10 +101,6 @@ def main() -> None:
         "Architectures x heads, same data and budget",
         "===========================================",
         "",
-        f"Command:  python benchmarks/bench_architectures.py --size {size} --limit {arguments.limit} "
-        f"--epochs {arguments.epochs} --batch-size {arguments.batch_size} --lr {arguments.lr}",
-        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}, "
-        f"CPU ({torch.get_num_threads()} threads)",
         f"Budget:   {len(train)} SDSS Galaxy Zoo training images x {arguments.epochs} epochs at {size} px "
         f"(central {CROP} px), batch {arguments.batch_size}, AdamW lr {arguments.lr} warm-up + cosine, "
         "augmentation on, seed 0",
@@ -114,9 +115,10 @@ def main() -> None:
         versus = f"{row['de00_galaxy'] / baseline:10.2f}x" if baseline and run else f"{'':11s}"
         lines.append(f"{name:26s} {size_text} {row['ab_mae_galaxy']:10.2f} {row['de00_galaxy']:9.2f} "
                      f"{row['de00_galaxy'] / reference:8.2f}x {versus} {row['de00_whole']:9.2f}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "architectures.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / "architectures.json").write_text(json.dumps({"results": results, "runs": runs}, indent=2))
+    # the results are those of the weights this run trained (runs/architectures/, not in the repository)
+    header = with_weights(header, trained, weights_made_by=f"this command, in {folder.relative_to(ROOT)}/")
+    write_markdown(RESULTS / "architectures.md", header, "\n".join(lines) + "\n")
+    write_json(RESULTS / "architectures.json", {"results": results, "runs": runs}, header)
     print("\n".join(lines))
 
 

@@ -43,9 +43,10 @@ From the repository root::
     python benchmarks/bench_color.py            # full run, writes results
     python benchmarks/bench_color.py --quick    # smoke run, batch of 4
 
-A full run writes ``benchmarks/results/color_speed.json`` (machine info and
-all timings) and ``benchmarks/results/color_speed.md`` (plain-text table,
-included in the docs). A ``--quick`` run only prints its table unless
+A full run writes ``benchmarks/results/color/color_speed.json`` (the common
+header of ``benchmarks/_record.py``, load and library versions, all timings)
+and ``benchmarks/results/color/color_speed.md`` (plain-text table, included in
+the docs). A ``--quick`` run only prints its table unless
 ``--output-dir`` is given, so it never overwrites the published results.
 Nothing here asserts on timings; the script reports what it measured.
 """
@@ -53,11 +54,7 @@ Nothing here asserts on timings; the script reports what it measured.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -69,13 +66,14 @@ import skimage
 import skimage.color
 import torch
 
-import galcolor
 from galcolor.color import lab_to_rgb, rgb_to_lab
 
+from _record import RESULTS, ROOT, header_markdown, record_header, write_json, write_text
+
 #: Where full runs write their results.
-DEFAULT_OUTPUT_DIR = Path(__file__).resolve().parent / "results"
-#: Repository root, used for the git revision and relative paths.
-REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT_DIR = RESULTS / "color"
+#: Repository root, for relative paths.
+REPO_ROOT = ROOT
 
 #: The acceptance goal: galcolor rgb_to_lab throughput / skimage rgb2lab.
 TARGET_SPEEDUP = 3.0
@@ -84,8 +82,6 @@ TARGET_BATCH = 64
 TARGET_SIZE = 256
 #: Largest acceptable |galcolor - skimage| on the benchmark batch.
 ACCURACY_TOLERANCE = 1e-3
-
-COMMAND = "python benchmarks/bench_color.py"
 
 
 def make_batch(batch: int, size: int, seed: int) -> np.ndarray:
@@ -166,34 +162,6 @@ def megapixels_per_second(n_pixels: int, seconds: float) -> float:
     return n_pixels / seconds / 1e6
 
 
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo, or :func:`platform.processor`."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def git_revision() -> str:
-    """Short git commit of the repository, with ``+dirty`` for local changes."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT, capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT, capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("+dirty" if status else "")
-
-
 def load_average() -> list[float] | None:
     """1, 5 and 15 minute load averages, or None where unsupported."""
     try:
@@ -202,30 +170,12 @@ def load_average() -> list[float] | None:
         return None
 
 
-def machine_info() -> dict:
-    """Platform, CPU and library versions of this run."""
-    try:
-        usable_cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable_cpus = os.cpu_count()
+def environment_info() -> dict:
+    """What the common header does not say: library versions and the load on the machine."""
     return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": usable_cpus,
         "load_average_at_start": load_average(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torch_num_threads": torch.get_num_threads(),
         "numpy": np.__version__,
         "skimage": skimage.__version__,
-        "galcolor": getattr(galcolor, "__version__", "unknown"),
-        "git_revision": git_revision(),
-        "cuda_available": torch.cuda.is_available(),
-        "cuda_device": (
-            torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-        ),
     }
 
 
@@ -423,7 +373,7 @@ def format_report(report: dict) -> str:
     str
         Fixed-width text, readable as-is and through ``literalinclude``.
     """
-    machine = report["machine"]
+    environment = report["environment"]
     config = report["config"]
     results = report["results"]
     goal = report["acceptance"]
@@ -452,16 +402,9 @@ def format_report(report: dict) -> str:
         "sRGB <-> CIELAB throughput: galcolor vs scikit-image",
         "=" * 52,
         "",
-        f"Command:  {report['command']}",
-        f"Date:     {report['date']}",
-        f"Machine:  {machine['cpu_model']}, {machine['cpu_count']} CPUs "
-        f"({machine['usable_cpus']} usable), {machine['platform']}",
-        f"Software: python {machine['python']}, torch {machine['torch']} "
-        f"({machine['torch_num_threads']} threads), numpy {machine['numpy']}, "
-        f"scikit-image {machine['skimage']}, galcolor {machine['galcolor']} "
-        f"(git {machine['git_revision']})",
-        f"Load avg: {load_text(machine['load_average_at_start'])} at start, "
-        f"{load_text(machine.get('load_average_at_end'))} at end (1, 5, 15 min)",
+        f"Software: numpy {environment['numpy']}, scikit-image {environment['skimage']}",
+        f"Load avg: {load_text(environment['load_average_at_start'])} at start, "
+        f"{load_text(environment.get('load_average_at_end'))} at end (1, 5, 15 min)",
         "",
         f"Data: {config['batch']} images of {config['size']}x{config['size']} float32, "
         f"uniform in [0, 1], seed {config['seed']} "
@@ -486,7 +429,7 @@ def format_report(report: dict) -> str:
         f"Measured: {goal['speedup']:.2f}x -> {goal['verdict']}",
         "",
     ]
-    return "\n".join(text)
+    return header_markdown(report["header"]) + "\n".join(text)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -525,15 +468,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the report and write the result files."""
     args = parse_args(argv)
     print(f"torch.get_num_threads() = {torch.get_num_threads()}", flush=True)
-    started = datetime.datetime.now(datetime.timezone.utc)
-    machine = machine_info()
+    header = record_header(weights=[], argv=argv)
+    environment = environment_info()
     results = run_benchmark(args.batch, args.size, args.seed, args.repeats,
                             args.skimage_repeats)
-    command = COMMAND + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     report = {
-        "command": command,
-        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine,
+        "header": header,
+        "environment": environment,
         "config": {
             "batch": args.batch,
             "size": args.size,
@@ -550,16 +491,15 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "acceptance": acceptance(results, args.batch, args.size),
     }
-    report["machine"]["load_average_at_end"] = load_average()
+    report["environment"]["load_average_at_end"] = load_average()
     text = format_report(report)
     print()
     print(text)
     if args.output_dir is not None:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
         json_path = args.output_dir / "color_speed.json"
         md_path = args.output_dir / "color_speed.md"
-        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        md_path.write_text(text, encoding="utf-8")
+        write_json(json_path, {key: value for key, value in report.items() if key != "header"}, header)
+        write_text(md_path, text)
         print(f"wrote {json_path} and {md_path}")
     return 0
 

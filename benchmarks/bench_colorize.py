@@ -24,8 +24,9 @@ lines), in ``large_frame.md`` and ``large_frame.png``.
 ``--reference-radius``: the median equivalent radius of the training galaxies
 in network pixels (``galcolor.geometry.REFERENCE_GALAXY_RADIUS``).
 
-Results go to ``benchmarks/results/colorize_speed.md`` (and ``.json``) and
-``real_fits.md``. Run from the repository root::
+Results go to ``benchmarks/results/colorize/``: ``colorize_speed.md`` (and
+``.json``), ``real_fits.md`` (and ``.json``) and ``large_frame.md``. Run from
+the repository root::
 
     python benchmarks/bench_colorize.py --speed [--n 48]
     python benchmarks/bench_colorize.py --real
@@ -36,10 +37,6 @@ Results go to ``benchmarks/results/colorize_speed.md`` (and ``.json``) and
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -56,9 +53,12 @@ from galcolor.geometry import central_galaxy_mask, galaxy_radius
 from galcolor.metrics import ab_mae, delta_e2000
 from galcolor.models import get_model
 
+from _record import RESULTS as ALL_RESULTS
+from _record import record_header, save_figure, write_json, write_markdown
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = ALL_RESULTS / "colorize"
 
 
 class ZhangECCV16(nn.Module):
@@ -143,7 +143,7 @@ def _native_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
-def speed(arguments) -> None:
+def speed(arguments, header: dict) -> None:
     paths = sorted((SHARED / "sdss-gz" / "val").glob("*.jpg"))[: arguments.n]
     if len(paths) < arguments.n:
         raise SystemExit(f"needs {arguments.n} JPEGs in {SHARED / 'sdss-gz' / 'val'}")
@@ -175,11 +175,6 @@ def speed(arguments) -> None:
         "galcolor.colorize throughput on this CPU",
         "========================================",
         "",
-        f"Command:  python benchmarks/bench_colorize.py --speed --n {arguments.n} --batch {arguments.batch} "
-        f"--repeats {arguments.repeats}",
-        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads",
-        f"Machine:  {platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         f"Job:      424x424 SDSS JPEG file -> galcolor.Colorization with RGB (load, stretch, network, "
         f"resampling to 424 px, Lab->RGB), batches of {arguments.batch}; the default model's auto "
         f"scale is {typical:.3f} (median), i.e. a ~{round(424 * typical)} px network image",
@@ -195,14 +190,13 @@ def speed(arguments) -> None:
         lines.append(f"{row['name']:52s} {row['precision']:>9s} {row['parameters_M']:7.2f}M "
                      f"{row['images_per_s']:8.2f} {row['images_per_s_median']:8.2f} "
                      f"{row['images_per_s'] / zhang[row['precision']]:8.1f}x")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "colorize_speed.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / "colorize_speed.json").write_text(json.dumps(
-        {"rows": rows, "median_scale": typical, "threads": torch.get_num_threads()}, indent=2))
+    write_markdown(RESULTS / "colorize_speed.md", header, "\n".join(lines) + "\n")
+    write_json(RESULTS / "colorize_speed.json",
+               {"rows": rows, "median_scale": typical, "threads": torch.get_num_threads()}, header)
     print("\n".join(lines))
 
 
-def real(arguments) -> None:
+def real(arguments, header: dict) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -248,13 +242,11 @@ def real(arguments) -> None:
         axes[0, column].set_title(name.replace("reprojected_sdss_r.fits.bz2", "NGC 6976 (SDSS r)"), fontsize=8)
     for row, label in enumerate(["r band (input)", "galcolor", "truth (grz/gri)"]):
         axes[row, 0].set_ylabel(label)
-    figure.savefig(RESULTS / "real_fits_colorized.png", dpi=100)
+    save_figure(figure, RESULTS / "real_fits_colorized.png", header, dpi=100)
     lines = [
         "Colorizing the r band of real survey FITS files",
         "===============================================",
         "",
-        "Command:  python benchmarks/bench_colorize.py --real",
-        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}",
         "Truth:    the file's own color composite (galcolor.load truth_rgb: DECaLS grz, SDSS gri); "
         "errors on the central galaxy with the true L on both sides (the r-band stretch and the "
         "composite differ in L, which is not what is predicted); TTA on",
@@ -264,12 +256,12 @@ def real(arguments) -> None:
     for row in rows:
         lines.append(f"{row['file']:52s} {row['scale']:6.3f} {row['ab_mae_galaxy']:7.2f} "
                      f"{row['de00_galaxy']:6.2f} {row['de00_galaxy_grey']:9.2f}")
-    (RESULTS / "real_fits.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / "real_fits.json").write_text(json.dumps(rows, indent=2))
+    write_markdown(RESULTS / "real_fits.md", header, "\n".join(lines) + "\n")
+    write_json(RESULTS / "real_fits.json", {"rows": rows}, header)
     print("\n".join(lines))
 
 
-def large(arguments) -> None:
+def large(arguments, header: dict) -> None:
     import resource
 
     import matplotlib
@@ -311,14 +303,11 @@ def large(arguments) -> None:
     image = axes[2].imshow(gradient[window], origin="lower", cmap="magma", vmax=np.percentile(gradient, 99.5))
     axes[2].set_title("|gradient of b*|: seams would show as straight lines")
     figure.colorbar(image, ax=axes[2], shrink=0.8)
-    figure.savefig(RESULTS / "large_frame.png", dpi=90)
+    save_figure(figure, RESULTS / "large_frame.png", header, dpi=90)
     lines = [
         "A 4000 x 4000 frame through the tiling path",
         "===========================================",
         "",
-        "Command:  python benchmarks/bench_colorize.py --large",
-        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}, "
-        f"CPU, {torch.get_num_threads()} threads",
         f"Frame:    {side} x {side} px, 150 simulated r-band galaxies on sky noise; scale 1.0, "
         f"tiles {DEFAULT_TILE} px with {DEFAULT_OVERLAP} px feathered overlap "
         f"({result.meta['tiles']} tiles), TTA off",
@@ -329,7 +318,7 @@ def large(arguments) -> None:
         f"99th pct |grad b*| on edges  {np.percentile(on_edges, 99):8.4f}, everywhere "
         f"{np.percentile(gradient, 99):.4f}",
     ]
-    (RESULTS / "large_frame.md").write_text("\n".join(lines) + "\n")
+    write_markdown(RESULTS / "large_frame.md", header, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
@@ -356,14 +345,15 @@ def main() -> None:
     arguments = parser.parse_args()
     if not SHARED.is_dir():
         raise SystemExit(f"needs the real data in {SHARED}")
+    header = record_header()  # every result here uses the shipped default model
     if arguments.reference_radius:
         reference_radius(arguments)
     if arguments.real:
-        real(arguments)
+        real(arguments, header)
     if arguments.large:
-        large(arguments)
+        large(arguments, header)
     if arguments.speed or not (arguments.real or arguments.reference_radius or arguments.large):
-        speed(arguments)
+        speed(arguments, header)
 
 
 if __name__ == "__main__":

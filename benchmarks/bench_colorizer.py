@@ -7,14 +7,15 @@ protocol), in one run:
 * ``grey``: a* = b* = 0;
 * ``lookup``: the mean ab per lightness bin of the training set
   (:class:`galcolor.baselines.LightnessLookup`, fitted on all 6,704 training
-  images with the same crop and size; cached in ``benchmarks/results``);
-* every weights file given with ``--weights`` (:func:`galcolor.models.load_weights`),
+  images with the same crop and size; cached in ``benchmarks/results/colorizer``);
+* every weights file given with ``--weights`` (:func:`galcolor.models.load_weights`;
+  a shipped model's name, ``default``, stands for its weights file),
   and with ``--tta on`` (or ``both``) also its mean over the 8 rotations and
   flips of the input, through :class:`galcolor.Colorizer`'s own test-time augmentation.
 
 For each: ab MAE and CIEDE2000 on galaxy pixels (L > 15) and on whole images,
 and the ratio of the galaxy ΔE00 to the lookup table's. Writes
-``benchmarks/results/colorizer_quality.md`` (and ``.json``).
+``benchmarks/results/colorizer/colorizer_quality.md`` (and ``.json``).
 
 With ``--full`` it evaluates at the full 424 px resolution instead, through
 the public API: each JPEG goes through :func:`galcolor.load` and a
@@ -33,7 +34,7 @@ Writes ``colorizer_context.md`` (and ``.json``).
 
 Run from the repository root::
 
-    python benchmarks/bench_colorizer.py [--n-val 500] [--weights galcolor/weights/default.pt ...] [--tta both]
+    python benchmarks/bench_colorizer.py [--n-val 500] [--weights default ...] [--tta both]
     python benchmarks/bench_colorizer.py --full [--n-val 500] [--weights ...] [--precision float32 bfloat16] [--tta off]
     python benchmarks/bench_colorizer.py --context [--n-val 500] [--weights ...]
 """
@@ -41,8 +42,6 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 from pathlib import Path
 
 import numpy as np
@@ -55,15 +54,19 @@ from galcolor.baselines import GreyColorizer, LightnessLookup
 from galcolor.datasets import ImageFolder
 from galcolor.metrics import ab_mae, delta_e2000
 
+from _record import RESULTS as ALL_RESULTS
+from _record import record_header, resolve_weights, save_figure, write_json, write_markdown
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = ALL_RESULTS / "colorizer"
 SIZE, CROP = 128, 208
 
 
-def fitted_lookup(n_train: int | None, workers: int, size: int = SIZE) -> LightnessLookup:
-    """The lookup table of the training set (cached as an .npz)."""
-    cache = RESULTS / f"lookup_table_{size}px_crop{CROP}.npz"
+def fitted_lookup(n_train: int | None, workers: int, size: int = SIZE,
+                  folder: Path = RESULTS) -> LightnessLookup:
+    """The lookup table of the training set (cached as an .npz in ``folder``)."""
+    cache = folder / f"lookup_table_{size}px_crop{CROP}.npz"
     lookup = LightnessLookup()
     if cache.exists() and n_train is None:
         stored = np.load(cache)
@@ -74,6 +77,7 @@ def fitted_lookup(n_train: int | None, workers: int, size: int = SIZE) -> Lightn
     loader = DataLoader(torch.utils.data.Subset(train, list(indices)), batch_size=32, num_workers=workers)
     lookup.fit(tqdm(loader, desc="fitting the lookup table"))
     if n_train is None:
+        folder.mkdir(parents=True, exist_ok=True)
         np.savez(cache, counts=lookup.counts, sums=lookup.sums, squares=lookup.squares)
     return lookup
 
@@ -150,9 +154,9 @@ def evaluate_full(arguments, lookup: LightnessLookup) -> dict[str, dict[str, flo
             for name, total in sums.items()}
 
 
-def evaluate_context(arguments) -> None:
+def evaluate_context(arguments, header: dict) -> None:
     """Galaxy ΔE00 of the central 208 px, from the 208 px crop and from the central 416 px (same scale)."""
-    names = arguments.weights or [str(ROOT / "galcolor" / "weights" / "default.pt")]
+    names = arguments.weights or ["default"]
     framings = {"crop": ImageFolder(SHARED / "sdss-gz" / "val", size=SIZE, crop=CROP),
                 "wide": ImageFolder(SHARED / "sdss-gz" / "val", size=2 * SIZE, crop=2 * CROP)}
     n_images = min(arguments.n_val, len(framings["crop"]))
@@ -169,16 +173,13 @@ def evaluate_context(arguments) -> None:
 
     results = {}
     for name in names:
-        model = load_weights(name).eval()
+        model = load_weights(resolve_weights(name)[0]).eval()
         results[Path(name).name] = {f"de00_{framing}": evaluate(model, framing_batches)["de00_galaxy"]
                                     for framing, framing_batches in batches.items()}
     lines = [
         "Does the color depend on the framing? (SDSS Galaxy Zoo validation galaxies)",
         "=============================================================================",
         "",
-        "Command:  python benchmarks/bench_colorizer.py --context --n-val "
-        f"{arguments.n_val}" + (f" --weights {' '.join(arguments.weights)}" if arguments.weights else ""),
-        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}",
         f"Data:     {n_images} val images; galaxy ΔE00 (L > 15) of the central {CROP} px of each frame, "
         f"predicted from {SIZE} px of those {CROP} px (crop) or from {2 * SIZE} px of the central "
         f"{2 * CROP} px (wide: same scale, more surroundings)",
@@ -189,8 +190,8 @@ def evaluate_context(arguments) -> None:
         lines.append(f"{name:40s} {row['de00_crop']:10.2f} {row['de00_wide']:10.2f} "
                      f"{100 * (row['de00_wide'] / row['de00_crop'] - 1):+7.1f}%")
     output = arguments.output or "colorizer_context"
-    (RESULTS / f"{output}.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / f"{output}.json").write_text(json.dumps(results, indent=2))
+    write_markdown(RESULTS / f"{output}.md", header, "\n".join(lines) + "\n")
+    write_json(RESULTS / f"{output}.json", {"results": results}, header)
     print("\n".join(lines))
 
 
@@ -198,7 +199,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-val", type=int, default=500)
     parser.add_argument("--n-train", type=int, default=None, help="fit the lookup table on fewer images")
-    parser.add_argument("--weights", nargs="*", default=[], help="weights files of trained models")
+    parser.add_argument("--weights", nargs="*", default=[],
+                        help="weights files of trained models (or a shipped model's name: default)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--precision", nargs="+", default=["float32"], choices=["float32", "bfloat16"],
                         help="--full: network arithmetic(s) to evaluate (default float32)")
@@ -213,8 +215,12 @@ def main() -> None:
     arguments = parser.parse_args()
     if not SHARED.is_dir():
         raise SystemExit(f"needs the real data in {SHARED}")
+    # the weights the results use: --context and --full default to the shipped model; without
+    # --weights the 128 px table has only the grey and lookup baselines
+    uses_default = (arguments.context or arguments.full) and not arguments.weights
+    header = record_header(weights=["default"] if uses_default else arguments.weights)
     if arguments.context:
-        evaluate_context(arguments)
+        evaluate_context(arguments, header)
         return
     if arguments.output is None:
         arguments.output = "colorizer_quality_full" if arguments.full else "colorizer_quality"
@@ -225,12 +231,7 @@ def main() -> None:
         n_images = min(arguments.n_val, len(list((SHARED / "sdss-gz" / "val").glob("*.jpg"))))
         data = (f"{n_images} val images at their full 424 px through galcolor.load + galcolor.Colorizer "
                 "(auto scale); galaxy = L > 15; metrics pooled over pixels")
-        flags = " --full"
-        if arguments.precision != ["float32"]:
-            flags += " --precision " + " ".join(arguments.precision)
-        if arguments.tta != "both":
-            flags += f" --tta {arguments.tta}"
-        write_report(arguments, results, data, flags)
+        write_report(arguments, results, data, header)
         return
 
     val = ImageFolder(SHARED / "sdss-gz" / "val", size=SIZE, crop=CROP)
@@ -240,7 +241,7 @@ def main() -> None:
     for path in arguments.weights:
         from galcolor.models import load_weights
 
-        model = load_weights(path).eval()
+        model = load_weights(resolve_weights(path)[0]).eval()
         if arguments.tta != "on":
             colorizers[f"{model.name}/{model.head} ({Path(path).name})"] = model
         if arguments.tta != "off":
@@ -248,13 +249,13 @@ def main() -> None:
     results = {name: evaluate(colorizer, batches) for name, colorizer in colorizers.items()}
     if arguments.weights:
         examples(colorizers[next(name for name in colorizers if name not in ("grey", "lookup"))],
-                 colorizers["lookup"], batches, RESULTS / f"{arguments.output}_examples.png")
+                 colorizers["lookup"], batches, RESULTS / f"{arguments.output}_examples.png", header)
     data = (f"{len(subset)} val images, central {CROP} px -> {SIZE} px; galaxy = L > 15; "
             "metrics pooled over pixels")
-    write_report(arguments, results, data, "" if arguments.tta == "off" else f" --tta {arguments.tta}")
+    write_report(arguments, results, data, header)
 
 
-def examples(model, lookup, batches: list[dict], path: Path, n: int = 8) -> None:
+def examples(model, lookup, batches: list[dict], path: Path, header: dict, n: int = 8) -> None:
     """Grey | lookup | model | truth for n validation galaxies spread over the set."""
     import matplotlib
 
@@ -278,21 +279,16 @@ def examples(model, lookup, batches: list[dict], path: Path, n: int = 8) -> None
             axes[row, column].set_yticks([])
     for row, label in enumerate(["grey (L)", "lookup table", "model", "truth"]):
         axes[row, 0].set_ylabel(label)
-    figure.savefig(path, dpi=90)
+    save_figure(figure, path, header, dpi=90)
 
 
-def write_report(arguments, results: dict[str, dict[str, float]], data: str, flags: str) -> None:
-    """Print the table and write it as Markdown and JSON under benchmarks/results."""
+def write_report(arguments, results: dict[str, dict[str, float]], data: str, header: dict) -> None:
+    """Print the table and write it as Markdown and JSON under benchmarks/results/colorizer."""
     reference = results["lookup"]["de00_galaxy"]
     lines = [
         "Color quality on real SDSS Galaxy Zoo validation galaxies",
         "==========================================================",
         "",
-        f"Command:  python benchmarks/bench_colorizer.py{flags} --n-val {arguments.n_val}"
-        + (f" --weights {' '.join(arguments.weights)}" if arguments.weights else "")
-        + (f" --output {arguments.output}" if arguments.output not in ("colorizer_quality", "colorizer_quality_full")
-           else ""),
-        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}",
         f"Data:     {data}",
         "",
         f"{'colorizer':56s} {'ab MAE gal':>10s} {'dE00 gal':>9s} {'vs lookup':>9s} {'ab MAE all':>10s} {'dE00 all':>9s}",
@@ -300,9 +296,8 @@ def write_report(arguments, results: dict[str, dict[str, float]], data: str, fla
     for name, row in results.items():
         lines.append(f"{name:56s} {row['ab_mae_galaxy']:10.2f} {row['de00_galaxy']:9.2f} "
                      f"{row['de00_galaxy'] / reference:8.2f}x {row['ab_mae_whole']:10.2f} {row['de00_whole']:9.2f}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{arguments.output}.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / f"{arguments.output}.json").write_text(json.dumps(results, indent=2))
+    write_markdown(RESULTS / f"{arguments.output}.md", header, "\n".join(lines) + "\n")
+    write_json(RESULTS / f"{arguments.output}.json", {"results": results}, header)
     print("\n".join(lines))
 
 

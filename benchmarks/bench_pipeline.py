@@ -25,17 +25,16 @@ Run from the repository root::
 
     python benchmarks/bench_pipeline.py [--n 2000] [--n-small 500] [--n-tta 200]
 
-Results: ``benchmarks/results/pipeline.md`` and ``.json``, figure
-``pipeline_throughput.png``.
+Results: ``benchmarks/results/pipeline/pipeline.md`` and ``.json``, figure
+``pipeline_throughput.png`` (``--memory``: ``pipeline_memory.md``, ``.json``
+and ``.png`` in the same folder).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import shutil
 import time
 from pathlib import Path
@@ -49,12 +48,14 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-import galcolor  # noqa: E402
 from galcolor._atomic import atomic_write  # noqa: E402
 from galcolor.datasets import iter_simulate  # noqa: E402
 from galcolor.pipeline import run_pipeline  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
+from _record import RESULTS as ALL_RESULTS  # noqa: E402
+from _record import record_header, save_figure, write_json, write_markdown  # noqa: E402
+
+RESULTS = ALL_RESULTS / "pipeline"
 WORK = Path("runs") / "bench_pipeline"
 SEED = 303
 
@@ -92,7 +93,7 @@ def run(name: str, paths: list[Path], *, workers: int, tta: bool, batch_size: in
     return row
 
 
-def memory(arguments, paths: list[Path]) -> None:
+def memory(arguments, paths: list[Path], header: dict) -> None:
     """Resident memory of each worker after every part of a 2-worker run."""
     row = run("w2-memory", paths, workers=2, tta=False, batch_size=arguments.batch_size)
     trace = pd.DataFrame([{"worker": worker, "cutouts": point[0], "rss_mb": point[1]}
@@ -106,11 +107,8 @@ def memory(arguments, paths: list[Path]) -> None:
                            "after_n_small_mb": float(after["rss_mb"].iloc[0]),
                            "end_mb": float(points["rss_mb"].iloc[-1]), "max_mb": float(points["rss_mb"].max()),
                            "slope_mb_per_1000_cutouts": 1000 * slope}
-    record = {"date": dt.date.today().isoformat(), "galcolor_version": galcolor.__version__,
-              "cutouts": len(paths), "n_small": arguments.n_small, "run": row, "workers": summary}
-    RESULTS.mkdir(exist_ok=True)
-    with atomic_write(RESULTS / "pipeline_memory.json") as temporary:
-        temporary.write_text(json.dumps(record, indent=1))
+    record = {"cutouts": len(paths), "n_small": arguments.n_small, "run": row, "workers": summary}
+    write_json(RESULTS / "pipeline_memory.json", record, header, indent=1)
     figure, axis = plt.subplots(figsize=(6, 3.2))
     sns.lineplot(data=trace, x="cutouts", y="rss_mb", hue="worker", marker=".", ax=axis)
     axis.axvline(arguments.n_small / 2, color="grey", linestyle=":", linewidth=1)
@@ -119,11 +117,9 @@ def memory(arguments, paths: list[Path]) -> None:
     axis.set_title(f"pipeline worker memory, 2 workers, {len(paths)} cutouts", fontsize=9)
     axis.set_ylim(0, None)
     figure.tight_layout()
-    with atomic_write(RESULTS / "pipeline_memory.png") as temporary:
-        figure.savefig(temporary, dpi=120)
+    save_figure(figure, RESULTS / "pipeline_memory.png", header, dpi=120)
     lines = ["# Pipeline worker memory", "",
-             f"`python benchmarks/bench_pipeline.py --memory --n {len(paths)} --n-small {arguments.n_small}` on "
-             f"{record['date']}: a 2-worker run (TTA off) over {len(paths)} simulated 128 px cutouts; the resident "
+             f"A 2-worker run (TTA off) over {len(paths)} simulated 128 px cutouts; the resident "
              "memory of each worker after every part. The dotted line is where the run had done "
              f"{arguments.n_small} cutouts.", "",
              "| worker | after its first part (MB) | after the run's first " + str(arguments.n_small)
@@ -132,8 +128,7 @@ def memory(arguments, paths: list[Path]) -> None:
     lines += [f"| {worker} | {entry['first_part_mb']:.0f} | {entry['after_n_small_mb']:.0f} | {entry['end_mb']:.0f} | "
               f"{entry['max_mb']:.0f} | {entry['slope_mb_per_1000_cutouts']:+.1f} |" for worker, entry in summary.items()]
     lines += ["", "![memory](pipeline_memory.png)", ""]
-    with atomic_write(RESULTS / "pipeline_memory.md") as temporary:
-        temporary.write_text("\n".join(lines))
+    write_markdown(RESULTS / "pipeline_memory.md", header, "\n".join(lines))
     print("\n".join(lines))
 
 
@@ -147,10 +142,11 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true",
                         help="only trace each worker's memory over a 2-worker run of --n cutouts")
     arguments = parser.parse_args()
+    header = record_header()  # the pipeline colorizes with the shipped default model
 
     paths = simulate(arguments.n, arguments.size)
     if arguments.memory:
-        memory(arguments, paths)
+        memory(arguments, paths, header)
         return
     options = {"batch_size": arguments.batch_size}
     rows = [
@@ -170,34 +166,28 @@ def main() -> None:
         projection.append({"workers": workers, "hours_no_tta": 1e6 / rate / 3600,
                            "hours_tta": 1e6 / (rate / tta_factor) / 3600})
     record = {
-        "date": dt.date.today().isoformat(), "galcolor_version": galcolor.__version__,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU only",
         "cutout_size": arguments.size, "batch_size": arguments.batch_size, "seed": SEED,
         "runs": rows, "speedup_2_over_1": speedup, "tta_slowdown": tta_factor,
         "peak_rss_growth_mb": max(two["peak_rss_mb_per_worker"]) - max(rows[2]["peak_rss_mb_per_worker"]),
         "projection_1e6": projection,
     }
-    RESULTS.mkdir(exist_ok=True)
-    with atomic_write(RESULTS / "pipeline.json") as temporary:
-        temporary.write_text(json.dumps(record, indent=1))
+    write_json(RESULTS / "pipeline.json", record, header, indent=1)
 
     figure, axis = plt.subplots(figsize=(6, 3.2))
     sns.barplot(data=table, x="run", y="cutouts_per_second", ax=axis, color="tab:blue")
     axis.set_ylabel("cutouts / s")
     axis.set_xlabel("")
-    axis.set_title(f"galcolor pipeline, {arguments.size} px cutouts, {record['machine']}", fontsize=9)
+    axis.set_title(f"galcolor pipeline, {arguments.size} px cutouts, {os.cpu_count()} cores, CPU only",
+                   fontsize=9)
     for container in axis.containers:
         axis.bar_label(container, fmt="%.2f", fontsize=8)
     figure.tight_layout()
-    with atomic_write(RESULTS / "pipeline_throughput.png") as temporary:
-        figure.savefig(temporary, dpi=120)
+    save_figure(figure, RESULTS / "pipeline_throughput.png", header, dpi=120)
 
     lines = [
         "# Survey pipeline benchmark",
         "",
-        f"`python benchmarks/bench_pipeline.py --n {arguments.n} --n-small {arguments.n_small} "
-        f"--n-tta {arguments.n_tta}` on {record['date']}, galcolor {galcolor.__version__}; "
-        f"machine: {record['machine']}. Simulated single-band r FITS cutouts, {arguments.size} x "
+        f"Simulated single-band r FITS cutouts, {arguments.size} x "
         f"{arguments.size} px (seed {SEED}), default model, LocalCluster with 1 thread per worker, "
         f"{arguments.batch_size} cutouts per task. Throughput is over the whole call: cluster start, model "
         "loading, colorize, regions, part files and the final merge.",
@@ -227,8 +217,7 @@ def main() -> None:
     lines += [f"| {entry['workers']} | {entry['hours_no_tta']:.1f} | {entry['hours_tta']:.1f} |"
               for entry in projection]
     lines += ["", "![throughput](pipeline_throughput.png)", ""]
-    with atomic_write(RESULTS / "pipeline.md") as temporary:
-        temporary.write_text("\n".join(lines))
+    write_markdown(RESULTS / "pipeline.md", header, "\n".join(lines))
     print("\n".join(lines))
 
 

@@ -13,8 +13,8 @@ simulated galaxies):
   DESIGN.md quotes for SDSS (chroma median ~12, 90th ~29, 17 % blue);
 * a montage: simulated composites next to real ones.
 
-Writes ``benchmarks/results/realism.md``, ``realism_histograms.png`` and
-``realism_montage.png``. Run from the repository root::
+Writes ``benchmarks/results/realism/realism.md``, ``realism_histograms.png``
+and ``realism_montage.png``. Run from the repository root::
 
     python benchmarks/bench_realism.py [-n 500]
 """
@@ -22,7 +22,6 @@ Writes ``benchmarks/results/realism.md``, ``realism_histograms.png`` and
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import itertools
 from pathlib import Path
 
@@ -39,9 +38,12 @@ import galcolor  # noqa: E402
 from galcolor.color import rgb_to_lab_numpy  # noqa: E402
 from galcolor.datasets.simulate import iter_simulate, sdss_composite  # noqa: E402
 
+from _record import RESULTS as ALL_RESULTS  # noqa: E402
+from _record import record_header, save_figure, write_markdown  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = ALL_RESULTS / "realism"
 GALAXY_L = 15.0
 
 
@@ -95,6 +97,7 @@ def main() -> None:
     arguments = parser.parse_args()
     if not SHARED.is_dir():
         raise SystemExit(f"needs the real data in {SHARED}")
+    header = record_header(weights=[])
 
     real = real_composites(arguments.n, arguments.size)
     galaxies = list(tqdm(iter_simulate(arguments.n, size=arguments.size, seed=arguments.seed),
@@ -114,8 +117,6 @@ def main() -> None:
         "Simulated vs real SDSS Galaxy Zoo composites (galaxy pixels, L > 15)",
         "=====================================================================",
         "",
-        f"Command:  python benchmarks/bench_realism.py -n {arguments.n}",
-        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}",
         f"Data:     {len(real)} real val images (424 px -> {arguments.size} px) vs "
         f"{len(simulated)} simulated ({arguments.size} px, seed {arguments.seed})",
         "",
@@ -125,9 +126,8 @@ def main() -> None:
         lines.append(f"{key:24s} {real_stats[key]:10.3f} {sim_stats[key]:10.3f}")
     lines += ["", "Wasserstein-1 distance between real and simulated distributions (Lab units):"]
     lines += [f"  {name:3s} {value:6.2f}" for name, value in distances.items()]
-    lines += ["", "Figures: benchmarks/results/realism_histograms.png, realism_montage.png"]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "realism.md").write_text("\n".join(lines) + "\n")
+    lines += ["", "Figures: benchmarks/results/realism/realism_histograms.png, realism_montage.png"]
+    write_markdown(RESULTS / "realism.md", header, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
     figure, axes = plt.subplots(1, 3, figsize=(15, 4))
@@ -140,7 +140,7 @@ def main() -> None:
                  title=f"{name}: W1 = {distances[name]:.2f}")
     axes[0].legend()
     figure.tight_layout()
-    figure.savefig(RESULTS / "realism_histograms.png", dpi=80)
+    save_figure(figure, RESULTS / "realism_histograms.png", header, dpi=80)
 
     columns = 8
     figure, axes = plt.subplots(4, columns, figsize=(2 * columns, 8.4))
@@ -151,7 +151,7 @@ def main() -> None:
             axes[row, column].set_axis_off()
             axes[row, column].set_title(f"{label} {index}", fontsize=8)
     figure.tight_layout()
-    figure.savefig(RESULTS / "realism_montage.png", dpi=70)
+    save_figure(figure, RESULTS / "realism_montage.png", header, dpi=70)
 
 
 if __name__ == "__main__":

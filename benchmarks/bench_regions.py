@@ -38,17 +38,17 @@ Run from the repository root::
     python benchmarks/bench_regions.py --simulated [--n 500]
     python benchmarks/bench_regions.py --real [--n 500]
 
-Results: ``benchmarks/results/regions.md`` (and ``.json``) and the figures
-``regions_pr.png``, ``regions_reliability.png``, ``regions_completeness.png``,
-``regions_missed.png``, ``regions_real_overlay.png``.
+Results, in ``benchmarks/results/regions/``: ``regions.md`` (and ``.json``)
+and the figures ``regions_pr.png``, ``regions_reliability.png``,
+``regions_completeness.png``, ``regions_missed.png``,
+``regions_real_overlay.png``. A run of one part (``--real``) keeps the other
+part's results, each with the header of the run that measured it.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import platform
 import time
 import warnings
 from pathlib import Path
@@ -64,12 +64,21 @@ from astropy import units as u  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 import galcolor  # noqa: E402
-from galcolor.evaluation import BLEND_LINK, evaluate_on_simulation, match_regions, resolve_blends  # noqa: E402
+from galcolor.evaluation import (  # noqa: E402
+    BLEND_LINK,
+    MATCH_RADIUS,
+    evaluate_on_simulation,
+    match_regions,
+    resolve_blends,
+)
 from galcolor.regions import NoRegionsWarning, find_star_forming_regions  # noqa: E402
 from galcolor.datasets import simulate  # noqa: E402
 
+from _record import RESULTS as ALL_RESULTS  # noqa: E402
+from _record import header_markdown, record_header, save_figure, write_json, write_markdown  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = ALL_RESULTS / "regions"
 SHARED = ROOT.parent / "shared" / "data"
 #: Clump Scout's clump: at least 8 % of the galaxy's (u-band) light ...
 CATALOG_CLUMP_FRACTION = 0.08
@@ -116,7 +125,7 @@ def rates(candidates: pd.DataFrame, truth: pd.DataFrame, threshold: float,
     }
 
 
-def simulated(n: int, seed: int) -> dict:
+def simulated(n: int, seed: int, header: dict) -> dict:
     start = time.perf_counter()
     galaxies = simulate(n, size=128, seed=seed)
     colorizer = galcolor.Colorizer()
@@ -138,12 +147,12 @@ def simulated(n: int, seed: int) -> dict:
              "fraction_correct": float(rows["correct"][index == k].mean()) if (index == k).any() else None}
             for k in range(10)]
     curves = pd.DataFrame(curves)
-    _figures(candidates, truth, curves)
-    _missed_clumps_figure(galaxies, truth[truth["color"] == "true"])
+    _figures(candidates, truth, curves, header)
+    _missed_clumps_figure(galaxies, truth[truth["color"] == "true"], header)
     return results
 
 
-def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame) -> None:
+def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame, header: dict) -> None:
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     sns.lineplot(data=curves, x="completeness", y="purity", hue="color", marker="o", markersize=3, ax=ax,
@@ -156,7 +165,7 @@ def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame
     ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel=f"completeness (off-nucleus clumps >= {CATALOG_CLUMP_FRACTION:.0%} of g light)",
            ylabel="purity", title="Simulated galaxies: precision-recall over score (* = 0.5)")
     fig.tight_layout()
-    fig.savefig(RESULTS / "regions_pr.png", dpi=120)
+    save_figure(fig, RESULTS / "regions_pr.png", header, dpi=120)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(5, 4.5))
@@ -172,7 +181,7 @@ def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame
            title="Reliability of score (simulated, held-out seed)")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "regions_reliability.png", dpi=120)
+    save_figure(fig, RESULTS / "regions_reliability.png", header, dpi=120)
     plt.close(fig)
 
     clumps = catalog_clumps(truth, min_fraction=0.0).copy()  # every off-nucleus clump, by brightness
@@ -184,11 +193,11 @@ def _figures(candidates: pd.DataFrame, truth: pd.DataFrame, curves: pd.DataFrame
            ylabel=f"completeness (score >= {THRESHOLD})",
            ylim=(0, 1.02))
     fig.tight_layout()
-    fig.savefig(RESULTS / "regions_completeness.png", dpi=120)
+    save_figure(fig, RESULTS / "regions_completeness.png", header, dpi=120)
     plt.close(fig)
 
 
-def _missed_clumps_figure(galaxies: list, truth: pd.DataFrame, n: int = 6) -> None:
+def _missed_clumps_figure(galaxies: list, truth: pd.DataFrame, header: dict, n: int = 6) -> None:
     """True color and significance of the first galaxies whose catalog clumps the true color missed.
 
     Crosses: catalog clumps (cyan), fainter clumps (white), hard negatives
@@ -237,11 +246,11 @@ def _missed_clumps_figure(galaxies: list, truth: pd.DataFrame, n: int = 6) -> No
                 ax.set_title(title, fontsize=8)
     fig.suptitle("Catalog clumps missed in true color (cyan +; regions found: circles)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(RESULTS / "regions_missed.png", dpi=100)
+    save_figure(fig, RESULTS / "regions_missed.png", header, dpi=100)
     plt.close(fig)
 
 
-def real(n: int) -> dict:
+def real(n: int, header: dict) -> dict:
     files = sorted((SHARED / "sdss-gz" / "val").glob("*.jp*g"))[:n]
     if not files:
         raise SystemExit(f"no SDSS validation images under {SHARED / 'sdss-gz' / 'val'}")
@@ -266,7 +275,7 @@ def real(n: int) -> dict:
             kept_predicted = predicted_regions[np.asarray(predicted_regions["score"]) >= threshold]
             detected, truth_match = match_regions(
                 u.Quantity(kept_predicted["x"]).value, u.Quantity(kept_predicted["y"]).value,
-                u.Quantity(kept_true["x"]).value, u.Quantity(kept_true["y"]).value, 1.5 * psf)
+                u.Quantity(kept_true["x"]).value, u.Quantity(kept_true["y"]).value, MATCH_RADIUS * psf)
             tally = counts[threshold]
             tally["true"] += len(kept_true)
             tally["predicted"] += len(kept_predicted)
@@ -275,7 +284,7 @@ def real(n: int) -> dict:
         if len(examples) < 8 and len(true_regions) >= 2:
             examples.append((path.name, cutout, colorized, true_regions, predicted_regions))
     elapsed = time.perf_counter() - start
-    _overlay(examples)
+    _overlay(examples, header)
     result = {"n_galaxies": len(files), "seconds": round(elapsed, 1), "model": colorizer.model_name,
               "weights_sha256": colorizer.weights_sha256,
               "score_quantiles": {color: [float(q) for q in np.quantile(values, [0.5, 0.9, 0.99])]
@@ -288,7 +297,7 @@ def real(n: int) -> dict:
     return result
 
 
-def _overlay(examples: list) -> None:
+def _overlay(examples: list, header: dict) -> None:
     if not examples:
         return
     fig, axes = plt.subplots(2, len(examples), figsize=(2.3 * len(examples), 5), squeeze=False)
@@ -312,18 +321,27 @@ def _overlay(examples: list) -> None:
     fig.suptitle("SDSS validation galaxies: candidate regions (yellow) and regions with score >= 0.5 (cyan), "
                  "from true and predicted color", fontsize=9)
     fig.tight_layout()
-    fig.savefig(RESULTS / "regions_real_overlay.png", dpi=110)
+    save_figure(fig, RESULTS / "regions_real_overlay.png", header, dpi=110)
     plt.close(fig)
 
 
+def _measured_by(part: dict, header: dict) -> list[str]:
+    """The header of the run that measured ``part``, when another run wrote the file (empty otherwise)."""
+    if "header" not in part:
+        return ["Measured by an earlier run, which recorded no header.", ""]
+    if part["header"] == header:
+        return []
+    return ["Measured by an earlier run:", "", header_markdown(part["header"]).rstrip("\n"), ""]
+
+
 def _markdown(results: dict) -> str:
-    lines = ["# Star-forming regions", "",
-             f"Measured {results['date']} on {results['machine']} with galcolor {results['galcolor_version']} "
-             "by `python benchmarks/bench_regions.py`.", ""]
+    header = results["header"]
+    lines = ["# Star-forming regions", ""]
     if "simulated" in results:
         sim = results["simulated"]
         lines += [f"## Simulated galaxies ({sim['n_galaxies']}, seed {sim['seed']}, never used for calibration)",
-                  "", f"Score threshold {THRESHOLD}; matching radius 1.5 PSF FWHM. Clumps less than "
+                  "", *_measured_by(sim, header),
+                  f"Score threshold {THRESHOLD}; matching radius {MATCH_RADIUS} PSF FWHM. Clumps less than "
                   "1 PSF FWHM apart are one blend. Catalog clumps (Clump Scout) have "
                   f">= {CATALOG_CLUMP_FRACTION:.0%} of the galaxy's g light and lie >= "
                   f"{CATALOG_CLUMP_MIN_RADIUS:g} PSF FWHM from its centre "
@@ -347,9 +365,9 @@ def _markdown(results: dict) -> str:
                   "![catalog clumps missed in true color](regions_missed.png)", ""]
     if "real" in results:
         r = results["real"]
-        lines += [f"## SDSS validation galaxies ({r['n_galaxies']})", "",
+        lines += [f"## SDSS validation galaxies ({r['n_galaxies']})", "", *_measured_by(r, header),
                   "How well the regions found in the predicted color recover those found in the true color "
-                  "(same method, same L, matching within 1.5 PSF FWHM), for every candidate (score >= 0) and "
+                  f"(same method, same L, matching within {MATCH_RADIUS} PSF FWHM), for every candidate (score >= 0) and "
                   f"at the default threshold (score >= {THRESHOLD}):", "",
                   "| score | true-color regions | predicted-color regions | completeness | purity |",
                   "|---|---|---|---|---|"]
@@ -374,18 +392,18 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.simulated or args.real):
         args.simulated = True
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    header = record_header()  # the predicted color is the shipped default model's
     path = RESULTS / "regions.json"
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results.update(date=dt.date.today().isoformat(), galcolor_version=galcolor.__version__,
-                   machine=f"{platform.machine()} {platform.system()}, CPU")
+    # a run of one part keeps the other part's results (each part keeps the header of its run)
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    results = {part: previous[part] for part in ("simulated", "real") if part in previous}
     if args.simulated:
-        results["simulated"] = simulated(args.n, args.seed)
+        results["simulated"] = {"header": header, **simulated(args.n, args.seed, header)}
     if args.real:
-        results["real"] = real(args.n)
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / "regions.md").write_text(_markdown(results))
-    print(_markdown(results))
+        results["real"] = {"header": header, **real(args.n, header)}
+    write_json(path, results, header)
+    write_markdown(RESULTS / "regions.md", header, _markdown({"header": header, **results}))
+    print(_markdown({"header": header, **results}))
 
 
 if __name__ == "__main__":

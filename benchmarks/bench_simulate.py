@@ -6,7 +6,8 @@ threads are limited to one, so the number does not depend on how many cores
 the machine has. Simulation is timed after a warm-up of 20 galaxies (which
 fills the SED-color cache, as any long run would).
 
-Writes ``benchmarks/results/simulate_speed.md``. Run from the repository
+Writes ``benchmarks/results/simulate/simulate_speed.md`` (with ``--psf
+kolmogorov``: ``simulate_speed_kolmogorov.md``). Run from the repository
 root::
 
     python benchmarks/bench_simulate.py [-n 300]
@@ -19,17 +20,16 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import galsim  # noqa: E402
 
-import galcolor  # noqa: E402
 from galcolor.datasets import iter_simulate  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+from _record import RESULTS as ALL_RESULTS  # noqa: E402
+from _record import record_header, write_markdown  # noqa: E402
+
+RESULTS = ALL_RESULTS / "simulate"
 GOAL = 20.0
 
 
@@ -42,6 +42,7 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
+    header = record_header(weights=[])  # after pinning: the machine line says 1 usable core
 
     for _ in iter_simulate(20, size=arguments.size, seed=999, psf=arguments.psf):
         pass
@@ -54,19 +55,16 @@ def main() -> None:
         "Simulator speed (galcolor.datasets.simulate)",
         "============================================",
         "",
-        f"Command:  python benchmarks/bench_simulate.py -n {arguments.n} --psf {arguments.psf}",
-        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"Machine:  {platform.processor() or platform.machine()}, pinned to {cores} core(s); "
-        f"python {platform.python_version()}, galsim {galsim.__version__}, galcolor {galcolor.__version__}",
+        f"Pinned:   to {cores} core(s) (os.sched_setaffinity), "
+        f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}; galsim {galsim.__version__}",
         "",
         f"{arguments.n} three-band (g, r, i) {arguments.size}x{arguments.size} galaxies, {arguments.psf} PSF, "
         f"{n_clumps} clumps in all: {elapsed:.2f} s",
         f"Rate: {rate:.1f} galaxies/s ({1000 / rate:.1f} ms per galaxy)",
         f"Goal: >= {GOAL:.0f} galaxies/s on one core -> {'PASS' if rate >= GOAL else 'FAIL'}",
     ]
-    RESULTS.mkdir(parents=True, exist_ok=True)
     name = "simulate_speed.md" if arguments.psf == "moffat" else f"simulate_speed_{arguments.psf}.md"
-    (RESULTS / name).write_text("\n".join(lines) + "\n")
+    write_markdown(RESULTS / name, header, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

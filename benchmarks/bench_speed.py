@@ -24,14 +24,13 @@ Run from the repository root::
 
     python benchmarks/bench_speed.py --inference --training [--device cpu]
 
-Results: ``benchmarks/results/speed_inference.md``, ``speed_training.md``
-(and ``.json``).
+Results: ``benchmarks/results/speed/speed_inference.md``, ``speed_training.md``
+(and ``.json``; ``speed_*_cuda`` for ``--device cuda``).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import platform
@@ -43,18 +42,20 @@ import numpy as np
 import torch
 
 import galcolor
-from galcolor._atomic import atomic_write
 from galcolor.io import example_hdulist
 from galcolor.models import get_model
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _record import RESULTS as ALL_RESULTS  # noqa: E402
+from _record import record_header, write_json, write_markdown  # noqa: E402
 from bench_colorize import ZhangECCV16  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = ALL_RESULTS / "speed"
 SIZES = (128, 256, 424)
 
 
 def machine(device: torch.device) -> str:
+    """The device the networks ran on (the header's machine line describes the whole machine)."""
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
@@ -142,12 +143,9 @@ def training(device: torch.device, steps: int, batch: int, size: int) -> list[di
     return rows
 
 
-def _write(stem: str, record: dict, lines: list[str]) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    with atomic_write(RESULTS / f"{stem}.json") as temporary:
-        temporary.write_text(json.dumps(record, indent=1))
-    with atomic_write(RESULTS / f"{stem}.md") as temporary:
-        temporary.write_text("\n".join(lines) + "\n")
+def _write(stem: str, record: dict, lines: list[str], header: dict) -> None:
+    write_json(RESULTS / f"{stem}.json", record, header, indent=1)
+    write_markdown(RESULTS / f"{stem}.md", header, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
@@ -162,18 +160,16 @@ def main() -> None:
     if not (arguments.inference or arguments.training):
         arguments.inference = True
     device = torch.device(arguments.device)
-    header = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "galcolor": galcolor.__version__, "torch": torch.__version__, "device": machine(device)}
+    header = record_header()  # the "galcolor default" rows use the shipped default model
+    device_name = machine(device)
     suffix = "" if device.type == "cpu" else f"_{device.type}"
     if arguments.inference:
         n = {size: max(2, int(round(count * arguments.scale_n))) for size, count in
              zip(SIZES, (32, 16, 8) if device.type == "cpu" else (256, 128, 64))}
         rows = inference(device, n)
-        lines = [f"# Inference speed ({header['device']})", "",
-                 f"`python benchmarks/bench_speed.py --inference --device {arguments.device}` on {header['date']}, "
-                 f"galcolor {header['galcolor']}, torch {header['torch']}. Images/s through galcolor.Colorizer at "
-                 "scale 1 (network size = image size), images loaded beforehand; TTA = the 8 rotations/flips. "
-                 "Random weights except the default model.", "",
+        lines = [f"# Inference speed ({device_name})", "",
+                 "Images/s through galcolor.Colorizer at scale 1 (network size = image size), images loaded "
+                 "beforehand; TTA = the 8 rotations/flips. Random weights except the default model.", "",
                  "| network | params (M) | TTA | " + " | ".join(f"{size} px img/s (vs Zhang)" for size in SIZES) + " |",
                  "|---|---:|---|" + "---:|" * len(SIZES)]
         for name in dict.fromkeys(row["network"] for row in rows):
@@ -183,17 +179,16 @@ def main() -> None:
                 lines.append(f"| {name} | {cells[0]['params_m']:.2f} | {'on' if tta else 'off'} | "
                              + " | ".join(f"{cell['images_per_second']:.2f} ({cell['vs_zhang']:.1f}x)"
                                           for cell in cells) + " |")
-        _write(f"speed_inference{suffix}", {**header, "rows": rows}, lines)
+        _write(f"speed_inference{suffix}", {"device": device_name, "rows": rows}, lines, header)
     if arguments.training:
         rows = training(device, arguments.steps, batch=16, size=128)
-        lines = [f"# Training speed ({header['device']})", "",
-                 f"`python benchmarks/bench_speed.py --training --device {arguments.device}` on {header['date']}, "
-                 f"galcolor {header['galcolor']}, torch {header['torch']}. One step = forward, loss, backward, "
-                 f"AdamW on a batch of 16 images of 128 px ({arguments.steps} timed steps after one warm-up"
+        lines = [f"# Training speed ({device_name})", "",
+                 "One step = forward, loss, backward, AdamW on a batch of 16 images of 128 px "
+                 f"({arguments.steps} timed steps after one warm-up"
                  + ("; bf16 autocast" if device.type == "cuda" else "") + ").", "",
                  "| network | params (M) | training img/s |", "|---|---:|---:|"]
         lines += [f"| {row['network']} | {row['params_m']:.2f} | {row['images_per_second']:.1f} |" for row in rows]
-        _write(f"speed_training{suffix}", {**header, "rows": rows}, lines)
+        _write(f"speed_training{suffix}", {"device": device_name, "rows": rows}, lines, header)
 
 
 if __name__ == "__main__":

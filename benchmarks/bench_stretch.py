@@ -11,9 +11,9 @@ cores. This script measures, side by side,
 * on every real FITS file in ``../shared/data/fits`` loaded with
   ``galcolor.load`` (default band, ``stretch="auto"``): the same numbers.
 
-It writes ``benchmarks/results/stretch_check.md`` (shown in the docs) and a
-figure ``benchmarks/results/stretch_check.png`` with the L histograms and a
-few of the stretched images next to SDSS composites.
+It writes ``benchmarks/results/stretch/stretch_check.md`` (shown in the docs)
+and a figure ``benchmarks/results/stretch/stretch_check.png`` with the L
+histograms and a few of the stretched images next to SDSS composites.
 
 Run from the repository root::
 
@@ -23,7 +23,6 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from pathlib import Path
 
 import matplotlib
@@ -35,9 +34,12 @@ from astropy.stats import sigma_clipped_stats  # noqa: E402
 
 import galcolor  # noqa: E402
 
+from _record import RESULTS as ALL_RESULTS  # noqa: E402
+from _record import record_header, save_figure, write_markdown  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = ALL_RESULTS / "stretch"
 
 
 def lightness_statistics(lightness: np.ndarray) -> dict[str, float]:
@@ -57,6 +59,7 @@ def main() -> None:
     arguments = parser.parse_args()
     if not SHARED.is_dir():
         raise SystemExit(f"needs the real data in {SHARED}")
+    header = record_header(weights=[])
 
     sdss_paths = sorted((SHARED / "sdss-gz" / "val").glob("*.jpg"))[: arguments.n_sdss]
     sdss = [galcolor.load(path).lightness for path in sdss_paths]
@@ -78,9 +81,6 @@ def main() -> None:
     lines = [
         "Auto stretch vs the lightness of SDSS Galaxy Zoo composites",
         "===========================================================",
-        "",
-        "Command:  python benchmarks/bench_stretch.py",
-        f"Date:     {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, galcolor {galcolor.__version__}",
         "",
         f"SDSS Galaxy Zoo val composites (n={len(sdss)}), L percentiles 5 / 50 / 95:",
         f"  sky median L      {percentiles([s['sky'] for s in sdss_stats])}",
@@ -105,10 +105,9 @@ def main() -> None:
         f"{fits_core.min():.1f}-{fits_core.max():.1f} "
         f"({int(np.sum((fits_core >= sdss_core[0]) & (fits_core <= sdss_core[1])))} of {len(fits_rows)} inside "
         "the SDSS range; cores off-centre or faint in wide frames fall below).",
-        "Figure: benchmarks/results/stretch_check.png",
+        "Figure: benchmarks/results/stretch/stretch_check.png",
     ]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "stretch_check.md").write_text("\n".join(lines) + "\n")
+    write_markdown(RESULTS / "stretch_check.md", header, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
     figure, axes = plt.subplots(2, 4, figsize=(16, 8))
@@ -134,7 +133,7 @@ def main() -> None:
         axis.set_xticks([])
         axis.set_yticks([])
     figure.tight_layout()
-    figure.savefig(RESULTS / "stretch_check.png", dpi=80)
+    save_figure(figure, RESULTS / "stretch_check.png", header, dpi=80)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Re-measure every recorded result that depends on the shipped default model.
 #
-# Run it from the repository root after galcolor/weights/default.pt (and its
-# sha256 in galcolor/models/pretrained.py) has changed:
+# Run it from the repository root after the default model's weights
+# (galcolor/weights/default/weights.pt, listed with every other file of the
+# bundle in galcolor/weights/default/manifest.json) have changed; the unc and
+# reg steps write into the bundle and refresh its manifest:
 #
 #     bash benchmarks/refresh_default_records.sh            # every step
 #     bash benchmarks/refresh_default_records.sh unc q128   # some steps
@@ -11,7 +13,7 @@
 # 2-core development machine; the first eight took 33 min in all):
 #
 #   unc       per-lightness residual table of the new weights
-#             (galcolor/data/uncertainty_<sha16>.json; 0.7 min)
+#             (galcolor/weights/default/uncertainty.json; 0.7 min)
 #   q128      color quality at 128 px, 500 val galaxies (0.4 min)
 #   full      color quality at 424 px through galcolor.Colorizer (2.4 min)
 #   real      real DECaLS/SDSS FITS files (0.2 min)
@@ -23,6 +25,11 @@
 #   pipeline  Dask pipeline throughput and memory (about 40 min on a slower
 #             machine)
 #
+# Every result goes to benchmarks/results/<benchmark>/ and records the common
+# header of benchmarks/_record.py (command, git commit, weights sha256, ...);
+# the `galcolor evaluate` reports (benchmarks/results/evaluate/) get it as
+# header.json, written by `python benchmarks/_record.py --header ... -- COMMAND`.
+#
 # Set GALCOLOR_BASELINE to a `baseline` weights file to include it in the
 # evalsdss report (the same-budget reference of issue 4).
 set -euo pipefail
@@ -32,6 +39,9 @@ if [ ${#steps[@]} -eq 0 ]; then
     steps=(unc q128 full real reg bregions evalsdss evalmulti large pipeline)
 fi
 shared=${GALCOLOR_SHARED:-../shared/data}
+evaluate=benchmarks/results/evaluate
+# The default model's files come from its bundle's manifest, never from paths written here.
+weights=$(python -c "from galcolor.models import pretrained_path; print(pretrained_path('default'))")
 
 for step in "${steps[@]}"; do
     echo "=== $step: $(date -u +%H:%M:%S)"
@@ -39,22 +49,25 @@ for step in "${steps[@]}"; do
         unc)
             python pipelines/calibrate_uncertainty.py --n 400 ;;
         q128)
-            python benchmarks/bench_colorizer.py --n-val 500 --weights galcolor/weights/default.pt ;;
+            python benchmarks/bench_colorizer.py --n-val 500 --weights "$weights" ;;
         full)
             python benchmarks/bench_colorizer.py --full --precision float32 bfloat16 --tta off --n-val 500 ;;
         real)
             python benchmarks/bench_colorize.py --real ;;
         reg)
-            python pipelines/calibrate_regions.py --n 600 --seed 101 --output galcolor/data/region_score.json ;;
+            python pipelines/calibrate_regions.py --n 600 --seed 101 ;;
         bregions)
             python benchmarks/bench_regions.py --simulated --real ;;
         evalsdss)
             # shellcheck disable=SC2086
-            galcolor evaluate --data "$shared/sdss-gz/val" --models default ${GALCOLOR_BASELINE:-} --tta \
-                --quiet -o benchmarks/results/evaluate_sdss_val ;;
+            python benchmarks/_record.py --header "$evaluate/sdss_val/header.json" \
+                --weights default ${GALCOLOR_BASELINE:-} -- \
+                galcolor evaluate --data "$shared/sdss-gz/val" --models default ${GALCOLOR_BASELINE:-} --tta \
+                --quiet -o "$evaluate/sdss_val" ;;
         evalmulti)
-            galcolor evaluate --data "$shared/multisurvey" --manifest "$shared/multisurvey/MANIFEST.csv" --tta --quiet \
-                -o benchmarks/results/evaluate_multisurvey ;;
+            python benchmarks/_record.py --header "$evaluate/multisurvey/header.json" --weights default -- \
+                galcolor evaluate --data "$shared/multisurvey" --manifest "$shared/multisurvey/MANIFEST.csv" --tta \
+                --quiet -o "$evaluate/multisurvey" ;;
         large)
             python benchmarks/bench_colorize.py --large ;;
         pipeline)

@@ -94,16 +94,20 @@ def _table(header, rows):
 def _write_generated():
     import textwrap
 
-    from galcolor.catalog import REGION_COLUMNS, RegionFlag
+    from galcolor.catalog import GALAXY_COLUMNS, REGION_COLUMNS, RegionFlag
     from galcolor.cli import build_parser
-    from galcolor.pipeline import FAILURE_COLUMNS, GALAXY_COLUMNS
+    from galcolor.pipeline import FAILURE_COLUMNS
 
     folder = Path(__file__).parent / "_generated"
     folder.mkdir(exist_ok=True)
-    regions = _table(("name", "type", "unit", "description"),
-                     [(f"``{column.name}``", column.dtype.name if column.dtype.kind != "U" else "str",
-                       column.unit.to_string() if column.unit is not None else "", column.description)
-                      for column in REGION_COLUMNS])
+
+    def schema(columns):
+        return _table(("name", "type", "unit", "description"),
+                      [(f"``{column.name}``", column.dtype.name if column.dtype.kind != "U" else "str",
+                        column.unit.to_string() if column.unit is not None else "", column.description)
+                       for column in columns])
+
+    regions = schema(REGION_COLUMNS)
     # the meanings are the numpydoc Attributes section of RegionFlag's docstring
     meanings, current = {}, None
     for line in (RegionFlag.__doc__ or "").splitlines():
@@ -116,7 +120,7 @@ def _write_generated():
             current = None
     flags = _table(("bit", "name", "meaning"),
                    [(int(flag), f"``{flag.name}``", meanings.get(flag.name, "")) for flag in RegionFlag])
-    galaxies = _table(("name", "description"), [(f"``{name}``", text) for name, text in GALAXY_COLUMNS])
+    galaxies = schema(GALAXY_COLUMNS)
     failures = ", ".join(f"``{name}``" for name in FAILURE_COLUMNS)
     (folder / "catalog_schema.rst").write_text(
         "Region catalog columns\n----------------------\n\n" + regions

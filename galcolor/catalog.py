@@ -58,6 +58,7 @@ from .exceptions import FileFormatError, InputError
 __all__ = [
     "CatalogColumn",
     "REGION_COLUMNS",
+    "GALAXY_COLUMNS",
     "RegionFlag",
     "FORMATS",
     "empty_table",
@@ -155,7 +156,24 @@ REGION_COLUMNS: tuple[CatalogColumn, ...] = (
     ),
 )
 
-_SCHEMA = {column.name: column for column in REGION_COLUMNS}
+#: The per-galaxy summary of a pipeline run (``galaxies.parquet``/``.csv``), one
+#: row per cutout, in column order.
+GALAXY_COLUMNS: tuple[CatalogColumn, ...] = (
+    CatalogColumn("cutout_id", _TEXT, None, "Cutout id: the manifest's id, else the file name without its extensions"),
+    CatalogColumn("source", _TEXT, None, "Input file"),
+    CatalogColumn("status", _TEXT, None, "'ok', or 'failed' (see error_type and error)"),
+    CatalogColumn("n_regions", _INT64, None, "Number of star-forming-region candidates in the catalog"),
+    CatalogColumn("summed_score", _FLOAT64, None, "Sum of the candidates' scores: the expected number of real clumps"),
+    CatalogColumn("mean_a", _FLOAT64, None, "Mean predicted CIELAB a* over the central galaxy (L > 15)"),
+    CatalogColumn("mean_b", _FLOAT64, None, "Mean predicted CIELAB b* over the central galaxy (L > 15)"),
+    CatalogColumn("ra", _FLOAT64, u.deg,
+                  "Right ascension [deg]: the manifest's, else the WCS at the cutout centre (NaN: none)"),
+    CatalogColumn("dec", _FLOAT64, u.deg,
+                  "Declination [deg]: the manifest's, else the WCS at the cutout centre (NaN: none)"),
+    CatalogColumn("part", _INT64, None, "Number of the part (batch) that processed the cutout"),
+    CatalogColumn("error_type", _TEXT, None, "Exception class for a failed cutout (empty when ok)"),
+    CatalogColumn("error", _TEXT, None, "Error message for a failed cutout (empty when ok)"),
+)
 
 
 class RegionFlag(enum.IntFlag):
@@ -223,7 +241,8 @@ _FITS_HOUSEKEEPING = frozenset(
 )
 
 
-def empty_table(meta: Mapping[str, Any] | None = None) -> QTable:
+def empty_table(meta: Mapping[str, Any] | None = None, *,
+                schema: Sequence[CatalogColumn] = REGION_COLUMNS) -> QTable:
     """A region catalog with no rows: every schema column, typed and described.
 
     Parameters
@@ -244,11 +263,12 @@ def empty_table(meta: Mapping[str, Any] | None = None) -> QTable:
     >>> regions["ra"].unit, regions["flags"].dtype, regions.meta
     (Unit("deg"), dtype('int32'), {'color': 'true'})
     """
-    columns = {column.name: np.zeros(0, dtype=column.dtype) for column in REGION_COLUMNS}
-    return conform(QTable(columns, meta=copy.deepcopy(dict(meta or {}))))
+    columns = {column.name: np.zeros(0, dtype=column.dtype) for column in schema}
+    return conform(QTable(columns, meta=copy.deepcopy(dict(meta or {}))), schema=schema)
 
 
-def conform(table: Table, *, extra: Literal["error", "keep"] = "error") -> QTable:
+def conform(table: Table, *, extra: Literal["error", "keep"] = "error",
+            schema: Sequence[CatalogColumn] = REGION_COLUMNS) -> QTable:
     """A new region catalog with exactly the schema's columns, types and units.
 
     Columns are put in schema order and cast to the schema dtypes; values with
@@ -263,6 +283,8 @@ def conform(table: Table, *, extra: Literal["error", "keep"] = "error") -> QTabl
     extra : {"error", "keep"}, optional
         What to do with columns that are not in the schema: raise (default),
         or keep them, unchanged, after the schema columns.
+    schema : sequence of CatalogColumn, optional
+        :data:`REGION_COLUMNS` (default) or :data:`GALAXY_COLUMNS`.
 
     Returns
     -------
@@ -291,17 +313,18 @@ def conform(table: Table, *, extra: Literal["error", "keep"] = "error") -> QTabl
         raise InputError(f"expected an astropy Table or QTable, got {type(table).__name__}")
     if extra not in ("error", "keep"):
         raise InputError(f"extra must be 'error' or 'keep', got {extra!r}")
-    missing = [name for name in _SCHEMA if name not in table.colnames]
+    names = [column.name for column in schema]
+    missing = [name for name in names if name not in table.colnames]
     if missing:
         raise InputError(f"missing catalog column(s): {', '.join(missing)}")
-    extras = [name for name in table.colnames if name not in _SCHEMA]
+    extras = [name for name in table.colnames if name not in names]
     if extras and extra == "error":
         raise InputError(
-            f"column(s) not in the region-catalog schema: {', '.join(extras)} "
+            f"column(s) not in the catalog schema: {', '.join(extras)} "
             "(pass extra='keep' to keep them)"
         )
     catalog = QTable(meta=copy.deepcopy(dict(table.meta)))
-    for column in REGION_COLUMNS:
+    for column in schema:
         catalog[column.name] = _conform_column(table[column.name], column)
         catalog[column.name].info.description = column.description
     for name in extras:
@@ -349,6 +372,7 @@ def write(
     format: str | None = None,
     overwrite: bool = False,
     extra: Literal["error", "keep"] = "error",
+    schema: Sequence[CatalogColumn] = REGION_COLUMNS,
 ) -> Path:
     """Write a region catalog, atomically, in any of the :data:`FORMATS`.
 
@@ -374,6 +398,8 @@ def write(
         Replace an existing file (default: refuse).
     extra : {"error", "keep"}, optional
         Passed to :func:`conform`.
+    schema : sequence of CatalogColumn, optional
+        :data:`REGION_COLUMNS` (default) or :data:`GALAXY_COLUMNS`.
 
     Returns
     -------
@@ -414,7 +440,7 @@ def write(
     """
     path = Path(path)
     file_format = _format_of(path, format)
-    catalog = conform(table, extra=extra)
+    catalog = conform(table, extra=extra, schema=schema)
     meta = _plain_meta(catalog.meta, "meta")
     if file_format == "fits":
         _require_ascii(catalog, path)
@@ -452,6 +478,7 @@ def read(
     *,
     format: str | None = None,
     extra: Literal["error", "keep"] = "error",
+    schema: Sequence[CatalogColumn] = REGION_COLUMNS,
 ) -> QTable:
     """Read a region catalog written by :func:`write` (or any table with its columns).
 
@@ -464,6 +491,8 @@ def read(
         The format, whatever the extension.
     extra : {"error", "keep"}, optional
         Passed to :func:`conform`.
+    schema : sequence of CatalogColumn, optional
+        :data:`REGION_COLUMNS` (default) or :data:`GALAXY_COLUMNS`.
 
     Returns
     -------
@@ -496,13 +525,14 @@ def read(
     if not path.is_file():
         raise FileFormatError(f"{path}: file not found")
     try:
-        table, meta = _READERS[file_format](path)
+        table, meta = _read_csv(path, schema) if file_format == "csv" else _READERS[file_format](path)
     except Exception as error:  # astropy and pyarrow raise OSError, ValueError, KeyError...
         raise FileFormatError(f"{path}: not a readable {file_format} catalog ({error})") from error
     try:
-        catalog = conform(table, extra=extra)
+        catalog = conform(table, extra=extra, schema=schema)
     except InputError as error:
-        raise FileFormatError(f"{path}: not a galcolor region catalog: {error}") from error
+        kind = "region catalog" if schema is REGION_COLUMNS else "catalog of this schema"
+        raise FileFormatError(f"{path}: not a galcolor {kind}: {error}") from error
     catalog.meta = meta
     return catalog
 
@@ -693,9 +723,9 @@ def _read_votable(path: Path) -> tuple[QTable, dict]:
     return table, dict(table.meta)
 
 
-def _read_csv(path: Path) -> tuple[QTable, dict]:
+def _read_csv(path: Path, schema: Sequence[CatalogColumn] = REGION_COLUMNS) -> tuple[QTable, dict]:
     # Read text columns as text even when every value looks like a number.
-    text_columns = {column.name: str for column in REGION_COLUMNS if column.dtype.kind == "U"}
+    text_columns = {column.name: str for column in schema if column.dtype.kind == "U"}
     table = QTable.read(path, format="ascii.csv", comment="#", converters=text_columns)
     comments = [line.strip() for line in table.meta.get("comments", [])]
     for line in comments:

@@ -24,8 +24,12 @@ from ._atomic import atomic_write
 from .color import lab_to_rgb_numpy
 from .exceptions import InputError
 
-__all__ = ["Colorization", "RASTER_FORMATS"]
+__all__ = ["Colorization", "RASTER_FORMATS", "COLOR_PLANES", "PRODUCT_PLANES"]
 
+#: The color planes of a FITS product (:meth:`Colorization.to_fits`): what marks a file as one ...
+COLOR_PLANES = ("A", "B", "A_STD", "B_STD")
+#: ... and every image HDU it holds, by EXTNAME.
+PRODUCT_PLANES = ("L",) + COLOR_PLANES + ("MASK",)
 #: File name endings :meth:`Colorization.save` writes, and the format of each.
 RASTER_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
 
@@ -360,7 +364,7 @@ class Colorization:
         True
         """
         path = Path(path)
-        needed = ("L", "A", "B", "A_STD", "B_STD", "MASK")
+        needed = PRODUCT_PLANES
         try:
             with fits.open(path, memmap=False) as hdus:
                 names = [hdu.name for hdu in hdus]
@@ -373,7 +377,7 @@ class Colorization:
         except OSError as error:
             raise InputError(f"{path}: cannot read as FITS ({error})") from error
         mask = planes["MASK"].astype(bool)
-        for name in ("L", "A", "B", "A_STD", "B_STD"):
+        for name in ("L",) + COLOR_PLANES:
             mask |= ~np.isfinite(planes[name])
         ab = np.stack([planes["A"], planes["B"]], axis=-1)
         ab_std = np.stack([planes["A_STD"], planes["B_STD"]], axis=-1)

@@ -66,12 +66,17 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
+from astropy.table import QTable, vstack
 
 from ._version import __version__
 from ._atomic import atomic_write
 from ._json import plain_json
 from .exceptions import GalcolorError, InputError
+from .catalog import GALAXY_COLUMNS, empty_table, merge, read, write
+from .geometry import central_galaxy_mask
+from .io import load
 from .io.load import is_readable_name
+from .process import process
 from .regions import RegionParameters
 
 __all__ = [
@@ -84,22 +89,6 @@ __all__ = [
     "run_pipeline",
     "read_run",
 ]
-
-#: Columns of the per-galaxy summary table: (name, description).
-GALAXY_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("cutout_id", "Cutout id: the manifest's id, else the file name without its extensions"),
-    ("source", "Input file"),
-    ("status", "'ok', or 'failed' (see error_type and error)"),
-    ("n_regions", "Number of star-forming-region candidates in the catalog"),
-    ("summed_score", "Sum of the candidates' scores: the expected number of real clumps"),
-    ("mean_a", "Mean predicted CIELAB a* over the central galaxy (L > 15)"),
-    ("mean_b", "Mean predicted CIELAB b* over the central galaxy (L > 15)"),
-    ("ra", "Right ascension [deg]: the manifest's, else the WCS at the cutout centre (NaN: none)"),
-    ("dec", "Declination [deg]: the manifest's, else the WCS at the cutout centre (NaN: none)"),
-    ("part", "Number of the part (batch) that processed the cutout"),
-    ("error_type", "Exception class for a failed cutout (empty when ok)"),
-    ("error", "Error message for a failed cutout (empty when ok)"),
-)
 
 #: Columns of ``failures.csv``.
 FAILURE_COLUMNS: tuple[str, ...] = ("cutout_id", "path", "error_type", "message")
@@ -401,8 +390,6 @@ def _fail(row: dict[str, Any], error: BaseException) -> None:
 
 
 def _color_summary(result, row: dict[str, Any]) -> None:
-    from .geometry import central_galaxy_mask
-
     galaxy = central_galaxy_mask(result.lightness, result.mask)
     if galaxy.any():
         row["mean_a"] = float(result.ab[..., 0][galaxy].mean())
@@ -447,10 +434,6 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
         With ``settings["strict"]``, when a cutout fails (the part is not
         written, so a rerun retries it).
     """
-    from .catalog import merge, write
-    from .io import load
-    from .process import process
-
     started = time.perf_counter()
     colorizer = _worker_colorizer(settings["colorizer"])
     folder = Path(settings["parts"])
@@ -497,10 +480,10 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
         regions["cutout_id"] = np.zeros(0, dtype=str)
     regions.meta = {"part": part}
     write(regions, folder / f"{_PART.format(part)}.regions.parquet", overwrite=True, extra="keep")
-    galaxies = pd.DataFrame(rows, columns=[name for name, _ in GALAXY_COLUMNS])
+    galaxies = QTable.from_pandas(pd.DataFrame(rows, columns=[column.name for column in GALAXY_COLUMNS]))
+    galaxies.meta = {"part": part}
     # the galaxies file marks the part done, so it is written last
-    with atomic_write(folder / f"{_PART.format(part)}.galaxies.parquet") as temporary:
-        galaxies.to_parquet(temporary, index=False)
+    write(galaxies, folder / f"{_PART.format(part)}.galaxies.parquet", overwrite=True, schema=GALAXY_COLUMNS)
     current, peak = _memory_mb()
     return {"part": part, "n": len(records), "failed": len(failed), "regions": len(regions),
             "seconds": time.perf_counter() - started, "worker": f"{socket.gethostname()}:{os.getpid()}",
@@ -836,14 +819,15 @@ def _trace(trace: list, point: list, limit: int = 400) -> None:
 
 def _merge(output: Path, parts_folder: Path, n_parts: int, record: dict[str, Any]) -> dict[str, Any]:
     """Join the parts into the run's products (atomically)."""
-    from .catalog import merge, read, write
-
     missing = sorted(set(range(n_parts)) - _done_parts(parts_folder, n_parts))
     if missing:
         raise PipelineError(f"{len(missing)} part(s) of the run in {output} are not finished "
                             f"(first: {_PART.format(missing[0])}); rerun to complete them")
-    galaxies = pd.concat([pd.read_parquet(parts_folder / f"{_PART.format(part)}.galaxies.parquet")
-                          for part in range(n_parts)], ignore_index=True)
+    galaxy_tables = [read(parts_folder / f"{_PART.format(part)}.galaxies.parquet", schema=GALAXY_COLUMNS)
+                     for part in range(n_parts)]
+    galaxy_table = vstack(galaxy_tables, metadata_conflicts="silent") if galaxy_tables else \
+        empty_table(schema=GALAXY_COLUMNS)
+    galaxies = galaxy_table.to_pandas()
     tables = [read(parts_folder / f"{_PART.format(part)}.regions.parquet", extra="keep") for part in range(n_parts)]
     regions = merge(tables, extra="keep")
     regions.meta = {"run": output.name, "galcolor_version": __version__,
@@ -855,10 +839,10 @@ def _merge(output: Path, parts_folder: Path, n_parts: int, record: dict[str, Any
              "failures": output / "failures.csv"}
     write(regions, paths["regions"], overwrite=True, extra="keep")
     write(regions, paths["regions_fits"], overwrite=True, extra="keep")
-    with atomic_write(paths["galaxies"]) as temporary:
-        galaxies.to_parquet(temporary, index=False)
-    with atomic_write(paths["galaxies_csv"]) as temporary:
-        galaxies.to_csv(temporary, index=False)
+    galaxy_table.meta = {key: regions.meta[key] for key in ("run", "galcolor_version", "model", "parameters",
+                                                              "n_cutouts", "created")}
+    write(galaxy_table, paths["galaxies"], overwrite=True, schema=GALAXY_COLUMNS)
+    write(galaxy_table, paths["galaxies_csv"], overwrite=True, schema=GALAXY_COLUMNS)
     failed = galaxies[galaxies["status"] == "failed"]
     failures = pd.DataFrame({"cutout_id": failed["cutout_id"], "path": failed["source"],
                              "error_type": failed["error_type"], "message": failed["error"]},

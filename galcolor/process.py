@@ -21,19 +21,17 @@ from typing import Any
 from astropy.io import fits
 from astropy.table import QTable
 
-from .colorization import Colorization
+from .colorization import COLOR_PLANES, Colorization
 from .colorizer import Colorizer
 from .exceptions import InputError
 from .io import Cutout, load
-from .io.fitsfile import FITS_SUFFIXES
+from .io.load import file_kind
 from .regions import NoRegionsWarning, RegionParameters, ScoreCalibration, find_star_forming_regions
 
-__all__ = ["Processed", "process", "is_color_product", "COLOR_PRODUCT_HDUS", "COLORS"]
+__all__ = ["Processed", "process", "is_color_product", "COLORS"]
 
 #: Which color :func:`process` searches for regions.
 COLORS = ("predicted", "true", "both")
-#: The image HDUs of a FITS color product (:meth:`galcolor.Colorization.to_fits`) that mark one.
-COLOR_PRODUCT_HDUS = frozenset({"A", "B", "A_STD", "B_STD"})
 
 
 @dataclass
@@ -86,15 +84,14 @@ def is_color_product(path: str | Path) -> bool:
     >>> is_color_product("notes.txt")
     False
     """
-    name = str(path).lower()
-    if not any(name.endswith(suffix) or name.endswith(suffix + ".gz") for suffix in FITS_SUFFIXES):
-        return False
     try:
+        if file_kind(path) != "fits":
+            return False
         with fits.open(path, memmap=False) as hdus:
             names = {hdu.name for hdu in hdus}
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # FileFormatError too: not a FITS name
         return False
-    return COLOR_PRODUCT_HDUS <= names
+    return set(COLOR_PLANES) <= names
 
 
 def _source_name(item: Any) -> str:

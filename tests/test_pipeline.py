@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import distributed
 import numpy as np
 import pandas as pd
 import pytest
@@ -128,9 +130,9 @@ def test_run_writes_catalogs_summary_failures_and_record(reference, cutouts):
     output = reference.output
     assert (reference.n_inputs, reference.n_processed, reference.n_failed) == (N_GOOD + 1, N_GOOD, 1)
     galaxies = pd.read_parquet(output / "galaxies.parquet")
-    assert list(galaxies.columns) == [name for name, _ in GALAXY_COLUMNS]
+    assert list(galaxies.columns) == [column.name for column in GALAXY_COLUMNS]
     assert len(galaxies) == N_GOOD + 1
-    as_csv = pd.read_csv(output / "galaxies.csv")
+    as_csv = catalog.read(output / "galaxies.csv", schema=GALAXY_COLUMNS).to_pandas()
     assert list(as_csv.columns) == list(galaxies.columns)
     for name in ("cutout_id", "status", "n_regions", "summed_score", "mean_b"):
         np.testing.assert_array_equal(as_csv[name].to_numpy(), galaxies[name].to_numpy(), err_msg=name)
@@ -199,7 +201,6 @@ def test_products_are_written_per_cutout(cutouts, tmp_path):
 
 
 def test_scheduler_address_path_loads_the_model_once_per_worker(cutouts, reference, tmp_path):
-    distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=50) as cluster:
         result = run_pipeline(cutouts, tmp_path / "dask", scheduler=cluster.scheduler_address, **OPTIONS)
@@ -217,26 +218,68 @@ def test_unreachable_scheduler_is_a_clear_error(cutouts, tmp_path, monkeypatch):
         run_pipeline(cutouts, tmp_path / "nowhere", scheduler="tcp://127.0.0.1:9", **OPTIONS)
 
 
+# A Dask worker preload for the killed run: the worker's first part runs to the end and
+# is written; the second one signals and waits, so the kill always comes with exactly one
+# part done, however slow the machine.
+_HOLD_THE_SECOND_PART = """
+import pathlib
+import time
+
+import galcolor.pipeline
+
+
+def holding(process_part):
+    started = []
+
+    def process_part_or_hold(part, records, settings):
+        started.append(part)
+        if len(started) > 1:
+            pathlib.Path({signal!r}).touch()
+            time.sleep(3600)  # until the kill
+        return process_part(part, records, settings)
+
+    process_part_or_hold.holds = True
+    return process_part_or_hold
+
+
+# Tasks name the function; the worker looks it up here. A worker may import (reload)
+# its preloads more than once: wrap once, and keep the state in the closure.
+if not getattr(galcolor.pipeline.process_part, "holds", False):
+    galcolor.pipeline.process_part = holding(galcolor.pipeline.process_part)
+"""
+
+
 def test_kill_9_then_rerun_gives_the_uninterrupted_catalog(cutouts, reference, tmp_path):
     output = tmp_path / "killed"
+    held = tmp_path / "second-part-held"
+    preload = tmp_path / "hold_the_second_part.py"
+    preload.write_text(_HOLD_THE_SECOND_PART.format(signal=str(held)))
     command = [sys.executable, "-m", "galcolor", "pipeline", str(cutouts), "-o", str(output), "--workers", "1",
                "--batch-size", "2", "--no-tta", "--device", "cpu", "--min-score", "0", "--quiet"]
-    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    environment = {**os.environ, "DASK_DISTRIBUTED__WORKER__PRELOAD": json.dumps([str(preload)])}
+    log = tmp_path / "pipeline.log"
+    with log.open("wb") as stream:
+        process = subprocess.Popen(command, start_new_session=True, stdout=stream, stderr=subprocess.STDOUT,
+                                   env=environment)
     parts = output / "parts"
     deadline = time.monotonic() + 240
     try:
-        while not list(parts.glob("part-*.galaxies.parquet")):
-            assert process.poll() is None, "the pipeline ended before it could be killed"
-            assert time.monotonic() < deadline, "no part finished in 240 s"
-            time.sleep(0.02)
+        while not held.exists():
+            assert process.poll() is None, ("the pipeline ended before it could be killed (was its worker "
+                                             "held?):\n" + log.read_text(errors="replace")[-3000:])
+            assert time.monotonic() < deadline, "the worker did not reach its second part in 240 s"
+            time.sleep(0.1)
+        assert process.poll() is None
     finally:
-        os.killpg(process.pid, signal.SIGKILL)  # the CLI, its scheduler and its worker processes
+        with contextlib.suppress(ProcessLookupError):  # nothing left of the group to kill
+            os.killpg(process.pid, signal.SIGKILL)  # the CLI, its scheduler and its worker processes
         process.wait()
     finished = list(parts.glob("part-*.galaxies.parquet"))
+    assert len(finished) == 1, "the kill did not come with exactly one of the five parts done"
     assert 1 <= len(finished) < 5, "the kill came after the run had finished"
     assert json.loads((output / "run.json").read_text())["status"] == "running"
     assert not (output / "regions.parquet").exists()
+    assert not (output / "galaxies.parquet").exists()
 
     resumed = run_pipeline(cutouts, output, workers=0, **OPTIONS)
     assert resumed.n_resumed_parts == len(finished)
@@ -245,5 +288,5 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_catalog(cutouts, reference, t
 
 def test_catalogs_readme_documents_the_galaxy_columns():
     readme = (Path(__file__).parents[1] / "catalogs" / "README.md").read_text()
-    for name, description in GALAXY_COLUMNS:
+    for name, description in ((column.name, column.description) for column in GALAXY_COLUMNS):
         assert f"| `{name}` | {description}. |" in readme, name

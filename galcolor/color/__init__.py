@@ -41,7 +41,7 @@ True
 
 from __future__ import annotations
 
-from .checks import check_batch, check_logits
+from .checks import check_batch
 from .delta_e import delta_e2000_ab
 from .lab import (
     D65_WHITE,
@@ -57,6 +57,7 @@ from .lab import (
     rgb_to_lab_numpy,
 )
 from .quantize import (
+    check_logits,
     DEFAULT_AB_STEP,
     DEFAULT_TEMPERATURE,
     SOFT_SIGMA_PER_STEP,

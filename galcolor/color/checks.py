@@ -6,16 +6,12 @@ Each check raises :class:`~galcolor.exceptions.InputError` (or
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
 from ..exceptions import InputError
 
-if TYPE_CHECKING:  # only for the annotation: quantize imports this module
-    from .quantize import AbGrid
 
-__all__ = ["check_batch", "check_logits"]
+__all__ = ["check_batch"]
 
 
 def check_batch(tensor: torch.Tensor, name: str, channels: int) -> None:
@@ -39,48 +35,3 @@ def check_batch(tensor: torch.Tensor, name: str, channels: int) -> None:
         raise InputError(f"{name} must have shape (B, {channels}, H, W), got {tuple(tensor.shape)}")
     if not tensor.is_floating_point():
         raise InputError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
-
-
-def check_logits(logits: torch.Tensor, grid: AbGrid, name: str = "logits") -> None:
-    """Raise unless ``logits`` is a floating-point ``(B, K, H, W)`` tensor for ``grid``.
-
-    The shape check of everything that reads bin logits: the decoders of
-    :mod:`galcolor.color` and the probabilistic scores of
-    :mod:`galcolor.metrics`. K must be the number of bins of ``grid``.
-
-    Parameters
-    ----------
-    logits : torch.Tensor
-        The tensor to check.
-    grid : AbGrid
-        The bins the logits must refer to.
-    name : str, optional
-        Name of the argument in the error message (default ``"logits"``).
-
-    Raises
-    ------
-    TypeError
-        If ``logits`` is not a tensor.
-    galcolor.exceptions.InputError
-        If it is not ``(B, grid.num_bins, H, W)`` or not floating point.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from galcolor.color import AbGrid, check_logits
-    >>> grid = AbGrid([[0.0, 0.0], [4.0, 0.0]], 4.0)
-    >>> check_logits(torch.zeros(1, 2, 3, 3), grid)
-    >>> check_logits(torch.zeros(1, 3, 3, 3), grid)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    galcolor.exceptions.InputError: logits must have shape (B, K, H, W) with K = 2 bins ..., got (1, 3, 3, 3)
-    """
-    if not isinstance(logits, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(logits).__name__}")
-    if logits.ndim != 4 or logits.shape[1] != grid.num_bins:
-        raise InputError(
-            f"{name} must have shape (B, K, H, W) with K = {grid.num_bins} bins of the grid, "
-            f"got {tuple(logits.shape)}"
-        )
-    if not logits.is_floating_point():
-        raise InputError(f"{name} must be a floating-point tensor, got {logits.dtype}")

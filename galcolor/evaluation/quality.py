@@ -50,6 +50,7 @@ from ..baselines import LightnessLookup
 from ..color import lab_to_rgb_numpy, rgb_to_lab_numpy
 from ..exceptions import GalcolorError, InputError
 from ..io import load
+from ..io.raster import RASTER_SUFFIXES
 from ..metrics import evaluate_image_regions, galaxy_mask, summarize
 from ..uncertainty import CHI2_2DOF
 
@@ -58,8 +59,8 @@ __all__ = ["BASELINES", "IMAGE_SUFFIXES", "evaluate_folder", "model_labels", "wr
 
 #: The reference colorizers evaluated by default.
 BASELINES = ("grey", "mean", "lookup")
-#: Files of a folder that are evaluated.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
+#: Files of a folder that are evaluated: the color images galcolor reads.
+IMAGE_SUFFIXES = RASTER_SUFFIXES
 #: Galaxy pixels sampled per image and model for the histograms and scatter plots.
 _PIXEL_SAMPLES = 200
 

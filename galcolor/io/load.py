@@ -16,7 +16,7 @@ from .fitsfile import FITS_SUFFIXES, load_fits, load_hdus
 from .raster import RASTER_SUFFIXES, read_raster
 from .stretch import StretchLike, apply_stretch, resolve_stretch, stretch_meta
 
-__all__ = ["load", "SourceLike", "SUPPORTED_SUFFIXES", "is_readable_name"]
+__all__ = ["load", "SourceLike", "SUPPORTED_SUFFIXES", "is_readable_name", "file_kind"]
 
 SourceLike = Union[str, os.PathLike, np.ndarray, fits.HDUList, fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU, Cutout]
 
@@ -115,8 +115,16 @@ def load(
     raise InputError(f"cannot load a {type(source).__name__}: pass a path, an array, an HDU or a Cutout")
 
 
-def _file_kind(path: Path) -> str:
-    """"fits" or "raster" from the file name; FileFormatError otherwise."""
+def file_kind(path: str | os.PathLike) -> str:
+    """"fits" or "raster" from the file name; :class:`~galcolor.FileFormatError` otherwise.
+
+    Examples
+    --------
+    >>> from galcolor.io.load import file_kind
+    >>> file_kind("NGC1300_r.fits.bz2"), file_kind("NGC1300.JPG")
+    ('fits', 'raster')
+    """
+    path = Path(path)
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     last = suffixes[-1] if suffixes else ""
     if last in FITS_SUFFIXES or (
@@ -146,7 +154,7 @@ def is_readable_name(name: str) -> bool:
     if name.startswith("."):
         return False
     try:
-        _file_kind(Path(name))
+        file_kind(name)
     except FileFormatError:
         return False
     return True
@@ -154,7 +162,7 @@ def is_readable_name(name: str) -> bool:
 
 def _load_path(path: Path, *, band, hdu, stretch) -> Cutout:
     name = str(path)
-    kind = _file_kind(path)
+    kind = file_kind(path)
     if path.is_dir():
         raise FileFormatError(f"{name}: is a directory, not an image file")
     if not path.exists():

@@ -158,7 +158,8 @@ def _load_bundle(folder: str) -> ModelBundle:
         checksum = sha256_of(path)
         if checksum != entry["sha256"]:
             raise WeightsError(f"{path}: sha256 {checksum} does not match the manifest's {entry['sha256']}; "
-                               "the file was changed or corrupted")
+                               "the file was changed or corrupted (after an intended change, refresh the manifest: "
+                               "galcolor.models.pretrained.write_manifest)")
     return ModelBundle(name=root.name, folder=root, manifest=manifest)
 
 
