@@ -1,13 +1,9 @@
-"""sRGB <-> CIELAB conversions in PyTorch (any device) with NumPy wrappers.
+"""Color for galcolor: sRGB <-> CIELAB, ab quantization, CIEDE2000 and the shape checks.
 
 Every galcolor model works in CIELAB: the lightness L (0-100) goes in, the
-chrominance (a*, b*) comes out. This package is the one place where the color
-constants live.
-
-The conversions follow the sRGB standard (IEC 61966-2-1) for companding and
-the CIE 1976 L*a*b* definition with the D65 white point and the 2-degree
-observer, exactly as :func:`skimage.color.rgb2lab` does, so results agree with
-scikit-image to better than 1e-3 Lab units (see ``tests/test_color.py``).
+chrominance (a*, b*) comes out. The conversions (:mod:`~galcolor.color.lab`,
+the one place where the color constants live) agree with scikit-image to
+better than 1e-3 Lab units.
 
 The second half of the package is the ab quantization of Zhang, Isola & Efros
 (2016, "Colorful Image Colorization", ECCV): a grid of ab bins fitted to
@@ -41,56 +37,10 @@ True
 
 from __future__ import annotations
 
-from .checks import check_batch
-from .delta_e import delta_e2000_ab
-from .lab import (
-    D65_WHITE,
-    SRGB_TO_XYZ,
-    LabToRgb,
-    RgbToLab,
-    gray_to_lightness,
-    lab_to_rgb,
-    lab_to_rgb_numpy,
-    lightness_to_luminance,
-    rgb_lightness,
-    rgb_to_lab,
-    rgb_to_lab_numpy,
-)
-from .quantize import (
-    check_logits,
-    DEFAULT_AB_STEP,
-    DEFAULT_TEMPERATURE,
-    SOFT_SIGMA_PER_STEP,
-    AbGrid,
-    ab_std_from_logits,
-    annealed_mean,
-    rebalance_weights,
-    soft_encode,
-    soft_encode_sparse,
-)
+from . import checks, delta_e, lab, quantize
+from .checks import *  # noqa: F401,F403 - each module's __all__ is the package's
+from .delta_e import *  # noqa: F401,F403
+from .lab import *  # noqa: F401,F403
+from .quantize import *  # noqa: F401,F403
 
-__all__ = [
-    "D65_WHITE",
-    "SRGB_TO_XYZ",
-    "rgb_to_lab",
-    "lab_to_rgb",
-    "rgb_to_lab_numpy",
-    "lab_to_rgb_numpy",
-    "gray_to_lightness",
-    "rgb_lightness",
-    "lightness_to_luminance",
-    "RgbToLab",
-    "LabToRgb",
-    "AbGrid",
-    "DEFAULT_AB_STEP",
-    "SOFT_SIGMA_PER_STEP",
-    "DEFAULT_TEMPERATURE",
-    "soft_encode",
-    "soft_encode_sparse",
-    "rebalance_weights",
-    "annealed_mean",
-    "ab_std_from_logits",
-    "delta_e2000_ab",
-    "check_batch",
-    "check_logits",
-]
+__all__ = lab.__all__ + quantize.__all__ + delta_e.__all__ + checks.__all__

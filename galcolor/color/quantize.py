@@ -442,15 +442,8 @@ def soft_encode_sparse(
 
     Parameters
     ----------
-    ab : torch.Tensor, shape ``(B, 2, H, W)``
-        a*, b* in Lab units, any device.
-    grid : AbGrid
-        The bins.
-    k : int, optional
-        Number of nearest bins that receive weight (default 5; at most K).
-    sigma : float, optional
-        Gaussian width in Lab units (default ``SOFT_SIGMA_PER_STEP *
-        grid.step``, as in :func:`soft_encode`).
+    ab, grid, k, sigma
+        As for :func:`soft_encode`.
 
     Returns
     -------

@@ -60,7 +60,7 @@ from astropy.wcs import WCS
 from .._version import __version__
 from ..exceptions import InputError
 from ..io import Cutout, load
-from ..io.bands import normalize_band
+from ..io.bands import SDSS_PIXEL_SCALE_ARCSEC, normalize_band
 
 __all__ = [
     "simulate",
@@ -129,7 +129,7 @@ class Physics:
     psf : {"moffat", "kolmogorov"}
         PSF profile (Moffat with beta = 3.5, or Kolmogorov turbulence).
     pixel_scale : float
-        Arcsec per pixel (SDSS: 0.396).
+        Arcsec per pixel (default SDSS's, :data:`~galcolor.io.bands.SDSS_PIXEL_SCALE_ARCSEC`).
     max_frame_fraction : float
         Largest disk half-light radius as a fraction of the frame size.
     """
@@ -148,7 +148,7 @@ class Physics:
     neighbour_probability: float = 0.3
     seeing_fwhm: tuple[float, float] = (1.0, 1.6)
     psf: str = "moffat"
-    pixel_scale: float = 0.396
+    pixel_scale: float = SDSS_PIXEL_SCALE_ARCSEC
     max_frame_fraction: float = 1.0 / 6.0
 
     def __post_init__(self) -> None:
