@@ -5,7 +5,8 @@ varies from frame to frame and no header gives it. This measures it on
 every ``--every``-th frame of the train and val folders with
 :func:`galcolor.evaluation.injection.frame_psf_fwhm` (median FWHM of the
 bright, round, non-central sources on the linearised intensity; small round
-galaxies pass the cuts too, so the figures are upper estimates) and writes
+galaxies passing the cuts make it too wide, the thresholded moments of faint
+stars too narrow) and writes
 ``benchmarks/results/injection/frame_psf.{json,md,png}``::
 
     python benchmarks/bench_injection.py --n 400
@@ -76,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     save_figure(figure, RESULTS / "frame_psf.png", header, dpi=120)
     lines = ["# PSF of the SDSS Galaxy Zoo frames", "",
              "Median FWHM of the bright, round, non-central sources of each frame on the linearised intensity "
-             "(`galcolor.evaluation.injection.frame_psf_fwhm`); small round galaxies pass the cuts too, so "
-             "these are upper estimates.", "",
+             "(`galcolor.evaluation.injection.frame_psf_fwhm`); small round galaxies passing the cuts make it "
+             "too wide, the thresholded moments of faint stars too narrow.", "",
              "| folder | frames | with stars | sources per frame (median) | FWHM p10 | p25 | p50 | p75 | p90 |",
              "|---|---|---|---|---|---|---|---|---|"]
     for result in results.values():

@@ -95,3 +95,18 @@ def test_bad_input_is_refused_with_what_is_wrong():
         inject_knots(np.zeros((32, 32, 3)), [Knot(16.0, 16.0, fwhm=3.0, flux_fraction=0.05, delta_gr=-0.5)])
     with pytest.raises(InputError, match="kind"):
         draw_knots(np.random.default_rng(0), image, fwhm=3.0, kind="galaxy")
+
+
+def test_frame_psf_comes_from_the_stars_not_the_central_galaxy_nor_saturated_ones():
+    from galcolor.evaluation.injection import frame_psf_fwhm
+
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[:128, :128]
+    galaxy = 5.0 * np.exp(-np.hypot(x - 63.5, y - 63.5) / 6.0)     # round, broad, at the centre
+    star = 20.0 * np.exp(-((x - 20) ** 2 + (y - 100) ** 2) / (2 * 2.0 ** 2))
+    bright = 1e4 * np.exp(-((x - 105) ** 2 + (y - 20) ** 2) / (2 * 4.0 ** 2))  # saturates the display
+    frame = display_from_linear((np.clip(0.002 * rng.normal(size=(128, 128)), 0, None)
+                                 + galaxy + star + bright)[..., None] * np.ones(3))
+    fwhm, n = frame_psf_fwhm(frame)
+    assert n == 1 and fwhm == pytest.approx(2.355 * 2.0, rel=0.1)  # moments of a thresholded segment
+    assert frame_psf_fwhm(np.zeros((64, 64, 3))) == (None, 0)

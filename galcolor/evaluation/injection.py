@@ -270,9 +270,11 @@ def frame_psf_fwhm(rgb: np.ndarray, *, q: float = COMPOSITE_Q, stretch: float = 
     sigma-clipped sky with >= 9 pixels, not the central galaxy, round
     (elongation below ``max_elongation``), bright (peak above
     ``min_peak_sigma`` sky sigmas) and not near saturation; the result is the
-    median of their :attr:`~photutils.segmentation.SourceCatalog.fwhm`. Small
-    round galaxies pass these cuts too, so it is an upper estimate; None when
-    no source does.
+    median of their :attr:`~photutils.segmentation.SourceCatalog.fwhm`. Two
+    biases pull opposite ways: small round galaxies pass these cuts too (too
+    wide), and the moments of a segment cut at 5 sigma miss a faint star's
+    wings (too narrow; ~25 % for a star peaking at 20 sky sigmas, ~1 % when
+    bright). None when no source passes.
 
     Examples
     --------
