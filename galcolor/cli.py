@@ -259,13 +259,15 @@ def _command_regions(arguments: argparse.Namespace) -> int:
     params = RegionParameters(min_significance=arguments.min_significance, min_area=arguments.min_area,
                               min_score=arguments.min_score, galaxies=arguments.galaxies)
     load_options = {"band": _index_or_name(arguments.band), "hdu": _index_or_name(arguments.hdu)}
+    products = [is_color_product(path) for path in inputs]
     colorizer = None
-    if not arguments.true_color and not all(is_color_product(path) for path in inputs):
+    if not arguments.true_color and not all(products):
         colorizer = Colorizer(arguments.model, device=arguments.device, tta=not arguments.no_tta, **load_options)
     tables, failures = [], []
-    for path in tqdm(inputs, desc="finding regions", unit="image", disable=arguments.quiet):
+    for path, product in tqdm(list(zip(inputs, products)), desc="finding regions", unit="image",
+                              disable=arguments.quiet):
         # one image at a time: memory stays that of one frame, and the bar moves
-        color = "true" if arguments.true_color and not is_color_product(path) else "predicted"
+        color = "true" if arguments.true_color and not product else "predicted"
         [entry] = process([path], colorizer=colorizer, params=params, color=color, load_options=load_options)
         if entry.ok:
             tables.append(entry.true_regions if color == "true" else entry.regions)

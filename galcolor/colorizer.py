@@ -9,9 +9,9 @@ How an image is colorized
    galaxies of a typical size in its pixels. ``scale="auto"`` measures the
    galaxy (the connected region with L > 15 at or nearest the centre) and
    resamples so that its equivalent radius becomes
-   :data:`REFERENCE_GALAXY_RADIUS` network pixels, the median of the training
+   :data:`~galcolor.geometry.REFERENCE_GALAXY_RADIUS` network pixels, the median of the training
    galaxies (scaled for networks trained at another size or crop:
-   :func:`reference_radius`). The size of an image that fits in one tile is
+   :func:`~galcolor.geometry.reference_radius`). The size of an image that fits in one tile is
    then rounded to the nearest multiple of the network's stride on each side
    of at least four strides (a scale change of at most 1/8, typically a few
    per cent, like the training's scale jitter of 0.9-1.1), so that no
@@ -67,7 +67,8 @@ DEFAULT_TILE = 512
 #: Overlap of neighbouring tiles, blended with feathered weights.
 DEFAULT_OVERLAP = 64
 
-# ... and never makes the network image larger than this many pixels a side.
+# scale="auto" never makes the network image larger than this many pixels a side
+# (nor zooms beyond galcolor.geometry.SCALE_RANGE).
 _MAX_NETWORK_SIDE = 4096
 
 _SINGLE_TYPES = (str, os.PathLike, np.ndarray, fits.HDUList, fits.PrimaryHDU, fits.ImageHDU,
@@ -251,7 +252,7 @@ class Colorizer:
                                else None)
         #: the model as given (or loaded); inference runs on a copy with batch norm folded
         self.model = network
-        #: the galaxy radius in network pixels that ``scale="auto"`` aims for (:func:`reference_radius`)
+        #: the galaxy radius in network pixels that ``scale="auto"`` aims for (:func:`~galcolor.geometry.reference_radius`)
         self.reference_radius = (self.bundle.reference_radius if self.bundle is not None
                                  else reference_radius(network))
         self.network = fold_batch_norm(network).to(self.device, memory_format=torch.channels_last)

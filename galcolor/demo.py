@@ -158,14 +158,6 @@ def regions_overlay(results: list[Colorization], catalogs: list, path: str | os.
     return path
 
 
-def _checked(done: list) -> list:
-    """The demo's own simulated inputs cannot fail; if one does, that is a bug to show."""
-    for entry in done:
-        if not entry.ok:
-            raise entry.error
-    return done
-
-
 def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: int = 2026,
              model: str = "default", device: str = "auto", tta: bool = True,
              progress: bool = True) -> dict[str, Any]:
@@ -241,8 +233,9 @@ def run_demo(output: str | os.PathLike, *, n: int = 8, size: int = 128, seed: in
     # Regions in the predicted color (the product), and in the simulated
     # true color with the same code, to show what the color prediction
     # keeps and loses.
-    catalogs = [entry.regions for entry in _checked(process(results))]
-    references = [entry.true_regions for entry in _checked(process(true_color, color="true"))]
+    # the demo's own simulated inputs cannot fail: if one does, that is a bug to show
+    catalogs = [entry.regions for entry in process(results, strict=True)]
+    references = [entry.true_regions for entry in process(true_color, color="true", strict=True)]
     regions = merge(catalogs, meta={"demo_seed": seed})
     write(regions, output / "regions.ecsv", overwrite=True)
     reference_regions = merge(references, meta={"demo_seed": seed})

@@ -192,7 +192,6 @@ def cutout_ids(paths: Sequence[str | os.PathLike]) -> list[str]:
 
 
 def _is_cutout_file(path: Path) -> bool:
-
     return is_readable_name(path.name) and path.is_file()
 
 

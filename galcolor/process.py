@@ -112,6 +112,7 @@ def process(
     load_options: dict[str, Any] | None = None,
     batch_size: int = 16,
     colorize_only: bool = False,
+    strict: bool = False,
 ) -> list[Processed]:
     """Load, colorize and find the star-forming regions of many inputs; record failures.
 
@@ -136,6 +137,9 @@ def process(
         Inputs colorized together (one network call for many cutouts).
     colorize_only : bool, optional
         Colorize without searching for regions.
+    strict : bool, optional
+        Raise the first failure instead of recording it (for inputs that
+        cannot fail unless galcolor has a bug, such as simulated galaxies).
 
     Returns
     -------
@@ -169,6 +173,10 @@ def process(
             for entry in batch:
                 if entry.ok:
                     _find(entry, color, params, calibration)
+        if strict:
+            for entry in batch:
+                if entry.error is not None:
+                    raise entry.error
         done += batch
     return done
 

@@ -73,3 +73,10 @@ def test_both_colors_give_the_same_regions_as_the_finder_called_by_hand(galaxies
 def test_unknown_color_is_refused():
     with pytest.raises(galcolor.InputError, match="color must be one of"):
         process([], color="blue")
+
+
+def test_strict_raises_the_first_failure_instead_of_recording_it(tmp_path):
+    broken = tmp_path / "broken.fits"
+    broken.write_bytes(b"")
+    with pytest.raises(galcolor.GalcolorError, match="broken.fits"):
+        process([broken], strict=True)

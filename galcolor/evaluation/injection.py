@@ -150,6 +150,11 @@ def _gaussian(shape: tuple[int, int], x: float, y: float, fwhm: float) -> np.nda
     return profile / (2.0 * math.pi * sigma ** 2)
 
 
+def _central_galaxy(rgb: np.ndarray) -> np.ndarray:
+    """The central galaxy's pixels (L > 15) of a composite."""
+    return central_galaxy_mask(rgb_to_lab_numpy(np.asarray(rgb, dtype=np.float32))[..., 0])
+
+
 def _disk_color(linear: np.ndarray, x: float, y: float, fwhm: float) -> np.ndarray:
     """Median linear (i, r, g) of the annulus 1-2.5 FWHM around a position, normalised to r = 1."""
     rows, cols = np.mgrid[:linear.shape[0], :linear.shape[1]]
@@ -191,7 +196,7 @@ def inject_knots(rgb: np.ndarray, knots: Sequence[Knot], *, q: float = COMPOSITE
     rgb = np.asarray(rgb, dtype=np.float64)
     linear = linear_from_display(rgb, q=q, stretch=stretch)
     if galaxy is None:
-        galaxy = central_galaxy_mask(rgb_to_lab_numpy(rgb.astype(np.float32))[..., 0])
+        galaxy = _central_galaxy(rgb)
     galaxy_r = float(linear[..., 1][galaxy].sum())
     if not galaxy_r > 0:
         raise InputError("the composite has no galaxy light to scale knots to")
@@ -236,7 +241,7 @@ def draw_knots(rng: np.random.Generator, rgb: np.ndarray, *, fwhm: float, n: int
         raise InputError(f"kind must be 'clump' or 'star', got {kind!r}")
     n = int(rng.integers(1, 4)) if n is None else n
     linear = linear_from_display(rgb, q=q, stretch=stretch)
-    galaxy = central_galaxy_mask(rgb_to_lab_numpy(np.asarray(rgb, dtype=np.float32))[..., 0])
+    galaxy = _central_galaxy(rgb)
     rows, cols = np.nonzero(galaxy)
     if rows.size == 0:
         return []

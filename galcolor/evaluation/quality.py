@@ -48,6 +48,7 @@ from .._version import __version__
 from .._atomic import atomic_write
 from ..baselines import LightnessLookup
 from ..color import lab_to_rgb_numpy, rgb_to_lab_numpy
+from ..colorizer import Colorizer
 from ..exceptions import GalcolorError, InputError
 from ..io import load
 from ..io.raster import RASTER_SUFFIXES
@@ -191,8 +192,6 @@ def evaluate_folder(
     """
     import pandas as pd
     from tqdm.auto import tqdm
-
-    from ..colorizer import Colorizer
 
     folder = Path(data)
     if not folder.is_dir():
@@ -474,8 +473,6 @@ def _save_figure(figure, path: Path, written: dict[str, Path]) -> None:
 def _montage(folder: str, model: str, source: str, picks: list, path: Path, device: str,
              written: dict[str, Path]) -> None:
     from matplotlib.figure import Figure
-
-    from ..colorizer import Colorizer
 
     colorizer = Colorizer(source, device=device, tta=False)
     figure = Figure(figsize=(8.4, 2.3 * len(picks)), layout="constrained")

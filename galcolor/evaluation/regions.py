@@ -246,7 +246,7 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colors: Sequence[str] = (
     calibration = find_options.pop("calibration", None)
     params = RegionParameters().replace(**find_options)
     if colorizer is None and "predicted" in colors:
-        colorizer = Colorizer()
+        colorizer = Colorizer()  # once for every chunk, not once per process() call
     candidate_frames, truth_frames = [], []
     galaxies = list(galaxies)
     chunk = 16  # colorize in batches: one network call for many cutouts
@@ -254,10 +254,8 @@ def evaluate_on_simulation(galaxies: Sequence[Any], *, colors: Sequence[str] = (
     for start in range(0, len(galaxies), chunk):
         cutouts = [galaxy.to_cutout(band) for galaxy in galaxies[start:start + chunk]]
         done = process(cutouts, colorizer=colorizer, params=params, calibration=calibration, color=which,
-                       batch_size=chunk)
+                       batch_size=chunk, strict=True)
         for offset, entry in enumerate(done):
-            if not entry.ok:
-                raise entry.error
             number = start + offset
             candidate_frames_galaxy, truth_frames_galaxy = _evaluate_one(
                 galaxies[number], number, {"predicted": entry.regions, "true": entry.true_regions}, colors,

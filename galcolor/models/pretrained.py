@@ -5,9 +5,10 @@ paired with another's: the weights, the model card, the calibrated
 uncertainty table, the region-score calibration of its predicted color,
 and its training geometry (the galaxy size ``scale="auto"`` aims for). Its
 ``manifest.json`` lists each file with its sha256; :func:`load_bundle`
-checks every one before anything is used, so a replaced or corrupted file
-is refused rather than silently loaded. Weights load through
-:func:`galcolor.models.load_weights` (``torch.load(..., weights_only=True)``).
+checks every one but the weights before anything is used, and the weights
+are checked against the manifest by :func:`galcolor.models.load_weights`
+on the very bytes it loads (``torch.load(..., weights_only=True)``), so a
+replaced or corrupted file is refused rather than silently loaded.
 
 Weights that are not a shipped bundle's (a user's own training) have no
 uncertainty table and no region calibration: :func:`bundle_for_weights`
@@ -126,7 +127,11 @@ def list_pretrained() -> list[str]:
 
 
 def load_bundle(name: str = "default") -> ModelBundle:
-    """A shipped model's bundle, every file checked against its manifest's sha256.
+    """A shipped model's bundle, its files checked against the manifest's sha256.
+
+    The weights are checked when they are loaded (:meth:`ModelBundle.load_network`),
+    on the bytes that are loaded; a bundle only looked up for its calibrations
+    does not read them.
 
     Raises
     ------
@@ -155,6 +160,8 @@ def _load_bundle(folder: str) -> ModelBundle:
         path = root / entry["path"]
         if not path.is_file():
             raise WeightsError(f"{path}: the {kind} file of bundle {root.name!r} is missing")
+        if kind == "weights":  # load_weights checks them on the bytes it loads
+            continue
         checksum = sha256_of(path)
         if checksum != entry["sha256"]:
             raise WeightsError(f"{path}: sha256 {checksum} does not match the manifest's {entry['sha256']}; "

@@ -148,7 +148,9 @@ def find_star_forming_regions(
     >>> bool((again["score"] == regions["score"]).all())
     True
     """
-    params = (params or RegionParameters()).replace(**overrides) if overrides else (params or RegionParameters())
+    params = params or RegionParameters()
+    if overrides:
+        params = params.replace(**overrides)
     planes = color_planes(data)
     lightness = np.asarray(planes.lightness, dtype=np.float64)
     finite = np.isfinite(lightness) & np.isfinite(planes.a) & np.isfinite(planes.b)
