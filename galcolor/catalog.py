@@ -146,6 +146,28 @@ REGION_COLUMNS: tuple[CatalogColumn, ...] = (
         "Blue excess over its uncertainty (peak of the significance map in the segment).",
     ),
     CatalogColumn(
+        "a_excess",
+        _FLOAT64,
+        None,
+        "Local disk a* minus the region's a* (positive = less red than the disk around it).",
+    ),
+    CatalogColumn(
+        "light_significance",
+        _FLOAT64,
+        None,
+        "Lightness contrast over its noise (peak in the segment): how clearly the region is a knot of light.",
+    ),
+    CatalogColumn(
+        "contrast", _FLOAT64, None, "Peak of the region's luminance over the smooth galaxy model beneath it, minus 1."
+    ),
+    CatalogColumn(
+        "size_psf", _FLOAT64, None, "FWHM of the region's light (second moments of its contrast) over the PSF FWHM."
+    ),
+    CatalogColumn("elongation", _FLOAT64, None, "Major over minor axis of the region's light (1 = round)."),
+    CatalogColumn(
+        "origin", _INT32, None, "How the candidate was found (bits): 1 knot in the light, 2 blue patch in the color."
+    ),
+    CatalogColumn(
         "score", _FLOAT64, None, "Calibrated probability in [0, 1] that the region is a star-forming clump."
     ),
     CatalogColumn(

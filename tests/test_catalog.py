@@ -83,6 +83,12 @@ def sample_regions() -> QTable:
     table["b_err"] = [0.8, 1.1, 1.6]
     table["blue_excess"] = [11.2, 4.6, -0.5]
     table["significance"] = [14.0, 4.2, -0.3125]
+    table["a_excess"] = [0.5, -1.25, np.nan]
+    table["light_significance"] = [40.0, 6.5, 3.25]
+    table["contrast"] = [0.75, 0.125, 0.0625]
+    table["size_psf"] = [1.0, 1.5, 0.875]
+    table["elongation"] = [1.125, 2.0, 1.0]
+    table["origin"] = np.array([3, 1, 2], dtype=np.int32)
     table["score"] = [0.93, 0.41, 0.07]
     table["flags"] = np.array(
         [0, RegionFlag.EDGE | RegionFlag.DEBLENDED, RegionFlag.NUCLEUS | RegionFlag.LOW_SNR_COLOR],
@@ -128,20 +134,21 @@ def test_schema_lists_the_documented_columns_in_order():
     assert [column.name for column in REGION_COLUMNS] == [
         "id", "galaxy_id", "source", "x", "y", "ra", "dec", "area", "flux_fraction",
         "r_gal", "r_gal_norm", "a_mean", "a_err", "b_mean", "b_err", "blue_excess",
-        "significance", "score", "flags",
+        "significance", "a_excess", "light_significance", "contrast", "size_psf", "elongation", "origin",
+        "score", "flags",
     ]
 
 
 def test_schema_types_and_units():
     schema = {column.name: column for column in REGION_COLUMNS}
     assert schema["id"].dtype == np.int64 and schema["galaxy_id"].dtype == np.int64
-    assert schema["flags"].dtype == np.int32
+    assert schema["flags"].dtype == np.int32 and schema["origin"].dtype == np.int32
     assert schema["source"].dtype.kind == "U"
     assert {name: column.unit for name, column in schema.items() if column.unit is not None} == {
         "x": u.pix, "y": u.pix, "ra": u.deg, "dec": u.deg, "area": u.pix**2, "r_gal": u.pix,
     }
     floats = [name for name, column in schema.items() if column.dtype == np.float64]
-    assert len(floats) == 15  # every other column is float64
+    assert len(floats) == 20  # every other column is float64
 
 
 def test_schema_records_are_frozen():

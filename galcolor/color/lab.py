@@ -32,6 +32,7 @@ __all__ = [
     "rgb_to_lab_numpy",
     "lab_to_rgb_numpy",
     "gray_to_lightness",
+    "lightness_to_gray",
     "rgb_lightness",
     "lightness_to_luminance",
     "RgbToLab",
@@ -516,3 +517,15 @@ class LabToRgb(nn.Module):
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return lab_to_rgb(image, clip=self.clip)
 
+
+def lightness_to_gray(lightness: np.ndarray) -> np.ndarray:
+    """Gamma-encoded grey value in [0, 1] of CIELAB lightness (the inverse of :func:`gray_to_lightness`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lightness_to_gray(np.array([0.0, 53.39, 100.0])).round(3)
+    array([0. , 0.5, 1. ])
+    """
+    linear = np.clip(lightness_to_luminance(lightness), 0.0, 1.0)
+    return np.where(linear > SRGB_LINEAR_KNEE, 1.055 * linear ** (1.0 / SRGB_GAMMA) - 0.055, 12.92 * linear)

@@ -61,6 +61,7 @@ from .._version import __version__
 from ..exceptions import InputError
 from ..io import Cutout, load
 from ..io.bands import SDSS_PIXEL_SCALE_ARCSEC, normalize_band
+from ..io.lupton import COMPOSITE_Q, COMPOSITE_STRETCH, SDSS_COMPOSITE_WEIGHTS  # the recipe, defined once
 
 __all__ = [
     "simulate",
@@ -77,14 +78,6 @@ __all__ = [
 #: Kinds of objects in a truth table; only "clump" is star-forming.
 TRUTH_KINDS = ("clump", "star", "companion", "neighbour")
 
-#: Lupton et al. (2004) parameters and band weights (multiplying nanomaggies)
-#: of the simulated gri composites, tuned so that the lightness and color of
-#: galaxy pixels match the SDSS Galaxy Zoo images: a grid search over weights,
-#: Q and stretch minimising the summed Wasserstein distances of L, a*, b*
-#: (``python benchmarks/bench_realism.py --tune``).
-COMPOSITE_Q = 8.0
-COMPOSITE_STRETCH = 0.8
-SDSS_COMPOSITE_WEIGHTS = {"i": 1.0, "r": 1.1, "g": 1.5}
 
 # SDSS dark-sky surface brightness, AB mag / arcsec^2 (SDSS DR7 documentation;
 # Abazajian et al. 2009), and electrons per nanomaggy of a 53.9 s SDSS

@@ -42,20 +42,18 @@ True
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 from astropy import units as u
-from astropy.stats import sigma_clipped_stats
 from astropy.table import QTable
-from astropy.visualization import make_lupton_rgb
-from photutils.segmentation import SourceCatalog, detect_sources
 
 from ..color import rgb_to_lab_numpy
-from ..datasets.simulate import COMPOSITE_Q, COMPOSITE_STRETCH
+from ..io.lupton import COMPOSITE_Q, COMPOSITE_STRETCH, display_from_linear, linear_from_display
+from ..io.lupton import SATURATED as _SATURATED
+from ..regions.psf import frame_psf_fwhm
 from ..exceptions import InputError
 from ..geometry import central_galaxy_mask
 
@@ -72,8 +70,6 @@ KNOT_FLUX_FRACTIONS = (0.02, 0.12)
 CLUMP_COLORS = ((-0.8, -0.3), (-0.4, -0.1))
 #: ... and of hard negatives (foreground stars, old clusters): neutral to red.
 HARD_NEGATIVE_COLORS = ((0.0, 0.5), (0.0, 0.3))
-#: Pixel value of a saturated channel (a Lupton composite clips at 1).
-_SATURATED = 1.0 - 1.0 / 512.0
 
 
 @dataclass(frozen=True)
@@ -102,45 +98,6 @@ class Knot:
     delta_gr: float
     delta_ri: float = 0.0
     kind: str = "clump"
-
-
-@functools.lru_cache(maxsize=4)
-def _stretch_curve(q: float, stretch: float) -> tuple[np.ndarray, np.ndarray]:
-    """(linear intensity, displayed mean intensity) of grey pixels, from make_lupton_rgb itself."""
-    intensity = np.concatenate([[0.0], np.geomspace(1e-6, 1e3, 4000)])
-    grey = intensity[None, :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shown = make_lupton_rgb(grey, grey, grey, minimum=0.0, stretch=stretch, Q=q, output_dtype=np.float64)
-    return intensity, np.nan_to_num(shown[0, :, 0])
-
-
-def linear_from_display(rgb: np.ndarray, *, q: float = COMPOSITE_Q, stretch: float = COMPOSITE_STRETCH
-                        ) -> np.ndarray:
-    """Linear (i, r, g) intensities of a Lupton composite in [0, 1], shape (H, W, 3).
-
-    The inverse of :func:`display_from_linear` for pixels below saturation.
-    """
-    rgb = np.asarray(rgb, dtype=np.float64)
-    if rgb.ndim != 3 or rgb.shape[-1] != 3:
-        raise InputError(f"rgb must be (H, W, 3), got shape {rgb.shape}")
-    if rgb.size and (np.nanmax(rgb) > 1.0 + 1e-6 or np.nanmin(rgb) < 0.0):
-        raise InputError("rgb must be in [0, 1] (divide 8-bit images by 255)")
-    intensity, shown = _stretch_curve(q, stretch)
-    mean = rgb.mean(axis=-1)
-    linear_mean = np.interp(mean, shown, intensity)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(mean > 0, linear_mean / mean, 0.0)
-    return rgb * scale[..., None]
-
-
-def display_from_linear(linear: np.ndarray, *, q: float = COMPOSITE_Q, stretch: float = COMPOSITE_STRETCH
-                        ) -> np.ndarray:
-    """The Lupton composite in [0, 1] of linear (i, r, g) intensities, shape (H, W, 3)."""
-    linear = np.clip(np.asarray(linear, dtype=np.float64), 0.0, None)
-    with np.errstate(invalid="ignore", divide="ignore"):  # astropy divides 0 by 0 on black sky
-        rgb = make_lupton_rgb(linear[..., 0], linear[..., 1], linear[..., 2], minimum=0.0, stretch=stretch,
-                              Q=q, output_dtype=np.float64)
-    return np.nan_to_num(rgb)
 
 
 def _gaussian(shape: tuple[int, int], x: float, y: float, fwhm: float) -> np.ndarray:
@@ -262,50 +219,3 @@ def draw_knots(rng: np.random.Generator, rgb: np.ndarray, *, fwhm: float, n: int
         knots.append(Knot(x, y, fwhm=fwhm, flux_fraction=fraction, delta_gr=float(rng.uniform(*colors[0])),
                           delta_ri=float(rng.uniform(*colors[1])), kind=kind))
     return knots
-
-
-def frame_psf_fwhm(rgb: np.ndarray, *, q: float = COMPOSITE_Q, stretch: float = COMPOSITE_STRETCH,
-                   min_peak_sigma: float = 30.0, max_elongation: float = 1.15) -> tuple[float | None, int]:
-    """PSF FWHM of a composite, in pixels, from the point sources in its frame; and how many were used.
-
-    Galaxy Zoo frames are scaled to each galaxy's size, so their PSF in
-    pixels differs from frame to frame and no header says it. Stars are
-    measured on the linear intensity (:func:`linear_from_display`; the asinh
-    stretch widens a bright core): sources 5 sky sigmas above the
-    sigma-clipped sky with >= 9 pixels, not the central galaxy, round
-    (elongation below ``max_elongation``), bright (peak above
-    ``min_peak_sigma`` sky sigmas) and not near saturation; the result is the
-    median of their :attr:`~photutils.segmentation.SourceCatalog.fwhm`. Two
-    biases pull opposite ways: small round galaxies pass these cuts too (too
-    wide), and the moments of a segment cut at 5 sigma miss a faint star's
-    wings (too narrow; ~25 % for a star peaking at 20 sky sigmas, ~1 % when
-    bright). None when no source passes.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from galcolor.evaluation.injection import display_from_linear, frame_psf_fwhm
-    >>> rng = np.random.default_rng(0)
-    >>> y, x = np.mgrid[:128, :128]
-    >>> sky = 0.002 * rng.normal(size=(128, 128))
-    >>> stars = sum(np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * 2.5 ** 2)) for cx, cy in ((20, 30), (100, 90)))
-    >>> frame = display_from_linear(np.clip(sky + stars, 0, None)[..., None] * np.ones(3))
-    >>> fwhm, n = frame_psf_fwhm(frame)
-    >>> n, round(fwhm / (2.355 * 2.5), 2)  # a Gaussian's FWHM is 2.355 sigma; moments give it to ~2 %
-    (2, 0.99)
-    """
-    intensity = linear_from_display(rgb, q=q, stretch=stretch).mean(axis=-1)
-    _, sky, noise = sigma_clipped_stats(intensity, sigma=3.0)
-    if not noise > 0:
-        return None, 0
-    data = intensity - sky
-    segments = detect_sources(data, 5.0 * noise, n_pixels=9)
-    if segments is None:
-        return None, 0
-    centre = segments.data[(data.shape[0] - 1) // 2, (data.shape[1] - 1) // 2]
-    catalog = SourceCatalog(data, segments)
-    saturated = set(np.unique(segments.data[(np.asarray(rgb) >= _SATURATED).any(axis=-1)]).tolist())
-    widths = [float(source.fwhm.value) for source in catalog
-              if source.label != centre and source.label not in saturated
-              and float(source.elongation.value) < max_elongation and float(source.max_value) > min_peak_sigma * noise]
-    return (float(np.median(widths)) if widths else None), len(widths)

@@ -51,7 +51,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MANIFEST = "manifest.json"
 #: What a manifest lists: kind -> file name in the bundle folder.
 BUNDLE_FILES = {"weights": "weights.pt", "card": "MODEL_CARD.md", "uncertainty": "uncertainty.json",
-                "region_score": "region_score.json"}
+                "region_score": "region_score.json", "region_classifier": "region_classifier.json"}
 #: The kinds every bundle must have (an uncertainty table and a region
 #: calibration are measured after training, so a new bundle may lack them).
 REQUIRED_FILES = ("weights", "card")
@@ -76,7 +76,7 @@ class ModelBundle:
     manifest: dict[str, Any] = field(compare=False, repr=False)
 
     def path(self, kind: str) -> Path | None:
-        """The file of one kind (``weights``, ``card``, ``uncertainty``, ``region_score``), None if absent."""
+        """The file of one kind (``weights``, ``card``, ``uncertainty``, ``region_score``, ``region_classifier``), None if absent."""
         entry = self.manifest["files"].get(kind)
         return None if entry is None else self.folder / entry["path"]
 
@@ -103,6 +103,11 @@ class ModelBundle:
     def region_score(self) -> dict[str, Any] | None:
         """The region-score calibration of this model's predicted color, as stored (None: not fitted)."""
         path = self.path("region_score")
+        return None if path is None else json.loads(path.read_text())
+
+    def region_classifier(self) -> dict[str, Any] | None:
+        """The region classifier of this model's predicted color, as stored (None: not fitted)."""
+        path = self.path("region_classifier")
         return None if path is None else json.loads(path.read_text())
 
     def load_network(self, map_location: str = "cpu") -> ColorizerNet:

@@ -53,9 +53,19 @@ simulated truth, completeness and purity are on the evaluation side
 Catalog columns and their units are defined once, in :mod:`galcolor.catalog`.
 """
 
+from .classifier import (
+    COLOR_FEATURES,
+    EVIDENCE_KINDS,
+    LIGHT_FEATURES,
+    RegionClassifier,
+    feature_names,
+    fit_region_classifier,
+    knot_features,
+    load_region_classifier,
+)
 from .detect import NoRegionsWarning, RegionMaps, UncalibratedScoreWarning, find_star_forming_regions
 from .parameters import RegionParameters
-from .planes import psf_fwhm_pixels
+from .psf import frame_psf_fwhm, lightness_psf_fwhm, psf_fwhm_pixels
 from .score import SCORE_FEATURES, ScoreCalibration, fit_score_calibration, load_score_calibration, score_features
 
 __all__ = [
@@ -70,4 +80,14 @@ __all__ = [
     "fit_score_calibration",
     "score_features",
     "psf_fwhm_pixels",
+    "RegionClassifier",
+    "EVIDENCE_KINDS",
+    "LIGHT_FEATURES",
+    "COLOR_FEATURES",
+    "feature_names",
+    "knot_features",
+    "fit_region_classifier",
+    "load_region_classifier",
+    "lightness_psf_fwhm",
+    "frame_psf_fwhm",
 ]

@@ -25,10 +25,13 @@ from ..catalog import RegionFlag, conform, empty_table
 from ..colorization import Colorization
 from ..exceptions import GalcolorWarning, InputError
 from ..io import Cutout
+from .candidates import ORIGIN_COLOR, find_candidates, measure_candidates
+from .classifier import RegionClassifier, knot_features, load_region_classifier
 from .disk import disk_maps
 from .galaxy import central_component, galaxy_segmentation
 from .parameters import RegionParameters
-from .planes import FWHM_PER_SIGMA, ColorPlanes, color_planes, psf_fwhm_pixels, smooth
+from .planes import FWHM_PER_SIGMA, ColorPlanes, color_planes, smooth
+from .psf import lightness_psf_fwhm, psf_fwhm_pixels
 from .score import ScoreCalibration, load_score_calibration, score_features
 
 __all__ = ["NoRegionsWarning", "UncalibratedScoreWarning", "RegionMaps", "find_star_forming_regions"]
@@ -64,6 +67,10 @@ class RegionMaps:
         ``min_score`` cut.
     psf_fwhm : float
         PSF FWHM in pixels that set the smoothing scales.
+    contrast, light_significance : numpy.ndarray or None
+        The lightness contrast (PSF-smoothed luminance minus the smooth
+        galaxy model) and its significance (``candidates="light+color"``
+        only; NaN outside the galaxies).
     """
 
     galaxy_mask: np.ndarray
@@ -73,6 +80,8 @@ class RegionMaps:
     significance: np.ndarray
     segmentation: SegmentationImage | None
     psf_fwhm: float
+    contrast: np.ndarray | None = None
+    light_significance: np.ndarray | None = None
 
 
 def find_star_forming_regions(
@@ -151,7 +160,7 @@ def find_star_forming_regions(
     params = params or RegionParameters()
     if overrides:
         params = params.replace(**overrides)
-    planes = color_planes(data)
+    planes = color_planes(data, allow_grey=params.candidates == "light+color")
     lightness = np.asarray(planes.lightness, dtype=np.float64)
     finite = np.isfinite(lightness) & np.isfinite(planes.a) & np.isfinite(planes.b)
     mask = np.asarray(planes.mask, dtype=bool) | ~finite
@@ -159,27 +168,20 @@ def find_star_forming_regions(
     planes.lightness = np.where(mask, 0.0, lightness)
     planes.a = np.where(mask, 0.0, planes.a).astype(np.float64)
     planes.b = np.where(mask, 0.0, planes.b).astype(np.float64)
-    psf_fwhm = params.psf_fwhm
-    if psf_fwhm is None:
-        psf_fwhm = psf_fwhm_pixels(planes.header, planes.wcs, default_seeing=params.default_seeing)
-        if not (psf_fwhm > 0 and math.isfinite(psf_fwhm)):
-            raise InputError(f"{planes.source}: the header gives no usable PSF FWHM ({psf_fwhm}); pass psf_fwhm")
-        params = params.replace(psf_fwhm=float(psf_fwhm))
-    if calibration is None:
-        calibration = load_score_calibration(planes.color, weights_sha256=planes.meta.get("weights_sha256") or None)
-        if calibration is None:
-            warnings.warn(f"{planes.source}: the weights {str(planes.meta.get('weights_sha256'))[:16]}... are not "
-                          "a shipped model's and have no region-score calibration; every candidate scores 0.5 "
-                          "(the catalog's metadata says calibration: none). Fit one with "
-                          "pipelines/calibrate_regions.py and pass it as calibration=", UncalibratedScoreWarning,
-                          stacklevel=2)
-            calibration = ScoreCalibration.uninformative(planes.color)
-    meta = {"source": planes.source, "color": planes.color,
+    psf_fwhm, psf_source = _psf(planes, params)
+    params = params.replace(psf_fwhm=float(psf_fwhm))
+    if params.candidates == "light+color":
+        kind = planes.color if params.color_evidence and planes.color != "none" else "lightness"
+    else:
+        kind = planes.color
+    calibration = _calibration(calibration, kind, params, planes)
+    meta = {"source": planes.source, "color": planes.color, "evidence": kind,
             "model": str(planes.meta.get("model", "")),
             "weights_sha256": str(planes.meta.get("weights_sha256", "")),
             "galcolor_version": __version__,
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "calibration": calibration.source or "user",
+            "psf_source": psf_source,
             "parameters": params.to_dict()}
     shape = lightness.shape
     nan_map = np.full(shape, np.nan)
@@ -193,7 +195,8 @@ def find_star_forming_regions(
         maps = RegionMaps(np.zeros(shape, bool), None, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing("the image is empty or constant", maps)
     smoothed = np.nan_to_num(smooth(planes.lightness, (~mask).astype(np.float64), psf_fwhm / FWHM_PER_SIGMA))
-    galaxy_segments = galaxy_segmentation(planes.lightness, smoothed, mask, psf_fwhm, params, b=planes.b)
+    galaxy_segments = galaxy_segmentation(planes.lightness, smoothed, mask, psf_fwhm, params,
+                                          b=planes.b if planes.color != "none" else None)
     if galaxy_segments is None or galaxy_segments.n_labels == 0:
         maps = RegionMaps(np.zeros(shape, bool), None, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing("no galaxy was found", maps)
@@ -205,16 +208,135 @@ def find_star_forming_regions(
     if not galaxy_mask.any():
         maps = RegionMaps(galaxy_mask, galaxy_segments, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing(f"no galaxy pixel reaches L = {params.min_lightness}", maps)
+    if params.candidates == "light+color":
+        segments, origin, knots = find_candidates(planes, galaxy_mask, psf_fwhm, params,
+                                                  use_color=kind != "lightness")
+        excess = np.where(knots.valid, knots.disk_b - knots.b_psf, np.nan)
+        disk_b = np.where(knots.valid, knots.disk_b, np.nan)
+        maps = RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, knots.blue_significance, segments,
+                          float(psf_fwhm), knots.contrast, knots.light_significance)
+        if segments is None:
+            return nothing("no knot of light or color was found", maps)
+        table = _measure_knots(planes, segments, origin, knots, galaxy_segments, psf_fwhm)
+        features = knot_features(table, kind, psf_fwhm)
+    else:
+        table, maps = _color_regions(planes, galaxy_mask, galaxy_segments, psf_fwhm, params)
+        if table is None:
+            return nothing("no region is bluer than its disk", maps)
+        features = score_features(table, psf_fwhm)
+    table["score"] = calibration(features) if len(table) else np.zeros(0)
+    keep = np.asarray(table["score"]) >= params.min_score
+    table = conform(table[keep])
+    table.meta.update(meta)
+    if len(table) == 0:
+        return nothing(f"no region scores {params.min_score} or more", maps)
+    return (table, maps) if return_maps else table
+
+
+def _psf(planes: ColorPlanes, params: RegionParameters) -> tuple[float, str]:
+    """The PSF FWHM in pixels and where it came from (``parameters``, ``header``, ``stars``, ``default``)."""
+    if params.psf_fwhm is not None:
+        return float(params.psf_fwhm), "parameters"
+    has_wcs = planes.wcs is not None and planes.wcs.has_celestial
+    if not has_wcs and params.psf_from_stars:
+        measured, _ = lightness_psf_fwhm(planes.lightness, planes.mask)
+        if measured is not None and math.isfinite(measured) and measured >= 1.0:
+            return float(measured), "stars"
+    psf_fwhm = psf_fwhm_pixels(planes.header, planes.wcs, default_seeing=params.default_seeing)
+    if not (psf_fwhm > 0 and math.isfinite(psf_fwhm)):
+        raise InputError(f"{planes.source}: the header gives no usable PSF FWHM ({psf_fwhm}); pass psf_fwhm")
+    return float(psf_fwhm), "header" if has_wcs else "default"
+
+
+def _calibration(calibration: RegionClassifier | ScoreCalibration | None, kind: str, params: RegionParameters,
+                 planes: ColorPlanes) -> RegionClassifier | ScoreCalibration:
+    """The score model for this kind of evidence: the one passed, else the shipped one."""
+    wanted = RegionClassifier if params.candidates == "light+color" else ScoreCalibration
+    if calibration is not None:
+        if not isinstance(calibration, wanted):
+            raise InputError(f"candidates={params.candidates!r} is scored by a {wanted.__name__}, "
+                             f"got a {type(calibration).__name__}")
+        if isinstance(calibration, RegionClassifier) and calibration.kind != kind:
+            raise InputError(f"{planes.source}: the evidence is {kind}, the classifier is for {calibration.kind}")
+        return calibration
+    sha = planes.meta.get("weights_sha256") or None
+    if wanted is RegionClassifier:
+        found = load_region_classifier(kind, weights_sha256=sha if kind == "predicted" else None)
+    else:
+        found = load_score_calibration(planes.color, weights_sha256=sha)
+    if found is None:
+        warnings.warn(f"{planes.source}: the weights {str(sha)[:16]}... are not "
+                      "a shipped model's and have no region-score calibration; every candidate scores 0.5 "
+                      "(the catalog's metadata says calibration: none). Fit one with "
+                      "pipelines/calibrate_regions.py and pass it as calibration=", UncalibratedScoreWarning,
+                      stacklevel=3)
+        found = wanted.uninformative(kind)
+    return found
+
+
+def _measure_knots(planes: ColorPlanes, segments: SegmentationImage, origin: np.ndarray, knots: Any,
+                   galaxy_segments: SegmentationImage, psf_fwhm: float) -> QTable:
+    """The catalog rows of light-and-color candidates (score still 0)."""
+    values = measure_candidates(segments, knots, galaxy_segments, planes.mask, psf_fwhm)
+    labels = segments.labels
+    x, y = values["x"], values["y"]
+    flags = np.zeros(len(labels), dtype=np.int32)
+    height, width = segments.data.shape
+    galaxy_edge = galaxy_segments.data > 0
+    galaxy_edge = galaxy_edge & ~ndimage.binary_erosion(galaxy_edge)
+    masked_near = ndimage.binary_dilation(planes.mask, iterations=1)
+    for row, (label, bbox, box) in enumerate(zip(labels, segments.bbox, segments.slices)):
+        region = segments.data[box] == label
+        value = 0
+        if bbox.ixmin == 0 or bbox.iymin == 0 or bbox.ixmax == width or bbox.iymax == height \
+                or (region & galaxy_edge[box]).any():
+            value |= RegionFlag.EDGE
+        if (region & masked_near[box]).any():
+            value |= RegionFlag.MASKED
+        if values["r_gal"][row] < psf_fwhm:
+            value |= RegionFlag.NUCLEUS
+        if values["b_err"][row] > values["blue_excess"][row]:
+            value |= RegionFlag.LOW_SNR_COLOR
+        flags[row] = value
+    ra = np.full(len(labels), np.nan)
+    dec = np.full(len(labels), np.nan)
+    if planes.wcs is not None and planes.wcs.has_celestial and len(labels):
+        sky = planes.wcs.celestial.pixel_to_world(x, y)
+        sky = sky.icrs if hasattr(sky, "icrs") else sky
+        ra, dec = sky.ra.deg, sky.dec.deg
+    table = QTable()
+    table["id"] = np.asarray(labels, dtype=np.int64)
+    table["galaxy_id"] = values["galaxy_id"].astype(np.int64)
+    table["source"] = np.asarray([planes.source] * len(labels), dtype=str)
+    table["x"] = x * u.pix
+    table["y"] = y * u.pix
+    table["ra"] = ra * u.deg
+    table["dec"] = dec * u.deg
+    table["area"] = values["area"] * u.pix ** 2
+    table["r_gal"] = values["r_gal"] * u.pix
+    for name in ("flux_fraction", "r_gal_norm", "a_mean", "a_err", "b_mean", "b_err", "blue_excess", "significance",
+                 "a_excess", "light_significance", "contrast", "size_psf", "elongation"):
+        table[name] = values[name]
+    if planes.color == "none":  # no color was searched: the color columns say so
+        for name in ("a_mean", "a_err", "b_mean", "b_err", "blue_excess", "significance", "a_excess"):
+            table[name] = np.full(len(labels), np.nan)
+    table["origin"] = np.asarray(origin, dtype=np.int32)
+    table["score"] = np.zeros(len(labels))
+    table["flags"] = flags
+    return table
+
+
+def _color_regions(planes: ColorPlanes, galaxy_mask: np.ndarray, galaxy_segments: SegmentationImage,
+                   psf_fwhm: float, params: RegionParameters) -> tuple[QTable | None, RegionMaps]:
+    """galcolor 0.1's candidates: blue excess over the disk-color model, split on the light."""
     disk_b, excess, b_std, significance, contrast, sharp_contrast, luminance = disk_maps(
         planes, np.where(galaxy_mask, galaxy_segments.data, 0), psf_fwhm, params)
-
     detection = np.where(np.isfinite(significance), significance, 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoDetectionsWarning)
         segments = detect_sources(detection, params.min_significance, params.min_area, mask=~galaxy_mask)
     if segments is None:
-        maps = RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, significance, None, float(psf_fwhm))
-        return nothing("no region is bluer than its disk", maps)
+        return None, RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, significance, None, float(psf_fwhm))
     parents = segments.data.copy()
     # Split on the unsmoothed contrast: neighbouring knots stay separate peaks.
     deblend_data = np.where(np.isfinite(sharp_contrast), np.clip(sharp_contrast, 0.0, None), 0.0) \
@@ -226,18 +348,9 @@ def find_star_forming_regions(
                                    progress_bar=False)
     if params.split_peaks:
         segments = _split_peaks(segments, deblend_data, psf_fwhm, params)
-
     table = _measure(planes, segments, parents, galaxy_segments, significance, excess, b_std,
                      contrast, luminance, psf_fwhm)
-    features = score_features(table, psf_fwhm)
-    table["score"] = calibration(features) if len(table) else np.zeros(0)
-    maps = RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, significance, segments, float(psf_fwhm))
-    keep = np.asarray(table["score"]) >= params.min_score
-    table = conform(table[keep])
-    table.meta.update(meta)
-    if len(table) == 0:
-        return nothing(f"no region scores {params.min_score} or more", maps)
-    return (table, maps) if return_maps else table
+    return table, RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, significance, segments, float(psf_fwhm))
 
 
 def _split_peaks(segments: SegmentationImage, contrast: np.ndarray, psf_fwhm: float,
@@ -387,6 +500,10 @@ def _measure(planes: ColorPlanes, segments: SegmentationImage, parents: np.ndarr
     table["b_err"] = b_err
     table["blue_excess"] = blue_excess
     table["significance"] = peak_significance
+    nothing_measured = np.full(len(labels), np.nan)
+    for name in ("a_excess", "light_significance", "contrast", "size_psf", "elongation"):
+        table[name] = nothing_measured
+    table["origin"] = np.full(len(labels), ORIGIN_COLOR, dtype=np.int32)
     table["score"] = np.zeros(len(labels))
     table["flags"] = flags
     return table

@@ -29,6 +29,18 @@ class RegionParameters:
 
     Attributes
     ----------
+    candidates : {"light+color", "color"}
+        Where candidates come from: compact knots in the light (the contrast
+        method) plus blue patches the light missed, each scored on both kinds
+        of evidence by a :class:`~galcolor.regions.RegionClassifier`; or
+        ``"color"``, galcolor 0.1's method (blue excess over a disk-color
+        model only, scored by a logistic :class:`~galcolor.regions.ScoreCalibration`),
+        kept for comparison.
+    color_evidence : bool
+        Score with the color (the ``predicted`` or ``true`` classifier); False
+        scores the light alone (the ``lightness`` classifier), the baseline
+        that says what color adds. A cutout without color is always scored
+        on its light.
     min_significance : float
         Detection threshold on the blue excess over its uncertainty (also
         the threshold that keeps knots out of the disk-color fit).
@@ -42,8 +54,32 @@ class RegionParameters:
         the frame (wide fields).
     psf_fwhm : float or None
         PSF FWHM in pixels; None: from the header
-        (:func:`~galcolor.regions.psf_fwhm_pixels`). A catalog records the
-        value that was used.
+        (:func:`~galcolor.regions.psf_fwhm_pixels`) when it has a WCS, else
+        measured on the stars of the frame (``psf_from_stars``). A catalog
+        records the value that was used (and ``meta["psf_source"]`` how).
+    psf_from_stars : bool
+        Without a WCS (a JPEG), measure the PSF on the frame's stars
+        (:func:`~galcolor.regions.lightness_psf_fwhm`) before falling back
+        to ``default_seeing`` at SDSS's pixel scale.
+    light_n_sigma : float
+        Detection threshold of light candidates: the lightness contrast over
+        its noise (PSF-smoothed).
+    galaxy_model : {"symmetric", "smooth"}
+        The smooth galaxy the contrast is taken against: the light the
+        galaxy shares with its 180-degree rotation (knots stand out of it
+        even next to the nucleus), or a Gaussian smoothing of
+        ``contrast_scale`` (Mehta et al. 2021), which also stands in where
+        the rotation leaves the galaxy.
+    min_contrast : float
+        ... and its lightness must exceed the smooth galaxy model there by
+        this fraction (a centrally peaked galaxy exceeds its own smoothed
+        model by a few per cent along its inner ridge).
+    contrast_scale : float
+        FWHM, in PSF FWHMs, of the Gaussian galaxy model the contrast is
+        taken against.
+    disk_color_scale : float
+        FWHM, in PSF FWHMs, of the Gaussian average of the disk color
+        beneath a candidate (candidates left out).
     galaxy_n_sigma : float
         Galaxy segmentation threshold in sky sigmas (sigma-clipped).
     min_lightness : float
@@ -123,11 +159,19 @@ class RegionParameters:
     'all'
     """
 
+    candidates: str = "color"
+    color_evidence: bool = True
     min_significance: float = 2.5
     min_area: int = 5
     min_score: float = 0.5
     galaxies: str = "central"
     psf_fwhm: float | None = None
+    psf_from_stars: bool = True
+    light_n_sigma: float = 3.0
+    galaxy_model: str = "symmetric"
+    min_contrast: float = 0.05
+    contrast_scale: float = 3.0
+    disk_color_scale: float = 3.0
     galaxy_n_sigma: float = 2.0
     min_lightness: float = 8.0
     default_seeing: float = 1.4
@@ -155,6 +199,8 @@ class RegionParameters:
     peak_min_ratio: float = 0.3
 
     def __post_init__(self) -> None:
+        if self.candidates not in ("light+color", "color"):
+            raise InputError(f"candidates must be 'light+color' or 'color', got {self.candidates!r}")
         if self.galaxies not in ("central", "all"):
             raise InputError(f"galaxies must be 'central' or 'all', got {self.galaxies!r}")
         if self.min_area < 1:

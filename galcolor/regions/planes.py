@@ -8,30 +8,22 @@ A :class:`~galcolor.Colorization` (predicted color, with its ``ab_std``) and a
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from astropy.wcs import WCS
-from astropy.wcs.utils import proj_plane_pixel_scales
 from scipy import ndimage
 
 from ..color import rgb_to_lab_numpy
 from ..colorization import Colorization
 from ..exceptions import InputError
 from ..io import Cutout
-from ..io.bands import SDSS_PIXEL_SCALE_ARCSEC
 from ..models import bundle_for_weights
 
-__all__ = ["ColorPlanes", "color_planes", "prediction_spread", "psf_fwhm_pixels", "SEEING_KEYWORDS",
-           "DEFAULT_SEEING_ARCSEC", "FWHM_PER_SIGMA", "gaussian_kernel_norm", "smooth", "noise_by_lightness", "psf_area"]
+__all__ = ["ColorPlanes", "color_planes", "prediction_spread", "FWHM_PER_SIGMA", "gaussian_kernel_norm", "smooth",
+           "noise_by_lightness", "psf_area"]
 
-#: PSF FWHM assumed when the header names none: SDSS's median r-band seeing
-#: (the default of :attr:`RegionParameters.default_seeing <galcolor.regions.RegionParameters>`).
-DEFAULT_SEEING_ARCSEC = 1.4
-#: Header keywords that carry the PSF FWHM in arcsec, in order of preference.
-SEEING_KEYWORDS = ("PSF_FWHM", "PSFFWHM", "SEEING", "FWHM")
 #: Gaussian FWHM / sigma, 2 sqrt(2 ln 2) to the 4 decimals every smoothing
 #: scale of the region finder (and its calibrations) was measured with.
 FWHM_PER_SIGMA = 2.3548
@@ -55,13 +47,21 @@ class ColorPlanes:
     meta: dict[str, Any]
 
 
-def color_planes(data: Colorization | Cutout) -> ColorPlanes:
-    """The planes of a Colorization (predicted color) or of a Cutout with ``truth_rgb`` (true color)."""
+def color_planes(data: Colorization | Cutout, *, allow_grey: bool = False) -> ColorPlanes:
+    """The planes of a Colorization (predicted color) or of a Cutout with ``truth_rgb`` (true color).
+
+    With ``allow_grey``, a Cutout without color gives planes with ``color="none"``
+    (a* = b* = 0): the light alone.
+    """
     if isinstance(data, Colorization):
         return ColorPlanes(data.lightness, data.ab[..., 0], data.ab[..., 1], data.ab_std[..., 0],
                            data.ab_std[..., 1], prediction_spread(data), data.mask, data.wcs, data.header,
                            data.source, "predicted", dict(data.meta))
     if isinstance(data, Cutout):
+        if data.truth_rgb is None and allow_grey:
+            zeros = np.zeros(np.shape(data.lightness), dtype=np.float64)
+            return ColorPlanes(data.lightness, zeros, zeros, None, None, None, data.mask, data.wcs, data.header,
+                               data.source, "none", {"model": "none (lightness only)", "weights_sha256": ""})
         if data.truth_rgb is None:
             raise InputError(f"{data.source}: a Cutout without true color has no color to search; "
                              "colorize it first (galcolor.colorize) or pass one with truth_rgb")
@@ -94,45 +94,6 @@ def prediction_spread(result: Colorization) -> np.ndarray:
         return b_std
     residual = table.sigma_at(result.lightness)[..., 1]
     return np.sqrt(np.clip(b_std ** 2 - residual ** 2, 0.0, None))
-
-
-def psf_fwhm_pixels(header: Any = None, wcs: WCS | None = None, *,
-                    default_seeing: float = DEFAULT_SEEING_ARCSEC) -> float:
-    """PSF FWHM in pixels from a FITS header, or SDSS-like seeing by default.
-
-    The first of ``PSF_FWHM``, ``PSFFWHM``, ``SEEING`` and ``FWHM`` (arcsec)
-    in the header is converted with the WCS pixel scale; without one,
-    1.4 arcsec is assumed; without a WCS, 3.5 pixels (1.4" at 0.396"/px).
-
-    Examples
-    --------
-    >>> from astropy.io import fits
-    >>> from galcolor.regions import psf_fwhm_pixels
-    >>> round(psf_fwhm_pixels(fits.Header({"SEEING": 1.2, "CDELT1": -0.0001, "CDELT2": 0.0001,
-    ...                                    "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN"})), 2)
-    3.33
-    """
-    seeing = default_seeing
-    for key in SEEING_KEYWORDS:
-        if header is not None and key in header:
-            try:
-                value = float(header[key])
-            except (TypeError, ValueError):
-                continue
-            if math.isfinite(value) and value > 0:
-                seeing = value
-                break
-    if wcs is None and header is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                wcs = WCS(header).celestial
-            except Exception:  # noqa: BLE001 - any header without a usable WCS
-                wcs = None
-    if wcs is None or not wcs.has_celestial:
-        return seeing / SDSS_PIXEL_SCALE_ARCSEC
-    scale_arcsec = float(np.mean(proj_plane_pixel_scales(wcs.celestial))) * 3600.0
-    return seeing / scale_arcsec
 
 
 def gaussian_kernel_norm(sigma: float) -> float:

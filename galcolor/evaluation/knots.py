@@ -1,0 +1,317 @@
+"""Labelled candidate knots, on simulated galaxies and on real galaxies with injected knots.
+
+The data the region classifiers are fitted on (``pipelines/calibrate_regions.py``)
+and measured on (``benchmarks/bench_knots.py``). Every image is searched
+once per kind of evidence (predicted color, true color, lightness alone)
+with every candidate kept (``min_score=0``, uninformative scores); each
+candidate is matched to the truth within :data:`~galcolor.evaluation.MATCH_RADIUS`
+PSF FWHMs and labelled:
+
+* ``1``: it matched a star-forming clump that a catalog should hold (in
+  simulation, bluer than the disk beneath it by :data:`BLUER_MARGIN_GR` in
+  g - r; every injected clump is);
+* ``0``: it matched a star, companion, neighbour or injected hard negative,
+  or (in simulation, where every object is known) nothing;
+* ``-1``: unknown: it matched a simulated clump that is not bluer than its
+  disk, or, in a real galaxy, nothing injected (a real galaxy has its own
+  knots, which nobody has labelled).
+
+Scores are applied afterwards (:func:`score_candidates`), so one search
+serves every classifier that is fitted or compared.
+
+Benchmark definitions (issue 26): simulated clumps closer than the matching
+radius (1.5 PSF FWHM) count as one blend; a catalog clump is bluer in g - r
+than the disk beneath it by at least 0.1 mag (the simulator's clumps have the
+Im SED, its disks Sbc or Scd: 0.1 mag keeps clumps on a red bulge and drops
+the few at a disk's bluest edge), has at least 8 % of the galaxy's g light
+and lies at least 1 PSF FWHM from the centre (Clump Scout). The definition of
+galcolor 0.1 (:data:`OLD_DEFINITION`) linked clumps within 1 FWHM and had no
+color condition.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from astropy import units as u
+from astropy.table import QTable
+from PIL import Image
+
+from ..colorization import Colorization
+from ..exceptions import InputError
+from ..io import Cutout, load
+from ..regions import (EVIDENCE_KINDS, NoRegionsWarning, RegionClassifier, feature_names,
+                       find_star_forming_regions, knot_features, lightness_psf_fwhm)
+from .injection import draw_knots, frame_psf_fwhm, inject_knots
+from .regions import MATCH_RADIUS, match_regions, resolve_blends
+
+__all__ = ["Definition", "NEW_DEFINITION", "OLD_DEFINITION", "BLUER_MARGIN_GR", "find_all_evidence",
+           "label_simulated", "label_injected", "simulated_candidates", "injected_candidates", "score_candidates",
+           "clump_color_excess"]
+
+#: A catalog clump is bluer than the disk beneath it by at least this (g - r, mag).
+BLUER_MARGIN_GR = 0.1
+
+
+@dataclass(frozen=True)
+class Definition:
+    """What counts as one clump and as a catalog clump, in simulation."""
+
+    name: str
+    blend_link: float  # PSF FWHMs: clumps closer are one blend
+    min_fraction: float  # of the galaxy's g light
+    min_radius: float  # PSF FWHMs from the centre
+    bluer_margin: float | None  # g - r below the disk's by this much (None: any color)
+
+
+NEW_DEFINITION = Definition("new", MATCH_RADIUS, 0.08, 1.0, BLUER_MARGIN_GR)
+OLD_DEFINITION = Definition("old", 1.0, 0.08, 1.0, None)
+
+
+def find_all_evidence(cutout: Cutout, colorization: Colorization | None, kinds: Sequence[str] = EVIDENCE_KINDS,
+                      psf_fwhm: float | None = None, **options: Any) -> dict[str, QTable]:
+    """Every candidate of one image, once per kind of evidence (scores uninformative)."""
+    catalogs = {}
+    for kind in kinds:
+        data: Cutout | Colorization
+        if kind == "predicted":
+            if colorization is None:
+                raise InputError("predicted evidence needs a colorization")
+            data = colorization
+        elif kind == "true":
+            data = cutout
+        else:
+            data = colorization if colorization is not None else cutout
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoRegionsWarning)
+            catalogs[kind] = find_star_forming_regions(
+                data, candidates="light+color", color_evidence=kind != "lightness", min_score=0.0,
+                psf_fwhm=psf_fwhm, calibration=RegionClassifier.uninformative(kind), **options)
+    return catalogs
+
+
+def clump_color_excess(galaxy: Any, truth: QTable, psf_fwhm: float) -> np.ndarray:
+    """g - r of each simulated clump minus that of the disk beneath it (mag; NaN for other kinds).
+
+    The disk's color is the median g/r flux ratio of the band images in an
+    annulus 1-2.5 PSF FWHM around the clump.
+    """
+    names = list(galaxy.band_names)
+    result = np.full(len(truth), np.nan)
+    if "g" not in names or "r" not in names or not len(truth):
+        return result
+    g, r = galaxy.bands[names.index("g")], galaxy.bands[names.index("r")]
+    rows, cols = np.indices(r.shape)
+    for index, row in enumerate(truth):
+        if row["kind"] != "clump":
+            continue
+        x, y = float(u.Quantity(row["x"]).value), float(u.Quantity(row["y"]).value)
+        distance = np.hypot(cols - x, rows - y)
+        ring = (distance >= psf_fwhm) & (distance <= 2.5 * psf_fwhm) & (r > 0) & (g > 0)
+        flux_g, flux_r = float(u.Quantity(row["flux_g"]).value), float(u.Quantity(row["flux_r"]).value)
+        if ring.sum() < 5 or flux_g <= 0 or flux_r <= 0:
+            continue
+        disk = -2.5 * math.log10(float(np.median(g[ring] / r[ring])))
+        result[index] = -2.5 * math.log10(flux_g / flux_r) - disk
+    return result
+
+
+def _match(catalog: QTable, x: np.ndarray, y: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    cx = u.Quantity(catalog["x"]).value if len(catalog) else np.zeros(0)
+    cy = u.Quantity(catalog["y"]).value if len(catalog) else np.zeros(0)
+    return match_regions(cx, cy, x, y, radius)
+
+
+def _frames(key: Any, catalogs: dict[str, QTable], truth: pd.DataFrame, radius: float,
+            unmatched_label: int, definition: str) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    candidate_frames, truth_frames = [], []
+    for kind, catalog in catalogs.items():
+        psf = float(catalog.meta["parameters"]["psf_fwhm"])
+        detected, truth_match = _match(catalog, truth["x"].to_numpy(), truth["y"].to_numpy(), radius)
+        label = np.full(len(catalog), unmatched_label, dtype=np.int64)
+        matched = detected >= 0
+        if matched.any():
+            rows = truth.iloc[detected[matched]]
+            label[matched] = np.where(rows["positive"].to_numpy(), 1,
+                                      np.where(rows["kind"].to_numpy() == "clump", -1, 0))
+        frame = pd.DataFrame(knot_features(catalog, kind, psf), columns=list(feature_names(kind)))
+        frame.insert(0, "id", np.asarray(catalog["id"], dtype=np.int64) if len(catalog) else np.zeros(0, np.int64))
+        frame.insert(0, "kind", kind)
+        frame.insert(0, "image", key)
+        frame["definition"] = definition
+        frame["label"] = label
+        frame["matched_kind"] = [truth["kind"].iloc[j] if j >= 0 else "" for j in detected]
+        frame["psf_fwhm"] = psf
+        for name in ("x", "y"):
+            frame[name] = u.Quantity(catalog[name]).value if len(catalog) else np.zeros(0)
+        candidate_frames.append(frame)
+        rows = truth.copy()
+        rows.insert(0, "kind_of_evidence", kind)
+        rows.insert(0, "image", key)
+        rows["definition"] = definition
+        ids = np.asarray(catalog["id"], dtype=np.int64) if len(catalog) else np.zeros(0, np.int64)
+        rows["detection"] = [int(ids[i]) if i >= 0 else -1 for i in truth_match]
+        truth_frames.append(rows)
+    return candidate_frames, truth_frames
+
+
+def label_simulated(key: Any, galaxy: Any, catalogs: dict[str, QTable],
+                    definitions: Sequence[Definition] = (NEW_DEFINITION, OLD_DEFINITION)
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Labelled candidates and truth of one simulated galaxy, under each definition."""
+    any_catalog = next(iter(catalogs.values()))
+    psf = float(any_catalog.meta["parameters"]["psf_fwhm"])
+    height, width = np.shape(galaxy.bands[0])
+    candidate_frames, truth_frames = [], []
+    for definition in definitions:
+        truth = resolve_blends(galaxy.truth, psf, link=definition.blend_link)
+        x = np.asarray(u.Quantity(truth["x"]).value, dtype=np.float64)
+        y = np.asarray(u.Quantity(truth["y"]).value, dtype=np.float64)
+        kinds = np.asarray(truth["kind"], dtype=str)
+        excess = clump_color_excess(galaxy, truth, psf)
+        is_clump = kinds == "clump"
+        blue = np.ones(len(truth), bool) if definition.bluer_margin is None else \
+            np.nan_to_num(excess, nan=0.0) <= -definition.bluer_margin
+        r_centre = np.hypot(x - (width - 1) / 2.0, y - (height - 1) / 2.0) / psf
+        separation = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) / psf
+        np.fill_diagonal(separation, np.inf)
+        nearest = np.min(np.where(is_clump[None, :], separation, np.inf), axis=1, initial=np.inf)
+        fraction = np.asarray(truth["flux_fraction_g"], dtype=np.float64)
+        frame = pd.DataFrame({"x": x, "y": y, "kind": kinds, "flux_fraction": fraction,
+                              "delta_gr": excess, "r_centre_psf": r_centre, "nearest_clump_psf": nearest,
+                              "n_members": np.asarray(truth["n_members"]),
+                              "positive": is_clump & blue,
+                              "catalog": is_clump & blue & (fraction >= definition.min_fraction)
+                              & (r_centre >= definition.min_radius)})
+        c, t = _frames(key, catalogs, frame, MATCH_RADIUS * psf, 0, definition.name)
+        candidate_frames += c
+        truth_frames += t
+    return pd.concat(candidate_frames, ignore_index=True), pd.concat(truth_frames, ignore_index=True)
+
+
+def label_injected(key: Any, truth: QTable, catalogs: dict[str, QTable]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Labelled candidates and truth of one real galaxy with injected knots.
+
+    Matching uses the injected knots' own FWHM (1.5 of it), whatever PSF the
+    finder assumed.
+    """
+    x = np.asarray(u.Quantity(truth["x"]).value, dtype=np.float64)
+    y = np.asarray(u.Quantity(truth["y"]).value, dtype=np.float64)
+    kinds = np.asarray(truth["kind"], dtype=str)
+    fwhm = float(np.median(u.Quantity(truth["fwhm"]).value)) if len(truth) else 1.0
+    frame = pd.DataFrame({"x": x, "y": y, "kind": kinds,
+                          "flux_fraction": np.asarray(truth["flux_fraction_r"], dtype=np.float64),
+                          "delta_gr": np.asarray(truth["delta_gr"], dtype=np.float64),
+                          "fwhm": np.asarray(u.Quantity(truth["fwhm"]).value, dtype=np.float64),
+                          "positive": kinds == "clump", "catalog": kinds == "clump"})
+    c, t = _frames(key, catalogs, frame, MATCH_RADIUS * fwhm, -1, "injected")
+    return pd.concat(c, ignore_index=True), pd.concat(t, ignore_index=True)
+
+
+def simulated_candidates(galaxies: Iterable[Any], colorizer: Any, *, kinds: Sequence[str] = EVIDENCE_KINDS,
+                         band: str = "r", progress: bool = True, chunk: int = 16) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`label_simulated` over simulated galaxies (colorized ``chunk`` at a time)."""
+    from tqdm.auto import tqdm
+
+    galaxies = list(galaxies)
+    candidates, truths = [], []
+    with tqdm(total=len(galaxies), desc="simulated", unit="galaxy", disable=not progress) as bar:
+        for start in range(0, len(galaxies), chunk):
+            batch = galaxies[start:start + chunk]
+            cutouts = [galaxy.to_cutout(band) for galaxy in batch]
+            colorized = colorizer.colorize_cutouts(cutouts) if "predicted" in kinds or "lightness" in kinds \
+                else [None] * len(cutouts)
+            for offset, (galaxy, cutout, colorization) in enumerate(zip(batch, cutouts, colorized)):
+                catalogs = find_all_evidence(cutout, colorization, kinds)
+                c, t = label_simulated(start + offset, galaxy, catalogs)
+                candidates.append(c)
+                truths.append(t)
+                bar.update(1)
+    return pd.concat(candidates, ignore_index=True), pd.concat(truths, ignore_index=True)
+
+
+#: Side of the central crop of a Galaxy Zoo frame that the injection sets use
+#: (the galaxy fills the middle of the 424 px frame; a crop keeps the search fast).
+INJECTION_CROP = 212
+
+
+def _jpeg(rgb: np.ndarray, quality: int = 90) -> np.ndarray:
+    """8-bit round trip through JPEG, as the Galaxy Zoo images were stored."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)).save(buffer, format="JPEG",
+                                                                                   quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+
+
+def injected_candidates(paths: Sequence[Any], colorizer: Any, *, seed: int, kinds: Sequence[str] = EVIDENCE_KINDS,
+                        psf_quantiles: Sequence[float] = (4.4, 6.0, 7.9, 10.4, 14.6), negative_rate: float = 0.5,
+                        progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Inject knots into real composites and label every candidate found in them.
+
+    For each frame: its PSF is measured on its stars (:func:`frame_psf_fwhm`)
+    or, without any, drawn from the Galaxy Zoo distribution
+    (``psf_quantiles``: its 10, 25, 50, 75 and 90 % points, interpolated);
+    1-3 clumps (:func:`draw_knots`) and, with probability ``negative_rate``,
+    one hard negative are injected at that FWHM; the composite goes back
+    through 8 bits and JPEG, is cropped to its central
+    :data:`INJECTION_CROP` pixels and searched with the PSF the finder would
+    measure itself on the full frame's stars (else its default).
+    """
+    from tqdm.auto import tqdm
+
+    rng = np.random.default_rng(seed)
+    candidates, truths = [], []
+    for number, path in enumerate(tqdm(list(paths), desc="injected", unit="galaxy", disable=not progress)):
+        try:
+            original = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64) / 255.0
+        except OSError:
+            continue
+        height, width = original.shape[:2]
+        top, left = max(0, (height - INJECTION_CROP) // 2), max(0, (width - INJECTION_CROP) // 2)
+        crop = (slice(top, top + INJECTION_CROP), slice(left, left + INJECTION_CROP))
+        fwhm, _ = frame_psf_fwhm(original)
+        if fwhm is None:
+            fwhm = float(np.interp(rng.uniform(0.1, 0.9), [0.1, 0.25, 0.5, 0.75, 0.9], psf_quantiles))
+        image = original[crop]
+        knots = draw_knots(rng, image, fwhm=fwhm)
+        if rng.random() < negative_rate:
+            knots += [k for k in draw_knots(rng, image, fwhm=fwhm, n=1, kind="star")
+                      if all(math.hypot(k.x - o.x, k.y - o.y) >= 2.0 * fwhm for o in knots)]
+        if not knots:
+            continue
+        try:
+            injected, truth = inject_knots(image, knots)
+        except InputError:
+            continue
+        rgb = _jpeg(injected)
+        cutout = load(rgb)
+        cutout.source = f"{getattr(path, 'name', path)} (injected)"
+        measured, _ = lightness_psf_fwhm(load(_jpeg(original)).lightness)
+        colorization = colorizer(cutout) if ("predicted" in kinds or "lightness" in kinds) else None
+        catalogs = find_all_evidence(cutout, colorization, kinds,
+                                     psf_fwhm=measured if measured is not None and measured >= 1.0 else None)
+        c, t = label_injected(number, truth, catalogs)
+        c["frame"] = str(getattr(path, "name", path))
+        t["frame"] = str(getattr(path, "name", path))
+        t["injected_fwhm"] = fwhm
+        candidates.append(c)
+        truths.append(t)
+    return pd.concat(candidates, ignore_index=True), pd.concat(truths, ignore_index=True)
+
+
+def score_candidates(candidates: pd.DataFrame, classifiers: dict[str, RegionClassifier]) -> pd.Series:
+    """The score of each labelled candidate under the classifier of its kind of evidence."""
+    scores = pd.Series(np.nan, index=candidates.index)
+    for kind, classifier in classifiers.items():
+        rows = candidates["kind"] == kind
+        if rows.any():
+            scores[rows] = classifier(candidates.loc[rows, list(feature_names(kind))].to_numpy())
+    return scores
+
+

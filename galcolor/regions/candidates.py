@@ -1,0 +1,281 @@
+"""Candidate knots from the light and from the color, each measured on both.
+
+The contrast method (Mehta et al. 2021 on SDSS; the classical baseline of
+clump finding): the lightness, as relative luminance, minus a smooth model
+of the galaxy; where that contrast is significant over the pixel noise,
+photutils segments it and deblends it into knots. A knot bluer than the
+disk but with little light of its own (or whose light the model absorbed)
+comes from the color: the b* of the disk beneath (a normalised Gaussian
+average of the galaxy's b* with every candidate left out) minus the
+PSF-smoothed b*, over its uncertainty. Every candidate, whichever way it was
+found, is then measured on the light (contrast, significance, size, shape,
+share of the galaxy's light, place in the disk) and on the color (a* and b*
+excess over the disk beneath and their significance): the evidence that
+:mod:`galcolor.regions.score` weighs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from photutils.segmentation import SegmentationImage, SourceCatalog, deblend_sources, detect_sources
+from photutils.utils import NoDetectionsWarning
+from scipy import ndimage
+
+from ..color import lightness_to_luminance
+from .parameters import RegionParameters
+from .planes import FWHM_PER_SIGMA, ColorPlanes, gaussian_kernel_norm, noise_by_lightness, smooth
+
+__all__ = ["KnotMaps", "knot_maps", "find_candidates", "measure_candidates", "ORIGIN_LIGHT", "ORIGIN_COLOR"]
+
+#: Bits of a candidate's ``origin``: found in the light, in the color, or both.
+ORIGIN_LIGHT = 1
+ORIGIN_COLOR = 2
+
+
+@dataclass(eq=False)
+class KnotMaps:
+    """The maps the candidates are found and measured on (all (H, W))."""
+
+    luminance: np.ndarray
+    model: np.ndarray  # smooth galaxy light (luminance) with the knots left out
+    contrast: np.ndarray  # PSF-smoothed luminance minus the model
+    light_significance: np.ndarray  # contrast over its noise
+    a_psf: np.ndarray
+    b_psf: np.ndarray
+    disk_a: np.ndarray  # a*, b* of the disk beneath (knots left out)
+    disk_b: np.ndarray
+    a_std: np.ndarray  # uncertainty of a PSF-smoothed a*, b* difference
+    b_std: np.ndarray
+    blue_significance: np.ndarray  # (disk_b - b_psf) / b_std
+    valid: np.ndarray
+
+
+def _light_noise(luminance: np.ndarray, lightness: np.ndarray, sky: np.ndarray, psf_sigma: float) -> np.ndarray:
+    """Noise of the PSF-smoothed luminance, per pixel, as a function of L (measured on the image)."""
+    floor = 1e-4
+    noise = noise_by_lightness(luminance, lightness, sky, floor)
+    # The high-pass residual of a resampled (JPEG) frame understates the
+    # noise at PSF scale, where neighbouring pixels are correlated: measure
+    # the scatter of the smoothed image itself in the sky as a floor.
+    smoothed = ndimage.gaussian_filter(luminance, psf_sigma)
+    sky_values = smoothed[sky]
+    sky_noise = 1.4826 * float(np.median(np.abs(sky_values - np.median(sky_values)))) if sky_values.size > 50 else 0.0
+    return np.maximum(noise * gaussian_kernel_norm(psf_sigma), max(sky_noise, floor))
+
+
+def _symmetric_model(light: np.ndarray, valid: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """The part of each galaxy's light that its 180-degree rotation shares: min(I, I rotated).
+
+    Bulges, disks, bars and two-armed spirals are point-symmetric about the
+    nucleus; a knot is not, so it stands out of this model however close to
+    the nucleus it sits. Each connected piece of ``valid`` is rotated about
+    its brightest pixel (refined to the light-weighted centroid of the
+    pixels above 80 % of it); where the mirror image falls outside the
+    piece, ``fallback`` is the model.
+    """
+    model = fallback.copy()
+    pieces, count = ndimage.label(valid)
+    rows, cols = np.indices(light.shape, dtype=np.float64)
+    for number, box in enumerate(ndimage.find_objects(pieces), start=1):
+        if box is None:
+            continue
+        own = pieces[box] == number
+        values = np.where(own, light[box], -np.inf)
+        peak = float(values.max())
+        core = own & (values >= 0.8 * peak)
+        weights = np.where(core, light[box], 0.0)
+        cy = float((rows[box] * weights).sum() / weights.sum())
+        cx = float((cols[box] * weights).sum() / weights.sum())
+        mirror_y, mirror_x = 2.0 * cy - rows[box], 2.0 * cx - cols[box]
+        inside = ndimage.map_coordinates((pieces == number).astype(np.float64), [mirror_y, mirror_x], order=0,
+                                         mode="constant", cval=0.0) > 0.5
+        rotated = ndimage.map_coordinates(light, [mirror_y, mirror_x], order=1, mode="nearest")
+        use = own & inside
+        model[box] = np.where(use, np.minimum(light[box], rotated), model[box])
+    return model
+
+
+def knot_maps(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: float, params: RegionParameters,
+              exclude: np.ndarray | None = None) -> KnotMaps:
+    """Light contrast, disk color and their significances over ``galaxy_mask``.
+
+    ``exclude`` (pixels of knots found so far) is left out of the galaxy
+    model and of the disk color; :func:`find_candidates` calls this twice,
+    the second time without the knots of the first.
+    """
+    psf_sigma = psf_fwhm / FWHM_PER_SIGMA
+    valid = galaxy_mask & ~planes.mask
+    weights = valid.astype(np.float64)
+    luminance = lightness_to_luminance(np.clip(planes.lightness, 0.0, 100.0))
+    keep = weights if exclude is None else weights * ~exclude
+    model_sigma = max(params.contrast_scale * psf_fwhm / FWHM_PER_SIGMA, 1.5)
+    model = np.nan_to_num(smooth(luminance, keep, model_sigma))
+    luminance_psf = np.nan_to_num(smooth(luminance, weights, psf_sigma))
+    if params.galaxy_model == "symmetric":
+        model = _symmetric_model(luminance_psf, valid, model)
+    contrast = np.where(valid, luminance_psf - model, np.nan)
+    sky = ~planes.mask & ~ndimage.binary_dilation(galaxy_mask, iterations=max(1, int(round(psf_fwhm))))
+    if sky.sum() < 50:
+        sky = ~planes.mask
+    light_noise = _light_noise(luminance, planes.lightness, sky, psf_sigma)
+    light_significance = contrast / light_noise
+
+    a_psf = smooth(planes.a, weights, psf_sigma)
+    b_psf = smooth(planes.b, weights, psf_sigma)
+    disk_sigma = max(params.disk_color_scale * psf_fwhm / FWHM_PER_SIGMA, 2.0)
+    disk_a = smooth(planes.a, keep, disk_sigma)
+    disk_b = smooth(planes.b, keep, disk_sigma)
+    if planes.b_spread is None:  # true color: the pixel noise of b*, as a function of L
+        noise = noise_by_lightness(planes.b, planes.lightness, ~planes.mask, params.min_color_std)
+        b_std = a_std = noise * gaussian_kernel_norm(psf_sigma)
+    else:  # predicted color: the spread of the prediction
+        b_std = smooth(planes.b_spread, weights, psf_sigma)
+        a_std = b_std if planes.a_std is None else smooth(planes.a_std, weights, psf_sigma)
+    b_std = np.maximum(np.nan_to_num(b_std, nan=params.min_color_std), params.min_color_std)
+    a_std = np.maximum(np.nan_to_num(a_std, nan=params.min_color_std), params.min_color_std)
+    blue_significance = np.where(valid, (disk_b - b_psf) / b_std, np.nan)
+    return KnotMaps(luminance, model, contrast, light_significance, a_psf, b_psf, disk_a, disk_b, a_std, b_std,
+                    blue_significance, valid)
+
+
+def _segments(detection: np.ndarray, threshold: float, min_area: int, valid: np.ndarray) -> SegmentationImage | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoDetectionsWarning)
+        return detect_sources(np.where(np.isfinite(detection), detection, 0.0), threshold, min_area, mask=~valid)
+
+
+def _light_detection(maps: KnotMaps, params: RegionParameters) -> np.ndarray:
+    """Relative contrast (luminance over the galaxy model, minus 1) where the contrast is significant.
+
+    A relative threshold, because the smooth model of a centrally peaked
+    galaxy falls short of its light all along the inner ridge: significant
+    at any S/N, but only by a few per cent, where a knot stands out by tens
+    of per cent.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = np.where(maps.model > 0, maps.contrast / maps.model, 0.0)
+        return np.where(maps.light_significance >= params.light_n_sigma, relative, 0.0)
+
+
+def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: float, params: RegionParameters,
+                    use_color: bool = True) -> tuple[SegmentationImage | None, np.ndarray, KnotMaps]:
+    """Candidate knots: segments of the light contrast, deblended, plus blue patches the light missed.
+
+    Returns the segmentation (None when there is no candidate), the
+    ``origin`` bits of each label (:data:`ORIGIN_LIGHT`, :data:`ORIGIN_COLOR`)
+    and the maps, computed with the candidates left out of the galaxy model
+    and the disk color.
+    """
+    min_area = params.min_area
+    maps = knot_maps(planes, galaxy_mask, psf_fwhm, params)
+    first = _segments(_light_detection(maps, params), params.min_contrast, min_area, maps.valid)
+    if first is not None:  # once more with the knots out of the galaxy model: it no longer eats their light
+        grow = max(1, int(round(0.5 * psf_fwhm)))
+        maps = knot_maps(planes, galaxy_mask, psf_fwhm, params,
+                         exclude=ndimage.binary_dilation(first.data > 0, iterations=grow))
+    light = _segments(_light_detection(maps, params), params.min_contrast, min_area, maps.valid)
+    if light is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            light = deblend_sources(np.nan_to_num(maps.contrast), light, min_area, n_levels=params.deblend_levels,
+                                    contrast=params.deblend_contrast, progress_bar=False)
+    data = np.zeros(galaxy_mask.shape, dtype=np.int32) if light is None else light.data.astype(np.int32)
+    origin = {int(label): ORIGIN_LIGHT for label in np.unique(data) if label}
+    if use_color and planes.color != "none":
+        blue = _segments(maps.blue_significance, params.min_significance, min_area, maps.valid)
+        if blue is not None:
+            next_label = int(data.max()) + 1
+            for label, box in zip(blue.labels, blue.slices):
+                inside = blue.data[box] == label
+                overlap = data[box][inside]
+                if (overlap > 0).mean() >= 0.5:  # mostly a light candidate: that one is blue too
+                    for hit in np.unique(overlap[overlap > 0]):
+                        origin[int(hit)] |= ORIGIN_COLOR
+                    continue
+                own = inside & (data[box] == 0)
+                if own.sum() < min_area:
+                    continue
+                data[box][own] = next_label
+                origin[next_label] = ORIGIN_COLOR
+                next_label += 1
+    if not origin:
+        return None, np.zeros(0, dtype=np.int32), maps
+    segments = SegmentationImage(data)
+    return segments, np.asarray([origin[int(label)] for label in segments.labels], dtype=np.int32), maps
+
+
+def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segments: SegmentationImage,
+                       mask: np.ndarray, psf_fwhm: float) -> dict[str, np.ndarray]:
+    """The light and color measurements of each candidate, by column name (one value per label).
+
+    Light: centroid of the positive contrast, area, ``light_significance``
+    (peak), ``contrast`` (peak contrast over the galaxy model there),
+    ``flux_fraction`` (the knot's contrast light over its galaxy's
+    luminance), ``size_psf`` (FWHM of the contrast's second moments over
+    the PSF's), ``elongation``, ``r_gal`` and ``r_gal_norm`` (distance from
+    the galaxy's light centroid, in pixels and half-light radii). Color:
+    contrast-weighted ``a_mean``, ``b_mean`` of the PSF-smoothed color,
+    ``blue_excess`` (disk b* minus the knot's, positive: bluer),
+    ``a_excess`` (disk a* minus the knot's, positive: less red), their
+    uncertainties ``a_err``, ``b_err`` and ``significance`` (peak blue
+    excess over its uncertainty).
+    """
+    labels = segments.labels
+    data = segments.data
+    positive = np.where(np.isfinite(maps.contrast), np.clip(maps.contrast, 0.0, None), 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        light = SourceCatalog(positive + 1e-12, segments)
+        galaxy_light = SourceCatalog(maps.luminance, galaxy_segments, mask=mask)
+    x = np.asarray(light.x_centroid, dtype=np.float64)
+    y = np.asarray(light.y_centroid, dtype=np.float64)
+    area = np.asarray(light.area.value, dtype=np.float64)
+    flux = np.asarray(light.segment_flux, dtype=np.float64)
+    second = np.asarray(light.semimajor_axis.value, dtype=np.float64) ** 2 \
+        + np.asarray(light.semiminor_axis.value, dtype=np.float64) ** 2
+    size_psf = FWHM_PER_SIGMA * np.sqrt(np.clip(second / 2.0, 0.0, None)) / psf_fwhm
+    elongation = np.nan_to_num(np.asarray(light.elongation.value, dtype=np.float64), nan=1.0)
+
+    def per_label(values: np.ndarray, function=ndimage.mean) -> np.ndarray:
+        values = np.where(np.isfinite(values), values, 0.0)
+        return np.asarray(function(values, labels=data, index=labels), dtype=np.float64)
+
+    weight = positive + 1e-6 * (data > 0)
+    weight_sum = per_label(weight, ndimage.sum)
+
+    def weighted(values: np.ndarray) -> np.ndarray:
+        return per_label(np.where(np.isfinite(values), values, 0.0) * weight, ndimage.sum) / weight_sum
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        contrast_ratio = per_label(np.where(maps.model > 0, maps.contrast / maps.model, 0.0), ndimage.maximum)
+    galaxy_ids = np.asarray([np.bincount(galaxy_segments.data[data == label]).argmax() for label in labels])
+    galaxy_ids = np.maximum(galaxy_ids, 1)
+    index = np.searchsorted(galaxy_light.labels, galaxy_ids)
+    index = np.clip(index, 0, len(galaxy_light.labels) - 1)
+    gx = np.asarray(galaxy_light.x_centroid, dtype=np.float64)[index]
+    gy = np.asarray(galaxy_light.y_centroid, dtype=np.float64)[index]
+    total = np.asarray(galaxy_light.segment_flux, dtype=np.float64)[index]
+    half_light = np.asarray(galaxy_light.flux_radius(0.5).value, dtype=np.float64)[index]
+    r_gal = np.hypot(x - gx, y - gy)
+    b_mean, a_mean = weighted(maps.b_psf), weighted(maps.a_psf)
+    disk_b, disk_a = weighted(maps.disk_b), weighted(maps.disk_a)
+    b_err, a_err = weighted(maps.b_std), weighted(maps.a_std)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "x": x, "y": y, "area": area, "galaxy_id": galaxy_ids,
+            "light_significance": per_label(maps.light_significance, ndimage.maximum),
+            "contrast": contrast_ratio,
+            "flux_fraction": flux / total,
+            "size_psf": size_psf,
+            "elongation": elongation,
+            "r_gal": r_gal,
+            "r_gal_norm": r_gal / np.maximum(half_light, 1e-6),
+            "a_mean": a_mean, "b_mean": b_mean, "a_err": a_err, "b_err": b_err,
+            "blue_excess": disk_b - b_mean,
+            "a_excess": disk_a - a_mean,
+            "significance": per_label(maps.blue_significance, ndimage.maximum),
+        }
+

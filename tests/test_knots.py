@@ -1,0 +1,132 @@
+"""Candidates from the light and the color, the boosted-tree score and the labelled candidate sets."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from astropy import units as u
+from astropy.table import QTable, vstack
+
+from galcolor import InputError
+from galcolor.color import rgb_to_lab_numpy
+from galcolor.evaluation.knots import label_injected
+from galcolor.io import Cutout
+from galcolor.regions import (
+    NoRegionsWarning,
+    RegionClassifier,
+    feature_names,
+    find_star_forming_regions,
+    fit_region_classifier,
+    knot_features,
+)
+
+
+def _galaxy(knots: list[tuple[float, float, float]], size: int = 96, fwhm: float = 3.5,
+            knot_rgb: tuple[float, float, float] = (0.6, 0.8, 1.3)) -> np.ndarray:
+    """A reddish exponential disk with a bulge, plus Gaussian knots (x, y, peak) of color ``knot_rgb``."""
+    y, x = np.mgrid[:size, :size].astype(np.float64)
+    c = (size - 1) / 2.0
+    r = np.hypot((x - c), (y - c) / 0.7)
+    disk = 0.35 * np.exp(-r / 9.0) + 0.5 * np.exp(-(r / 2.5) ** 1.0)
+    rgb = disk[..., None] * np.array([1.15, 1.0, 0.8])
+    sigma = fwhm / 2.3548
+    for kx, ky, peak in knots:
+        blob = peak * np.exp(-((x - kx) ** 2 + (y - ky) ** 2) / (2 * sigma ** 2))
+        rgb = rgb + blob[..., None] * np.array(knot_rgb)
+    rng = np.random.default_rng(0)
+    rgb = rgb + 0.004 * rng.normal(size=rgb.shape)
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+
+
+def _cutout(rgb: np.ndarray, with_color: bool = True) -> Cutout:
+    lightness = rgb_to_lab_numpy(rgb)[..., 0]
+    return Cutout(lightness=lightness, mask=np.zeros(lightness.shape, bool), source="test galaxy",
+                  truth_rgb=rgb if with_color else None)
+
+
+def _find(cutout: Cutout, kind: str, **options) -> QTable:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoRegionsWarning)
+        return find_star_forming_regions(cutout, candidates="light+color", min_score=0.0, psf_fwhm=3.5,
+                                         calibration=RegionClassifier.uninformative(kind), **options)
+
+
+def _nearest(table: QTable, x: float, y: float) -> tuple[float, int]:
+    distance = np.hypot(u.Quantity(table["x"]).value - x, u.Quantity(table["y"]).value - y)
+    return float(distance.min()), int(np.argmin(distance))
+
+
+def test_a_blue_knot_is_found_in_the_light_and_is_bluer_than_its_disk() -> None:
+    table = _find(_cutout(_galaxy([(56.5, 47.5, 0.25)])), "true")
+    distance, row = _nearest(table, 56.5, 47.5)
+    assert distance < 1.5
+    assert table["origin"][row] & 1  # a knot of light
+    assert table["light_significance"][row] > 5
+    assert table["blue_excess"][row] > 1.0  # bluer than the disk beneath
+    assert 0.5 < table["size_psf"][row] < 2.0
+    assert table.meta["evidence"] == "true"
+
+
+def test_a_knot_beside_the_nucleus_is_its_own_candidate() -> None:
+    # 1.3 PSF FWHM from the nucleus: a smoothed-galaxy contrast merges it with
+    # the nucleus; the galaxy's 180-degree symmetric part does not contain it.
+    x, y = 47.5 + 1.3 * 3.5, 47.5
+    symmetric = _find(_cutout(_galaxy([(x, y, 0.2)])), "true")
+    assert _nearest(symmetric, x, y)[0] < 1.5
+    smooth = _find(_cutout(_galaxy([(x, y, 0.2)])), "true", galaxy_model="smooth")
+    assert _nearest(smooth, x, y)[0] > _nearest(symmetric, x, y)[0]
+
+
+def test_a_grey_cutout_is_searched_on_its_light_alone() -> None:
+    table = _find(_cutout(_galaxy([(56.5, 47.5, 0.25)]), with_color=False), "lightness")
+    assert table.meta["evidence"] == "lightness" and table.meta["color"] == "none"
+    assert _nearest(table, 56.5, 47.5)[0] < 1.5
+    assert np.isnan(np.asarray(table["blue_excess"], dtype=float)).all()
+    with pytest.raises(InputError, match="evidence is lightness"):
+        _find(_cutout(_galaxy([]), with_color=False), "true")
+
+
+def test_color_evidence_false_scores_a_colored_image_on_its_light() -> None:
+    table = _find(_cutout(_galaxy([(56.5, 47.5, 0.25)])), "lightness", color_evidence=False)
+    assert table.meta["evidence"] == "lightness" and table.meta["color"] == "true"
+    assert set(np.asarray(table["origin"]).tolist()) <= {1}  # no color candidates
+
+
+def test_the_exported_trees_are_scikit_learns_and_survive_json() -> None:
+    rng = np.random.default_rng(1)
+    n = 900
+    features = rng.normal(size=(n, len(feature_names("true"))))
+    labels = features[:, 0] - 0.5 * features[:, 8] + 0.4 * rng.normal(size=n) > 0.3
+    model = fit_region_classifier(features, labels, np.arange(n) // 3, kind="true", n_estimators=40)
+    back = RegionClassifier.from_dict(model.to_dict())
+    assert np.array_equal(back(features), model(features))
+    scores = model(features)
+    assert ((scores >= 0) & (scores <= 1)).all()
+    assert np.mean((scores >= 0.5) == labels) > 0.85
+    with pytest.raises(InputError, match="both"):
+        fit_region_classifier(features, np.ones(n, bool), np.arange(n), kind="true")
+    with pytest.raises(InputError, match="scores"):
+        RegionClassifier(kind="lightness", features=feature_names("true"), init=0.0, trees=(), iso_x=(), iso_y=())
+
+
+def test_knot_features_follow_the_kind() -> None:
+    table = _find(_cutout(_galaxy([(56.5, 47.5, 0.25)])), "true")
+    assert knot_features(table, "true", 3.5).shape == (len(table), len(feature_names("true")))
+    assert knot_features(table, "lightness", 3.5).shape == (len(table), len(feature_names("lightness")))
+    assert np.isfinite(knot_features(table, "true", 3.5)).all()
+
+
+def test_injected_labels_are_clump_negative_or_unknown() -> None:
+    truth = QTable({"id": [1, 2], "kind": ["clump", "star"], "x": [10.0, 40.0] * u.pix, "y": [10.0, 40.0] * u.pix,
+                    "fwhm": [4.0, 4.0] * u.pix, "flux_fraction_r": [0.05, 0.03], "delta_gr": [-0.5, 0.3],
+                    "delta_ri": [-0.2, 0.1]})
+    found = _find(_cutout(_galaxy([(56.5, 47.5, 0.25)])), "true")
+    catalog = vstack([found[:1]] * 3)
+    catalog["id"] = [4, 5, 6]
+    catalog["x"] = [10.5, 40.0, 70.0] * u.pix
+    catalog["y"] = [10.0, 41.0, 70.0] * u.pix
+    candidates, matched = label_injected(7, truth, {"true": catalog})
+    assert candidates["label"].tolist() == [1, 0, -1]
+    assert matched["detection"].tolist() == [int(catalog["id"][0]), int(catalog["id"][1])]
