@@ -257,7 +257,8 @@ def _command_regions(arguments: argparse.Namespace) -> int:
         print(f"galcolor regions: {target} is one of the inputs; choose another -o", file=sys.stderr)
         return 1
     params = RegionParameters(min_significance=arguments.min_significance, min_area=arguments.min_area,
-                              min_score=arguments.min_score, galaxies=arguments.galaxies)
+                              min_score=arguments.min_score, galaxies=arguments.galaxies,
+                              candidates=arguments.candidates, color_evidence=not arguments.light_only)
     load_options = {"band": _index_or_name(arguments.band), "hdu": _index_or_name(arguments.hdu)}
     products = [is_color_product(path) for path in inputs]
     colorizer = None
@@ -299,7 +300,7 @@ def _command_pipeline(arguments: argparse.Namespace) -> int:
             threads_per_worker=arguments.threads_per_worker, scheduler=arguments.scheduler,
             strict=arguments.strict, products=arguments.products, min_significance=arguments.min_significance,
             min_area=arguments.min_area, min_score=arguments.min_score, galaxies=arguments.galaxies,
-            progress=not arguments.quiet)
+            candidates=arguments.candidates, color_evidence=not arguments.light_only, progress=not arguments.quiet)
     except GalcolorError as error:
         print(f"galcolor pipeline: {error}", file=sys.stderr)
         return 1
@@ -398,6 +399,11 @@ def _add_region_arguments(parser: argparse.ArgumentParser) -> None:
                              "candidates)")
     parser.add_argument("--galaxies", choices=["central", "all"], default=defaults.galaxies,
                         help="the galaxy at the centre, or every galaxy in the frame")
+    parser.add_argument("--candidates", choices=["light+color", "color"], default=defaults.candidates,
+                        help="candidates from knots of light and blue patches, scored on both (default), or "
+                             "galcolor 0.1's color-excess method")
+    parser.add_argument("--light-only", action="store_true",
+                        help="score candidates on their light alone, without the color")
 
 
 def build_parser() -> argparse.ArgumentParser:

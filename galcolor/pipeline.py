@@ -600,6 +600,8 @@ def run_pipeline(
     min_area: int = _REGION_DEFAULTS.min_area,
     min_score: float = _REGION_DEFAULTS.min_score,
     galaxies: str = _REGION_DEFAULTS.galaxies,
+    candidates: str = _REGION_DEFAULTS.candidates,
+    color_evidence: bool = _REGION_DEFAULTS.color_evidence,
     progress: bool = True,
 ) -> PipelineResult:
     """Colorize a survey's cutouts, find their star-forming regions and write catalogs.
@@ -635,7 +637,7 @@ def run_pipeline(
         Fail the run at the first failed cutout (default: record and go on).
     products : bool, optional
         Also write each cutout's color FITS product under ``products/``.
-    min_significance, min_area, min_score, galaxies
+    min_significance, min_area, min_score, galaxies, candidates, color_evidence
         As for :func:`galcolor.find_star_forming_regions`.
     progress : bool, optional
         A tqdm bar over cutouts.
@@ -689,7 +691,8 @@ def run_pipeline(
     n_parts = math.ceil(len(table) / int(batch_size))
     # every parameter of the region finder, so that the run record can make the catalog again
     regions_options = RegionParameters(min_significance=float(min_significance), min_area=int(min_area),
-                                       min_score=float(min_score), galaxies=galaxies).to_dict()
+                                       min_score=float(min_score), galaxies=galaxies, candidates=candidates,
+                                       color_evidence=bool(color_evidence)).to_dict()
     config = {"inputs_sha256": _fingerprint(table), "n_inputs": len(table), "batch_size": int(batch_size),
               "model": str(model), "tta": bool(tta), "stretch": str(stretch), "band": band, "hdu": hdu,
               "regions": regions_options, "products": bool(products)}

@@ -13,7 +13,7 @@ warning per image; anything that goes wrong with one input becomes its
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from .colorizer import Colorizer
 from .exceptions import InputError
 from .io import Cutout, load
 from .io.load import file_kind
-from .regions import NoRegionsWarning, RegionParameters, ScoreCalibration, find_star_forming_regions
+from .regions import NoRegionsWarning, RegionClassifier, RegionParameters, ScoreCalibration, find_star_forming_regions
 
 __all__ = ["Processed", "process", "is_color_product", "COLORS"]
 
@@ -107,7 +107,7 @@ def process(
     *,
     colorizer: Colorizer | None = None,
     params: RegionParameters | None = None,
-    calibration: ScoreCalibration | None = None,
+    calibration: RegionClassifier | ScoreCalibration | Mapping[str, Any] | None = None,
     color: str = "predicted",
     load_options: dict[str, Any] | None = None,
     batch_size: int = 16,
@@ -127,8 +127,10 @@ def process(
         some input needs colorizing.
     params : RegionParameters, optional
         Parameters of :func:`~galcolor.regions.find_star_forming_regions`.
-    calibration : ScoreCalibration, optional
-        Score model for every input; default: the one for the color in hand.
+    calibration : RegionClassifier, ScoreCalibration or dict, optional
+        Score model for every input (a dict: one per kind of evidence,
+        e.g. ``{"predicted": ..., "true": ...}`` with ``color="both"``);
+        default: the shipped one for the evidence in hand.
     color : {"predicted", "true", "both"}
         Search the predicted color, the input's own color, or both.
     load_options : dict, optional
@@ -213,7 +215,8 @@ def _colorize(colorizer: Colorizer, entries: Sequence[Processed]) -> None:
         entry.colorization = result
 
 
-def _find(entry: Processed, color: str, params: RegionParameters, calibration: ScoreCalibration | None) -> None:
+def _find(entry: Processed, color: str, params: RegionParameters,
+          calibration: RegionClassifier | ScoreCalibration | Mapping[str, Any] | None) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NoRegionsWarning)  # an empty catalog says it

@@ -27,7 +27,8 @@ import pandas as pd
 from galcolor._atomic import atomic_write
 from galcolor.models import load_bundle
 from galcolor.models.pretrained import write_manifest
-from galcolor.regions import EVIDENCE_KINDS, feature_names, fit_region_classifier
+from galcolor.evaluation.knots import candidate_features
+from galcolor.regions import EVIDENCE_KINDS, fit_region_classifier
 from galcolor.regions.classifier import CLASSIFIER_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     fitted = {}
     for kind in EVIDENCE_KINDS:
         rows = training_rows(args.sets, kind)
-        features = rows[list(feature_names(kind))].to_numpy()
+        features = candidate_features(rows, kind)
         provenance = {"sets": list(TRAIN_SETS), "definition": "new (blends within 1.5 FWHM; clumps 0.1 mag bluer "
                       "in g-r than the disk beneath)", "n_per_set": rows["group"].str.split(":").str[0]
                       .value_counts().to_dict(), "command": "python pipelines/fit_region_classifiers.py"}

@@ -548,7 +548,8 @@ def test_a_bundle_carries_every_file_of_its_model_and_refuses_a_changed_calibrat
     from galcolor.models import WeightsError, bundle_for_weights, pretrained
 
     bundle = pretrained.load_bundle("default")
-    assert sorted(bundle.manifest["files"]) == ["card", "region_score", "uncertainty", "weights"]
+    assert sorted(bundle.manifest["files"]) == ["card", "region_classifier", "region_score", "uncertainty", "weights"]
+    assert set(bundle.region_classifier()) == {"predicted"}
     assert bundle.residual_table().weights_sha256 == bundle.weights_sha256
     assert set(bundle.region_score()) == {"predicted"}  # the true-color calibration is the finder's own
     assert bundle.reference_radius == pytest.approx(30.4)

@@ -10,10 +10,10 @@ import pytest
 import galcolor
 from galcolor.datasets import simulate
 from galcolor.process import is_color_product, process
-from galcolor.regions import RegionParameters, ScoreCalibration
+from galcolor.regions import RegionClassifier, RegionParameters
 
 #: Scores every candidate 0.5: with min_score 0 every candidate is kept.
-FLAT = ScoreCalibration.uninformative("predicted")
+FLAT = {kind: RegionClassifier.uninformative(kind) for kind in ("predicted", "true", "lightness")}
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Star-forming regions: detection on known images, rejection of red knots, schema, scores."""
+"""Star-forming regions, galcolor 0.1's color-excess method (``candidates="color"``): detection on known
+images, rejection of red knots, schema, scores. The light-and-color default is tested in test_knots.py."""
 
 from __future__ import annotations
 
@@ -17,13 +18,20 @@ from galcolor.regions import (
     NoRegionsWarning,
     RegionParameters,
     ScoreCalibration,
-    find_star_forming_regions,
     fit_score_calibration,
     load_score_calibration,
     psf_fwhm_pixels,
     score_features,
 )
 from galcolor.catalog import REGION_COLUMNS, RegionFlag
+from galcolor.regions import find_star_forming_regions as _find_star_forming_regions
+
+
+def find_star_forming_regions(data, params=None, **options):
+    """The color-excess method this module tests (unless the parameters say otherwise)."""
+    if params is None and "candidates" not in options:
+        options["candidates"] = "color"
+    return _find_star_forming_regions(data, params, **options)
 
 SIZE = 96
 #: Blue knots (x, y): bluer than the disk by 25 b* units, 8 pixels apart or more.
@@ -216,7 +224,7 @@ def test_a_red_neighbour_touching_the_galaxy_is_split_off() -> None:
     assert not maps.galaxy_mask[int(y0), int(x0)]
     assert maps.galaxy_mask[48, 48] and maps.galaxy_mask[50, 40]  # the disk and its knots stay
     assert len(table) == len(BLUE_KNOTS)
-    unsplit = RegionParameters(min_score=0, psf_fwhm=3.5, split_neighbors=False)
+    unsplit = RegionParameters(min_score=0, psf_fwhm=3.5, split_neighbors=False, candidates="color")
     _, merged = find_star_forming_regions(galaxy, unsplit, calibration=FLAT, return_maps=True)
     assert merged.galaxy_mask[int(y0), int(x0)]
 
@@ -298,7 +306,7 @@ def test_simulation_harness_gives_each_true_object_its_distance_to_the_nearest_o
 
     galaxy = simulate(1, size=96, seed=25)[0]  # clumps, a neighbour and stars
     candidates, truth = evaluate_on_simulation([galaxy], colors=("true",), progress=False, min_score=0,
-                                               calibration=FLAT)
+                                               calibration=FLAT, candidates="color")
     psf = float(truth["psf_fwhm"].iloc[0])
     blends = resolve_blends(galaxy.truth, psf)
     x, y = u.Quantity(blends["x"]).value, u.Quantity(blends["y"]).value
@@ -367,7 +375,8 @@ def test_cli_regions_reads_color_products_and_records_failures(tmp_path, capsys)
     broken = tmp_path / "broken.fits"
     broken.write_bytes(b"SIMPLE  =                    T" + b"\0" * 100)
     target = tmp_path / "regions.parquet"
-    status = main(["regions", str(product), str(broken), "-o", str(target), "--min-score", "0", "--quiet"])
+    status = main(["regions", str(product), str(broken), "-o", str(target), "--min-score", "0", "--quiet",
+                   "--candidates", "color"])
     assert status == 1  # one input failed ...
     captured = capsys.readouterr()
     assert "broken.fits" in captured.err

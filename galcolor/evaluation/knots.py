@@ -51,10 +51,15 @@ from ..regions import (EVIDENCE_KINDS, NoRegionsWarning, RegionClassifier, featu
 from .injection import draw_knots, frame_psf_fwhm, inject_knots
 from .regions import MATCH_RADIUS, match_regions, resolve_blends
 
-__all__ = ["Definition", "NEW_DEFINITION", "OLD_DEFINITION", "BLUER_MARGIN_GR", "find_all_evidence",
+__all__ = ["CANDIDATE_COLUMNS", "candidate_features", "Definition", "NEW_DEFINITION", "OLD_DEFINITION", "BLUER_MARGIN_GR", "find_all_evidence",
            "label_simulated", "label_injected", "simulated_candidates", "injected_candidates", "score_candidates",
            "clump_color_excess"]
 
+#: Catalog columns kept with each labelled candidate (the inputs of
+#: :func:`~galcolor.regions.knot_features`, and where the candidate is).
+CANDIDATE_COLUMNS = ("x", "y", "area", "flux_fraction", "r_gal", "r_gal_norm", "a_mean", "a_err", "b_mean", "b_err",
+                     "blue_excess", "significance", "a_excess", "light_significance", "contrast", "size_psf",
+                     "elongation", "origin")
 #: A catalog clump is bluer than the disk beneath it by at least this (g - r, mag).
 BLUER_MARGIN_GR = 0.1
 
@@ -148,8 +153,9 @@ def _frames(key: Any, catalogs: dict[str, QTable], truth: pd.DataFrame, radius: 
         frame["label"] = label
         frame["matched_kind"] = [truth["kind"].iloc[j] if j >= 0 else "" for j in detected]
         frame["psf_fwhm"] = psf
-        for name in ("x", "y"):
-            frame[name] = u.Quantity(catalog[name]).value if len(catalog) else np.zeros(0)
+        for name in CANDIDATE_COLUMNS:  # the measurements, so features can be computed again
+            values = catalog[name] if len(catalog) else np.zeros(0)
+            frame[name] = np.asarray(getattr(values, "value", values), dtype=np.float64)
         candidate_frames.append(frame)
         rows = truth.copy()
         rows.insert(0, "kind_of_evidence", kind)
@@ -305,13 +311,23 @@ def injected_candidates(paths: Sequence[Any], colorizer: Any, *, seed: int, kind
     return pd.concat(candidates, ignore_index=True), pd.concat(truths, ignore_index=True)
 
 
+def candidate_features(candidates: pd.DataFrame, kind: str) -> np.ndarray:
+    """:func:`~galcolor.regions.knot_features` of labelled candidates, from their stored measurements."""
+    result = np.zeros((len(candidates), len(feature_names(kind))))
+    psf = candidates["psf_fwhm"].to_numpy(dtype=np.float64)
+    for value in np.unique(psf):
+        where = np.flatnonzero(psf == value)
+        result[where] = knot_features(candidates.iloc[where], kind, float(value))
+    return result
+
+
 def score_candidates(candidates: pd.DataFrame, classifiers: dict[str, RegionClassifier]) -> pd.Series:
     """The score of each labelled candidate under the classifier of its kind of evidence."""
     scores = pd.Series(np.nan, index=candidates.index)
     for kind, classifier in classifiers.items():
-        rows = candidates["kind"] == kind
-        if rows.any():
-            scores[rows] = classifier(candidates.loc[rows, list(feature_names(kind))].to_numpy())
+        rows = candidates[candidates["kind"] == kind]
+        if len(rows):
+            scores[rows.index] = classifier(candidate_features(rows, kind))
     return scores
 
 

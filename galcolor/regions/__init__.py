@@ -1,54 +1,48 @@
-"""Star-forming regions from color: blue-excess maps, detection, calibrated scores.
+"""Star-forming regions: compact knots of light and blue patches, scored on light and color.
 
-Young star-forming clumps are compact knots bluer than the disk around them.
-:func:`find_star_forming_regions` finds them in the color of a galaxy image,
-predicted (a :class:`~galcolor.Colorization`) or true (a
-:class:`~galcolor.Cutout` that carries ``truth_rgb``), with the same code:
+Young star-forming clumps are compact knots, bluer than the disk around
+them. :func:`find_star_forming_regions` finds them in a galaxy image seen in
+one band, with its predicted color (a :class:`~galcolor.Colorization`), with
+its true color (a :class:`~galcolor.Cutout` that carries ``truth_rgb``), or
+with no color at all (a plain :class:`~galcolor.Cutout`), with the same code:
 
 1. **Galaxy.** photutils segmentation of the PSF-smoothed lightness above a
    sigma-clipped sky threshold; stars and galaxies touching a galaxy's
    segment are split off when deblending finds them redder than it, or
-   with 40 % of the segment's light or more (more than any clump); the
-   main galaxy is the segment at (or nearest) the image centre, or every
-   large segment with ``galaxies="all"``.
-2. **Blue excess** (the contrast method of Mehta et al. 2021, applied to
-   color): the local disk b* minus the PSF-smoothed b*; positive means
-   bluer than the disk around it. The disk b* is the median b* in
-   elliptical annuli (the radial color gradient: red bulge, bluer disk),
-   corrected in angle sectors between the major and minor axes (a round
-   bulge in an inclined disk reddens an annulus more along the minor axis),
-   then averaged over the galaxy folded about its axes (bulge and disk are
-   mirror-symmetric; this follows the bulge near the centre, where sectors
-   are too coarse), plus a normalised Gaussian smoothing of what is left
-   (arms, bars), all with knots excluded (iterated): pixels both bluer
-   than the model and brighter than the galaxy's elliptical light profile.
-   Blue but faint patches, such as the disk beside a round bulge on the
-   major axis, stay in the fit, which learns them.
-3. **Significance**: the excess over its uncertainty: for a predicted color
-   the spread of the prediction (``ab_std`` without the calibrated error of
-   the galaxy's overall color, which cancels in a difference), for a true
-   color the pixel noise of b* (measured as a function of L).
-4. **Regions**: :func:`photutils.segmentation.detect_sources` on the
-   significance map inside the galaxy, split by
-   :func:`~photutils.segmentation.deblend_sources` on the lightness contrast
-   (image minus the smoothed disk, at the image's own resolution: knots 1-2
-   PSF FWHM apart are separate peaks there, which a PSF-smoothed contrast
-   merges), then split further at the local maxima of that contrast
-   (:func:`skimage.feature.peak_local_max`, seeds of a
-   :func:`skimage.segmentation.watershed`): a knot next to a brighter one
-   barely dips between them, too little for the contrast levels of the
-   deblending. Measured with :class:`~photutils.segmentation.SourceCatalog`.
-5. **Score**: a logistic model of the region's measurements, calibrated on
-   simulated galaxies whose clumps are known (:func:`fit_score_calibration`;
-   the shipped coefficients come from ``pipelines/calibrate_regions.py``).
+   with 40 % of the segment's light or more; the main galaxy is the segment
+   at (or nearest) the image centre, or every large segment with
+   ``galaxies="all"``. The PSF comes from the header, or from the frame's
+   own stars when there is no WCS (:mod:`~galcolor.regions.psf`).
+2. **Candidates from the light** (the contrast method of Mehta et al. 2021):
+   the PSF-smoothed luminance minus a smooth model of the galaxy, the light
+   it shares with its own 180-degree rotation (bulge, disk, bar and two
+   arms are point-symmetric; a knot is not, even beside the nucleus);
+   segmented where it is significant over the pixel noise and exceeds the
+   model by ``min_contrast``, and deblended with photutils.
+   **Candidates from the color**: patches bluer than the disk beneath them
+   (a normalised Gaussian average of b* with the candidates left out) that
+   the light missed (:mod:`~galcolor.regions.candidates`).
+3. **Evidence**: every candidate is measured on the light (significance,
+   contrast, size against the PSF, elongation, share of the galaxy's light,
+   place in the disk in half-light radii) and on the color (a*, b* excess
+   over the disk beneath and its significance against ``ab_std`` or the
+   pixel noise).
+4. **Score**: a calibrated probability from boosted trees on that evidence
+   (:class:`RegionClassifier`), one per kind of evidence (``predicted``,
+   ``true``, ``lightness``), fitted on simulated galaxies and on real SDSS
+   galaxies with injected knots (``pipelines/fit_region_classifiers.py``);
+   ``meta["evidence"]`` and ``meta["calibration"]`` say which one scored a
+   catalog.
 
-One module per step: :mod:`~galcolor.regions.planes` (inputs, PSF),
-:mod:`~galcolor.regions.galaxy` (1), :mod:`~galcolor.regions.disk` (2, 3),
-:mod:`~galcolor.regions.detect` (4 and the entry point),
-:mod:`~galcolor.regions.score` (5), and every knob in one
-:class:`RegionParameters`, which each catalog records whole. Matching to a
-simulated truth, completeness and purity are on the evaluation side
-(:mod:`galcolor.evaluation.regions`): this package never imports the colorizer.
+galcolor 0.1's method, candidates only where the color already shows an
+excess over a disk-color model (:mod:`~galcolor.regions.disk`), is kept as
+``candidates="color"`` with its logistic :class:`ScoreCalibration`, for
+comparison.
+
+Every knob is in one :class:`RegionParameters`, which each catalog records
+whole. Matching to a simulated or injected truth, completeness and purity
+are on the evaluation side (:mod:`galcolor.evaluation.regions`,
+:mod:`galcolor.evaluation.knots`): this package never imports the colorizer.
 
 Catalog columns and their units are defined once, in :mod:`galcolor.catalog`.
 """

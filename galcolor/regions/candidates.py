@@ -23,6 +23,7 @@ import numpy as np
 from photutils.segmentation import SegmentationImage, SourceCatalog, deblend_sources, detect_sources
 from photutils.utils import NoDetectionsWarning
 from scipy import ndimage
+from skimage.feature import peak_local_max
 
 from ..color import lightness_to_luminance
 from .parameters import RegionParameters
@@ -40,6 +41,8 @@ class KnotMaps:
     """The maps the candidates are found and measured on (all (H, W))."""
 
     luminance: np.ndarray
+    luminance_psf: np.ndarray
+    light_noise: np.ndarray  # noise of luminance_psf
     model: np.ndarray  # smooth galaxy light (luminance) with the knots left out
     contrast: np.ndarray  # PSF-smoothed luminance minus the model
     light_significance: np.ndarray  # contrast over its noise
@@ -66,15 +69,31 @@ def _light_noise(luminance: np.ndarray, lightness: np.ndarray, sky: np.ndarray, 
     return np.maximum(noise * gaussian_kernel_norm(psf_sigma), max(sky_noise, floor))
 
 
-def _symmetric_model(light: np.ndarray, valid: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+def _vertex(values: np.ndarray, row: int, col: int, axis: int) -> float:
+    """Offset, in [-0.5, 0.5] pixels, of the vertex of a parabola through a maximum and its two neighbours."""
+    index = [row, col]
+    if index[axis] == 0 or index[axis] == values.shape[axis] - 1:
+        return 0.0
+    before, after = list(index), list(index)
+    before[axis] -= 1
+    after[axis] += 1
+    low, mid, high = values[tuple(before)], values[row, col], values[tuple(after)]
+    curvature = low - 2.0 * mid + high
+    return float(np.clip(0.5 * (low - high) / curvature, -0.5, 0.5)) if curvature < 0 else 0.0
+
+
+def _symmetric_model(light: np.ndarray, valid: np.ndarray, fallback: np.ndarray, smooth_light: np.ndarray
+                     ) -> np.ndarray:
     """The part of each galaxy's light that its 180-degree rotation shares: min(I, I rotated).
 
     Bulges, disks, bars and two-armed spirals are point-symmetric about the
     nucleus; a knot is not, so it stands out of this model however close to
     the nucleus it sits. Each connected piece of ``valid`` is rotated about
-    its brightest pixel (refined to the light-weighted centroid of the
-    pixels above 80 % of it); where the mirror image falls outside the
-    piece, ``fallback`` is the model.
+    its nucleus: the local maximum of ``light`` nearest the peak of
+    ``smooth_light`` (the galaxy smoothed well beyond the PSF, so that a
+    knot brighter than the nucleus does not take its place), refined to a
+    fraction of a pixel by a parabola through it and its neighbours; where
+    the mirror image falls outside the piece, ``fallback`` is the model.
     """
     model = fallback.copy()
     pieces, count = ndimage.label(valid)
@@ -83,12 +102,14 @@ def _symmetric_model(light: np.ndarray, valid: np.ndarray, fallback: np.ndarray)
         if box is None:
             continue
         own = pieces[box] == number
-        values = np.where(own, light[box], -np.inf)
-        peak = float(values.max())
-        core = own & (values >= 0.8 * peak)
-        weights = np.where(core, light[box], 0.0)
-        cy = float((rows[box] * weights).sum() / weights.sum())
-        cx = float((cols[box] * weights).sum() / weights.sum())
+        broad = np.unravel_index(np.argmax(np.where(own, smooth_light[box], -np.inf)), own.shape)
+        local = np.where(own, light[box], 0.0)
+        peaks = peak_local_max(local, min_distance=1, labels=own.astype(np.int32), exclude_border=False)
+        if len(peaks) == 0:
+            peaks = np.array([broad])
+        py, px = peaks[np.argmin(np.hypot(peaks[:, 0] - broad[0], peaks[:, 1] - broad[1]))]
+        cy = box[0].start + py + _vertex(local, py, px, axis=0)
+        cx = box[1].start + px + _vertex(local, py, px, axis=1)
         mirror_y, mirror_x = 2.0 * cy - rows[box], 2.0 * cx - cols[box]
         inside = ndimage.map_coordinates((pieces == number).astype(np.float64), [mirror_y, mirror_x], order=0,
                                          mode="constant", cval=0.0) > 0.5
@@ -99,46 +120,50 @@ def _symmetric_model(light: np.ndarray, valid: np.ndarray, fallback: np.ndarray)
 
 
 def knot_maps(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: float, params: RegionParameters,
-              exclude: np.ndarray | None = None) -> KnotMaps:
+              exclude: np.ndarray | None = None, previous: KnotMaps | None = None) -> KnotMaps:
     """Light contrast, disk color and their significances over ``galaxy_mask``.
 
     ``exclude`` (pixels of knots found so far) is left out of the galaxy
     model and of the disk color; :func:`find_candidates` calls this twice,
-    the second time without the knots of the first.
+    the second time without the knots of the first, passing the first maps
+    as ``previous`` (what does not depend on ``exclude`` is reused).
     """
     psf_sigma = psf_fwhm / FWHM_PER_SIGMA
     valid = galaxy_mask & ~planes.mask
     weights = valid.astype(np.float64)
-    luminance = lightness_to_luminance(np.clip(planes.lightness, 0.0, 100.0))
+    if previous is None:
+        luminance = lightness_to_luminance(np.clip(planes.lightness, 0.0, 100.0))
+        luminance_psf = np.nan_to_num(smooth(luminance, weights, psf_sigma))
+        sky = ~planes.mask & ~ndimage.binary_dilation(galaxy_mask, iterations=max(1, int(round(psf_fwhm))))
+        if sky.sum() < 50:
+            sky = ~planes.mask
+        light_noise = _light_noise(luminance, planes.lightness, sky, psf_sigma)
+        a_psf = smooth(planes.a, weights, psf_sigma)
+        b_psf = smooth(planes.b, weights, psf_sigma)
+        if planes.b_spread is None:  # true color: the pixel noise of b*, as a function of L
+            noise = noise_by_lightness(planes.b, planes.lightness, ~planes.mask, params.min_color_std)
+            b_std = a_std = noise * gaussian_kernel_norm(psf_sigma)
+        else:  # predicted color: the spread of the prediction
+            b_std = smooth(planes.b_spread, weights, psf_sigma)
+            a_std = b_std if planes.a_std is None else smooth(planes.a_std, weights, psf_sigma)
+        b_std = np.maximum(np.nan_to_num(b_std, nan=params.min_color_std), params.min_color_std)
+        a_std = np.maximum(np.nan_to_num(a_std, nan=params.min_color_std), params.min_color_std)
+    else:
+        luminance, luminance_psf, light_noise = previous.luminance, previous.luminance_psf, previous.light_noise
+        a_psf, b_psf, a_std, b_std = previous.a_psf, previous.b_psf, previous.a_std, previous.b_std
     keep = weights if exclude is None else weights * ~exclude
     model_sigma = max(params.contrast_scale * psf_fwhm / FWHM_PER_SIGMA, 1.5)
     model = np.nan_to_num(smooth(luminance, keep, model_sigma))
-    luminance_psf = np.nan_to_num(smooth(luminance, weights, psf_sigma))
     if params.galaxy_model == "symmetric":
-        model = _symmetric_model(luminance_psf, valid, model)
+        model = _symmetric_model(luminance_psf, valid, model, np.nan_to_num(smooth(luminance, weights, model_sigma)))
     contrast = np.where(valid, luminance_psf - model, np.nan)
-    sky = ~planes.mask & ~ndimage.binary_dilation(galaxy_mask, iterations=max(1, int(round(psf_fwhm))))
-    if sky.sum() < 50:
-        sky = ~planes.mask
-    light_noise = _light_noise(luminance, planes.lightness, sky, psf_sigma)
     light_significance = contrast / light_noise
-
-    a_psf = smooth(planes.a, weights, psf_sigma)
-    b_psf = smooth(planes.b, weights, psf_sigma)
     disk_sigma = max(params.disk_color_scale * psf_fwhm / FWHM_PER_SIGMA, 2.0)
     disk_a = smooth(planes.a, keep, disk_sigma)
     disk_b = smooth(planes.b, keep, disk_sigma)
-    if planes.b_spread is None:  # true color: the pixel noise of b*, as a function of L
-        noise = noise_by_lightness(planes.b, planes.lightness, ~planes.mask, params.min_color_std)
-        b_std = a_std = noise * gaussian_kernel_norm(psf_sigma)
-    else:  # predicted color: the spread of the prediction
-        b_std = smooth(planes.b_spread, weights, psf_sigma)
-        a_std = b_std if planes.a_std is None else smooth(planes.a_std, weights, psf_sigma)
-    b_std = np.maximum(np.nan_to_num(b_std, nan=params.min_color_std), params.min_color_std)
-    a_std = np.maximum(np.nan_to_num(a_std, nan=params.min_color_std), params.min_color_std)
     blue_significance = np.where(valid, (disk_b - b_psf) / b_std, np.nan)
-    return KnotMaps(luminance, model, contrast, light_significance, a_psf, b_psf, disk_a, disk_b, a_std, b_std,
-                    blue_significance, valid)
+    return KnotMaps(luminance, luminance_psf, light_noise, model, contrast, light_significance, a_psf, b_psf,
+                    disk_a, disk_b, a_std, b_std, blue_significance, valid)
 
 
 def _segments(detection: np.ndarray, threshold: float, min_area: int, valid: np.ndarray) -> SegmentationImage | None:
@@ -175,7 +200,7 @@ def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: floa
     if first is not None:  # once more with the knots out of the galaxy model: it no longer eats their light
         grow = max(1, int(round(0.5 * psf_fwhm)))
         maps = knot_maps(planes, galaxy_mask, psf_fwhm, params,
-                         exclude=ndimage.binary_dilation(first.data > 0, iterations=grow))
+                         exclude=ndimage.binary_dilation(first.data > 0, iterations=grow), previous=maps)
     light = _segments(_light_detection(maps, params), params.min_contrast, min_area, maps.valid)
     if light is not None:
         with warnings.catch_warnings():
@@ -239,9 +264,16 @@ def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segme
     size_psf = FWHM_PER_SIGMA * np.sqrt(np.clip(second / 2.0, 0.0, None)) / psf_fwhm
     elongation = np.nan_to_num(np.asarray(light.elongation.value, dtype=np.float64), nan=1.0)
 
-    def per_label(values: np.ndarray, function=ndimage.mean) -> np.ndarray:
-        values = np.where(np.isfinite(values), values, 0.0)
-        return np.asarray(function(values, labels=data, index=labels), dtype=np.float64)
+    inside = data > 0
+    position = np.searchsorted(labels, data[inside])  # labels are sorted
+
+    def per_label(values: np.ndarray, function=ndimage.sum) -> np.ndarray:
+        values = np.where(np.isfinite(values), values, 0.0)[inside]
+        if function is ndimage.maximum:
+            result = np.full(len(labels), -np.inf)
+            np.maximum.at(result, position, values)
+            return result
+        return np.bincount(position, weights=values, minlength=len(labels)).astype(np.float64)
 
     weight = positive + 1e-6 * (data > 0)
     weight_sum = per_label(weight, ndimage.sum)
@@ -251,7 +283,8 @@ def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segme
 
     with np.errstate(invalid="ignore", divide="ignore"):
         contrast_ratio = per_label(np.where(maps.model > 0, maps.contrast / maps.model, 0.0), ndimage.maximum)
-    galaxy_ids = np.asarray([np.bincount(galaxy_segments.data[data == label]).argmax() for label in labels])
+    galaxy_ids = np.asarray([np.bincount(galaxy_segments.data[box][data[box] == label]).argmax()
+                             for label, box in zip(labels, segments.slices)])
     galaxy_ids = np.maximum(galaxy_ids, 1)
     index = np.searchsorted(galaxy_light.labels, galaxy_ids)
     index = np.clip(index, 0, len(galaxy_light.labels) - 1)

@@ -49,7 +49,7 @@ CLASSIFIER_FILE = "region_classifier.json"
 EVIDENCE_KINDS = ("predicted", "true", "lightness")
 #: Morphological evidence, from the lightness alone.
 LIGHT_FEATURES = ("log_light_significance", "log_contrast", "log_flux_fraction", "log_size_psf", "elongation",
-                  "r_gal_norm", "log_area_psf", "found_in_light")
+                  "r_gal_norm", "log_area_psf", "found_in_light", "r_gal_psf", "log_galaxy_size_psf")
 #: Color evidence, added for predicted and true color.
 COLOR_FEATURES = ("blue_excess", "a_excess", "color_significance", "b_mean", "a_mean", "log_b_err")
 
@@ -69,9 +69,9 @@ def knot_features(table: Mapping[str, Any], kind: str, psf_fwhm: float) -> np.nd
     >>> import numpy as np
     >>> from galcolor.regions import knot_features
     >>> row = {"light_significance": [20.0], "contrast": [0.5], "flux_fraction": [0.05], "size_psf": [1.1],
-    ...        "elongation": [1.2], "r_gal_norm": [1.0], "area": [30.0], "origin": [1]}
+    ...        "elongation": [1.2], "r_gal": [7.0], "r_gal_norm": [1.0], "area": [30.0], "origin": [1]}
     >>> knot_features(row, "lightness", psf_fwhm=3.5).round(2).tolist()
-    [[1.3, -0.3, -1.3, 0.04, 1.2, 1.0, 0.49, 1.0]]
+    [[1.3, -0.3, -1.3, 0.04, 1.2, 1.0, 0.49, 1.0, 2.0, 0.3]]
     """
 
     def column(name: str) -> np.ndarray:
@@ -80,6 +80,9 @@ def knot_features(table: Mapping[str, Any], kind: str, psf_fwhm: float) -> np.nd
         return np.asarray(values, dtype=np.float64).reshape(-1)
 
     area_psf = column("area") / (np.pi * (psf_fwhm / 2.0) ** 2)
+    r_gal, r_gal_norm = column("r_gal"), column("r_gal_norm")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half_light = np.where(r_gal_norm > 0, r_gal / r_gal_norm, np.nan)
     columns = [
         np.log10(np.clip(column("light_significance"), 0.1, None)),
         np.log10(np.clip(column("contrast"), 1e-3, None)),
@@ -89,6 +92,8 @@ def knot_features(table: Mapping[str, Any], kind: str, psf_fwhm: float) -> np.nd
         np.clip(column("r_gal_norm"), 0.0, 10.0),
         np.log10(np.clip(area_psf, 1e-3, None)),
         (column("origin").astype(np.int64) & 1).astype(np.float64),
+        np.clip(r_gal / psf_fwhm, 0.0, 50.0),  # a nucleus sits within a fraction of a FWHM
+        np.log10(np.clip(half_light / psf_fwhm, 0.1, 100.0)),  # a galaxy the size of the PSF is one knot
     ]
     if kind != "lightness":
         columns += [

@@ -1,4 +1,4 @@
-"""Find star-forming regions: candidates bluer than the disk beneath, measured and scored.
+"""Find star-forming regions: candidates from the light and the color, measured and scored.
 
 See :mod:`galcolor.regions` for the method, step by step.
 """
@@ -9,7 +9,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 from astropy import units as u
@@ -88,27 +88,34 @@ def find_star_forming_regions(
     data: Colorization | Cutout,
     params: RegionParameters | None = None,
     *,
-    calibration: ScoreCalibration | None = None,
+    calibration: RegionClassifier | ScoreCalibration | Mapping[str, Any] | None = None,
     return_maps: bool = False,
     **overrides: Any,
 ) -> QTable | tuple[QTable, RegionMaps]:
-    """Find compact regions bluer than the disk around them and score them.
+    """Find compact knots of light and blue patches in a galaxy and score them as star-forming regions.
 
     Parameters
     ----------
     data : galcolor.Colorization or galcolor.Cutout
-        A colorized image (predicted color), or a cutout with ``truth_rgb``
-        (true color: the same method on the real color, for comparison).
+        A colorized image (predicted color), a cutout with ``truth_rgb``
+        (true color: the same method on the real color, for comparison), or
+        a cutout without color (its light alone).
     params : RegionParameters, optional
         Every parameter of the finder; default ``RegionParameters()``.
-    calibration : ScoreCalibration, optional
-        Score model; default: the shipped one for the color in hand.
+    calibration : RegionClassifier, ScoreCalibration or dict, optional
+        Score model; default: the shipped one for the evidence in hand (a
+        :class:`RegionClassifier` of the kind in ``meta["evidence"]``; a
+        :class:`ScoreCalibration` for ``candidates="color"``). A dict maps
+        kinds of evidence to classifiers.
     return_maps : bool, optional
         Also return the :class:`RegionMaps`.
     **overrides
         Any field of :class:`RegionParameters` by name, replacing the one in
         ``params``; the most used:
 
+        - ``candidates`` ("light+color"): knots of light and blue patches,
+          or ``"color"`` (galcolor 0.1's color-excess method);
+        - ``color_evidence`` (True): False scores on the light alone;
         - ``min_significance`` (2.5): detection threshold on the blue excess
           over its uncertainty;
         - ``min_area`` (5): fewest connected pixels in a region;
@@ -148,7 +155,18 @@ def find_star_forming_regions(
     True
     >>> correct, _, _ = label_candidates(regions, galaxy.truth)
     >>> len(regions), int(correct.sum()), int((galaxy.truth["kind"] == "clump").sum())
-    (1, 1, 3)
+    (2, 2, 3)
+    >>> regions.meta["evidence"], regions.meta["calibration"]
+    ('true', 'galcolor (true)')
+
+    The same galaxy seen in one band, without any color: its knots of light
+    alone, scored by the lightness classifier:
+
+    >>> grey = galaxy.to_cutout("r")
+    >>> grey.truth_rgb = None
+    >>> alone = find_star_forming_regions(grey)
+    >>> len(alone), alone.meta["evidence"]
+    (1, 'lightness')
 
     The same catalog again from its own metadata:
 
@@ -248,10 +266,13 @@ def _psf(planes: ColorPlanes, params: RegionParameters) -> tuple[float, str]:
     return float(psf_fwhm), "header" if has_wcs else "default"
 
 
-def _calibration(calibration: RegionClassifier | ScoreCalibration | None, kind: str, params: RegionParameters,
+def _calibration(calibration: RegionClassifier | ScoreCalibration | Mapping[str, Any] | None, kind: str,
+                 params: RegionParameters,
                  planes: ColorPlanes) -> RegionClassifier | ScoreCalibration:
     """The score model for this kind of evidence: the one passed, else the shipped one."""
     wanted = RegionClassifier if params.candidates == "light+color" else ScoreCalibration
+    if isinstance(calibration, Mapping):  # one per kind of evidence (process(color="both"))
+        calibration = calibration.get(kind)
     if calibration is not None:
         if not isinstance(calibration, wanted):
             raise InputError(f"candidates={params.candidates!r} is scored by a {wanted.__name__}, "
@@ -272,6 +293,15 @@ def _calibration(calibration: RegionClassifier | ScoreCalibration | None, kind: 
                       stacklevel=3)
         found = wanted.uninformative(kind)
     return found
+
+
+def _sky_positions(planes: ColorPlanes, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ICRS ra, dec in degrees of pixel positions (NaN without a celestial WCS)."""
+    if planes.wcs is None or not planes.wcs.has_celestial or not len(x):
+        return np.full(len(x), np.nan), np.full(len(x), np.nan)
+    sky = planes.wcs.celestial.pixel_to_world(x, y)
+    sky = sky.icrs if hasattr(sky, "icrs") else sky
+    return np.asarray(sky.ra.deg, dtype=np.float64), np.asarray(sky.dec.deg, dtype=np.float64)
 
 
 def _measure_knots(planes: ColorPlanes, segments: SegmentationImage, origin: np.ndarray, knots: Any,
@@ -298,12 +328,7 @@ def _measure_knots(planes: ColorPlanes, segments: SegmentationImage, origin: np.
         if values["b_err"][row] > values["blue_excess"][row]:
             value |= RegionFlag.LOW_SNR_COLOR
         flags[row] = value
-    ra = np.full(len(labels), np.nan)
-    dec = np.full(len(labels), np.nan)
-    if planes.wcs is not None and planes.wcs.has_celestial and len(labels):
-        sky = planes.wcs.celestial.pixel_to_world(x, y)
-        sky = sky.icrs if hasattr(sky, "icrs") else sky
-        ra, dec = sky.ra.deg, sky.dec.deg
+    ra, dec = _sky_positions(planes, x, y)
     table = QTable()
     table["id"] = np.asarray(labels, dtype=np.int64)
     table["galaxy_id"] = values["galaxy_id"].astype(np.int64)
@@ -471,12 +496,7 @@ def _measure(planes: ColorPlanes, segments: SegmentationImage, parents: np.ndarr
             value |= RegionFlag.LOW_SNR_COLOR
         flags[row] = value
 
-    ra = np.full(len(labels), np.nan)
-    dec = np.full(len(labels), np.nan)
-    if planes.wcs is not None and planes.wcs.has_celestial and len(labels):
-        sky = planes.wcs.celestial.pixel_to_world(x, y)
-        sky = sky.icrs if hasattr(sky, "icrs") else sky
-        ra, dec = sky.ra.deg, sky.dec.deg
+    ra, dec = _sky_positions(planes, x, y)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         flux_fraction = region_light / total[index]

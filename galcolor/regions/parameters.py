@@ -159,7 +159,7 @@ class RegionParameters:
     'all'
     """
 
-    candidates: str = "color"
+    candidates: str = "light+color"
     color_evidence: bool = True
     min_significance: float = 2.5
     min_area: int = 5
