@@ -2,16 +2,20 @@
 From color to a star-forming-region catalog
 ============================================
 
-Find compact regions bluer than the disk around them, score them, write a
-catalog, and check it against the simulator's truth.
+Find candidate star-forming knots, score them, write a catalog, and check it
+against the simulator's truth.
 
 :func:`galcolor.find_star_forming_regions` segments the galaxy with
-photutils, measures the blue excess (the local disk b* minus the b* of each
-knot), detects and deblends significant knots and scores each with a
-probability calibrated on simulated galaxies. It runs on the *predicted*
-color of a :class:`~galcolor.Colorization` or on the *true* color of a
-:class:`~galcolor.Cutout` that has one, with the same code, so the two can
-be compared.
+photutils, finds compact knots in its light (the lightness against the part
+of the galaxy its own 180-degree rotation shares) and blue patches in its
+color, measures each on both (contrast, size, share of the light, blue
+excess over the disk beneath) and scores each with a probability from
+boosted trees calibrated on simulated galaxies and on real SDSS galaxies
+with injected knots. It runs on the *predicted* color of a
+:class:`~galcolor.Colorization`, on the *true* color of a
+:class:`~galcolor.Cutout` that has one, or on the light alone, with the same
+code, so the three can be compared (the tutorial "Does color find star
+formation?" does).
 """
 
 import tempfile
@@ -45,7 +49,7 @@ with warnings.catch_warnings():
         predicted.append((result, galcolor.find_star_forming_regions(result, min_score=0)))
         true.append(galcolor.find_star_forming_regions(cutout, min_score=0))
 
-regions = predicted[0][1]["id", "x", "y", "ra", "dec", "area", "blue_excess", "significance", "score"]
+regions = predicted[0][1]["id", "x", "y", "ra", "dec", "light_significance", "size_psf", "blue_excess", "score"]
 for name in regions.colnames[1:]:
     regions[name].info.format = ".5f" if name in ("ra", "dec") else ".2f"  # display only
 regions

@@ -51,7 +51,7 @@ from ..regions import (EVIDENCE_KINDS, NoRegionsWarning, RegionClassifier, featu
 from .injection import draw_knots, frame_psf_fwhm, inject_knots
 from .regions import MATCH_RADIUS, match_regions, resolve_blends
 
-__all__ = ["CANDIDATE_COLUMNS", "candidate_features", "Definition", "NEW_DEFINITION", "OLD_DEFINITION", "BLUER_MARGIN_GR", "find_all_evidence",
+__all__ = ["InjectedFrame", "inject_frame", "COLOR_EXCESS", "CANDIDATE_COLUMNS", "candidate_features", "Definition", "NEW_DEFINITION", "OLD_DEFINITION", "BLUER_MARGIN_GR", "find_all_evidence",
            "label_simulated", "label_injected", "simulated_candidates", "injected_candidates", "score_candidates",
            "clump_color_excess"]
 
@@ -60,6 +60,9 @@ __all__ = ["CANDIDATE_COLUMNS", "candidate_features", "Definition", "NEW_DEFINIT
 CANDIDATE_COLUMNS = ("x", "y", "area", "flux_fraction", "r_gal", "r_gal_norm", "a_mean", "a_err", "b_mean", "b_err",
                      "blue_excess", "significance", "a_excess", "light_significance", "contrast", "size_psf",
                      "elongation", "origin")
+#: The kind of evidence of galcolor 0.1's method (candidates only where the
+#: predicted color shows an excess, ``candidates="color"``), for the ablation.
+COLOR_EXCESS = "color-excess"
 #: A catalog clump is bluer than the disk beneath it by at least this (g - r, mag).
 BLUER_MARGIN_GR = 0.1
 
@@ -85,6 +88,12 @@ def find_all_evidence(cutout: Cutout, colorization: Colorization | None, kinds: 
     catalogs = {}
     for kind in kinds:
         data: Cutout | Colorization
+        if kind == COLOR_EXCESS:  # galcolor 0.1's method on the predicted color, its own shipped scores
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NoRegionsWarning)
+                catalogs[kind] = find_star_forming_regions(colorization, candidates="color", min_score=0.0,
+                                                           psf_fwhm=psf_fwhm, **options)
+            continue
         if kind == "predicted":
             if colorization is None:
                 raise InputError("predicted evidence needs a colorization")
@@ -145,7 +154,10 @@ def _frames(key: Any, catalogs: dict[str, QTable], truth: pd.DataFrame, radius: 
             rows = truth.iloc[detected[matched]]
             label[matched] = np.where(rows["positive"].to_numpy(), 1,
                                       np.where(rows["kind"].to_numpy() == "clump", -1, 0))
-        frame = pd.DataFrame(knot_features(catalog, kind, psf), columns=list(feature_names(kind)))
+        if kind == COLOR_EXCESS:  # scored when found (its logistic calibration), no knot features
+            frame = pd.DataFrame({"stored_score": np.asarray(catalog["score"], dtype=np.float64)})
+        else:
+            frame = pd.DataFrame(knot_features(catalog, kind, psf), columns=list(feature_names(kind)))
         frame.insert(0, "id", np.asarray(catalog["id"], dtype=np.int64) if len(catalog) else np.zeros(0, np.int64))
         frame.insert(0, "kind", kind)
         frame.insert(0, "image", key)
@@ -231,8 +243,7 @@ def simulated_candidates(galaxies: Iterable[Any], colorizer: Any, *, kinds: Sequ
         for start in range(0, len(galaxies), chunk):
             batch = galaxies[start:start + chunk]
             cutouts = [galaxy.to_cutout(band) for galaxy in batch]
-            colorized = colorizer.colorize_cutouts(cutouts) if "predicted" in kinds or "lightness" in kinds \
-                else [None] * len(cutouts)
+            colorized = colorizer.colorize_cutouts(cutouts) if set(kinds) - {"true"} else [None] * len(cutouts)
             for offset, (galaxy, cutout, colorization) in enumerate(zip(batch, cutouts, colorized)):
                 catalogs = find_all_evidence(cutout, colorization, kinds)
                 c, t = label_simulated(start + offset, galaxy, catalogs)
@@ -255,17 +266,61 @@ def _jpeg(rgb: np.ndarray, quality: int = 90) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
 
 
+@dataclass
+class InjectedFrame:
+    """One Galaxy Zoo frame with knots injected: what :func:`injected_candidates` searches."""
+
+    name: str
+    cutout: Cutout  # the injected composite (8 bits, JPEG), central crop: lightness and true color
+    truth: QTable  # the injected knots (:func:`~galcolor.evaluation.injection.inject_knots`)
+    fwhm: float  # FWHM of the injected knots (the frame's PSF, measured or drawn)
+    finder_psf: float | None  # what the finder measures on the full frame's stars (None: its default)
+
+
+def inject_frame(path: Any, rng: np.random.Generator, *,
+                 psf_quantiles: Sequence[float] = (4.4, 6.0, 7.9, 10.4, 14.6),
+                 negative_rate: float = 0.5) -> InjectedFrame | None:
+    """Inject knots into one real composite (see :func:`injected_candidates`); None when it has no room."""
+    try:
+        original = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64) / 255.0
+    except OSError:
+        return None
+    height, width = original.shape[:2]
+    top, left = max(0, (height - INJECTION_CROP) // 2), max(0, (width - INJECTION_CROP) // 2)
+    crop = (slice(top, top + INJECTION_CROP), slice(left, left + INJECTION_CROP))
+    fwhm, _ = frame_psf_fwhm(original)
+    if fwhm is None:
+        fwhm = float(np.interp(rng.uniform(0.1, 0.9), [0.1, 0.25, 0.5, 0.75, 0.9], psf_quantiles))
+    image = original[crop]
+    knots = draw_knots(rng, image, fwhm=fwhm)
+    if rng.random() < negative_rate:
+        knots += [k for k in draw_knots(rng, image, fwhm=fwhm, n=1, kind="star")
+                  if all(math.hypot(k.x - o.x, k.y - o.y) >= 2.0 * fwhm for o in knots)]
+    if not knots:
+        return None
+    try:
+        injected, truth = inject_knots(image, knots)
+    except InputError:
+        return None
+    name = str(getattr(path, "name", path))
+    cutout = load(_jpeg(injected))
+    cutout.source = f"{name} (injected)"
+    measured, _ = lightness_psf_fwhm(load(_jpeg(original)).lightness)
+    return InjectedFrame(name, cutout, truth, float(fwhm),
+                         measured if measured is not None and measured >= 1.0 else None)
+
+
 def injected_candidates(paths: Sequence[Any], colorizer: Any, *, seed: int, kinds: Sequence[str] = EVIDENCE_KINDS,
-                        psf_quantiles: Sequence[float] = (4.4, 6.0, 7.9, 10.4, 14.6), negative_rate: float = 0.5,
-                        progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                        progress: bool = True, **injection: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Inject knots into real composites and label every candidate found in them.
 
-    For each frame: its PSF is measured on its stars (:func:`frame_psf_fwhm`)
-    or, without any, drawn from the Galaxy Zoo distribution
-    (``psf_quantiles``: its 10, 25, 50, 75 and 90 % points, interpolated);
-    1-3 clumps (:func:`draw_knots`) and, with probability ``negative_rate``,
-    one hard negative are injected at that FWHM; the composite goes back
-    through 8 bits and JPEG, is cropped to its central
+    For each frame (:func:`inject_frame`, one random generator seeded with
+    ``seed`` for the whole sequence): its PSF is measured on its stars
+    (:func:`frame_psf_fwhm`) or, without any, drawn from the Galaxy Zoo
+    distribution (``psf_quantiles``: its 10, 25, 50, 75 and 90 % points,
+    interpolated); 1-3 clumps (:func:`draw_knots`) and, with probability
+    ``negative_rate``, one hard negative are injected at that FWHM; the
+    composite goes back through 8 bits and JPEG, is cropped to its central
     :data:`INJECTION_CROP` pixels and searched with the PSF the finder would
     measure itself on the full frame's stars (else its default).
     """
@@ -274,38 +329,15 @@ def injected_candidates(paths: Sequence[Any], colorizer: Any, *, seed: int, kind
     rng = np.random.default_rng(seed)
     candidates, truths = [], []
     for number, path in enumerate(tqdm(list(paths), desc="injected", unit="galaxy", disable=not progress)):
-        try:
-            original = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64) / 255.0
-        except OSError:
+        frame = inject_frame(path, rng, **injection)
+        if frame is None:
             continue
-        height, width = original.shape[:2]
-        top, left = max(0, (height - INJECTION_CROP) // 2), max(0, (width - INJECTION_CROP) // 2)
-        crop = (slice(top, top + INJECTION_CROP), slice(left, left + INJECTION_CROP))
-        fwhm, _ = frame_psf_fwhm(original)
-        if fwhm is None:
-            fwhm = float(np.interp(rng.uniform(0.1, 0.9), [0.1, 0.25, 0.5, 0.75, 0.9], psf_quantiles))
-        image = original[crop]
-        knots = draw_knots(rng, image, fwhm=fwhm)
-        if rng.random() < negative_rate:
-            knots += [k for k in draw_knots(rng, image, fwhm=fwhm, n=1, kind="star")
-                      if all(math.hypot(k.x - o.x, k.y - o.y) >= 2.0 * fwhm for o in knots)]
-        if not knots:
-            continue
-        try:
-            injected, truth = inject_knots(image, knots)
-        except InputError:
-            continue
-        rgb = _jpeg(injected)
-        cutout = load(rgb)
-        cutout.source = f"{getattr(path, 'name', path)} (injected)"
-        measured, _ = lightness_psf_fwhm(load(_jpeg(original)).lightness)
-        colorization = colorizer(cutout) if ("predicted" in kinds or "lightness" in kinds) else None
-        catalogs = find_all_evidence(cutout, colorization, kinds,
-                                     psf_fwhm=measured if measured is not None and measured >= 1.0 else None)
-        c, t = label_injected(number, truth, catalogs)
-        c["frame"] = str(getattr(path, "name", path))
-        t["frame"] = str(getattr(path, "name", path))
-        t["injected_fwhm"] = fwhm
+        colorization = colorizer(frame.cutout) if set(kinds) - {"true"} else None
+        catalogs = find_all_evidence(frame.cutout, colorization, kinds, psf_fwhm=frame.finder_psf)
+        c, t = label_injected(number, frame.truth, catalogs)
+        c["frame"] = frame.name
+        t["frame"] = frame.name
+        t["injected_fwhm"] = frame.fwhm
         candidates.append(c)
         truths.append(t)
     return pd.concat(candidates, ignore_index=True), pd.concat(truths, ignore_index=True)
@@ -324,6 +356,8 @@ def candidate_features(candidates: pd.DataFrame, kind: str) -> np.ndarray:
 def score_candidates(candidates: pd.DataFrame, classifiers: dict[str, RegionClassifier]) -> pd.Series:
     """The score of each labelled candidate under the classifier of its kind of evidence."""
     scores = pd.Series(np.nan, index=candidates.index)
+    if "stored_score" in candidates:
+        scores = scores.where(candidates["kind"] != COLOR_EXCESS, candidates["stored_score"])
     for kind, classifier in classifiers.items():
         rows = candidates[candidates["kind"] == kind]
         if len(rows):

@@ -27,7 +27,7 @@ from skimage.feature import peak_local_max
 
 from ..color import lightness_to_luminance
 from .parameters import RegionParameters
-from .planes import FWHM_PER_SIGMA, ColorPlanes, gaussian_kernel_norm, noise_by_lightness, smooth
+from .planes import FWHM_PER_SIGMA, ColorPlanes, gaussian_kernel_norm, noise_by_lightness, smooth, smooth_many
 
 __all__ = ["KnotMaps", "knot_maps", "find_candidates", "measure_candidates", "ORIGIN_LIGHT", "ORIGIN_COLOR"]
 
@@ -43,6 +43,7 @@ class KnotMaps:
     luminance: np.ndarray
     luminance_psf: np.ndarray
     light_noise: np.ndarray  # noise of luminance_psf
+    broad_light: np.ndarray  # luminance smoothed at the galaxy-model scale (all galaxy pixels)
     model: np.ndarray  # smooth galaxy light (luminance) with the knots left out
     contrast: np.ndarray  # PSF-smoothed luminance minus the model
     light_significance: np.ndarray  # contrast over its noise
@@ -131,38 +132,40 @@ def knot_maps(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: float, par
     psf_sigma = psf_fwhm / FWHM_PER_SIGMA
     valid = galaxy_mask & ~planes.mask
     weights = valid.astype(np.float64)
+    model_sigma = max(params.contrast_scale * psf_fwhm / FWHM_PER_SIGMA, 1.5)
     if previous is None:
         luminance = lightness_to_luminance(np.clip(planes.lightness, 0.0, 100.0))
-        luminance_psf = np.nan_to_num(smooth(luminance, weights, psf_sigma))
         sky = ~planes.mask & ~ndimage.binary_dilation(galaxy_mask, iterations=max(1, int(round(psf_fwhm))))
         if sky.sum() < 50:
             sky = ~planes.mask
         light_noise = _light_noise(luminance, planes.lightness, sky, psf_sigma)
-        a_psf = smooth(planes.a, weights, psf_sigma)
-        b_psf = smooth(planes.b, weights, psf_sigma)
+        spread = [] if planes.b_spread is None else [planes.b_spread] + ([] if planes.a_std is None else [planes.a_std])
+        luminance_psf, a_psf, b_psf, *spreads = smooth_many([luminance, planes.a, planes.b] + spread, weights,
+                                                             psf_sigma)
+        luminance_psf = np.nan_to_num(luminance_psf)
+        broad_light = np.nan_to_num(smooth(luminance, weights, model_sigma))
         if planes.b_spread is None:  # true color: the pixel noise of b*, as a function of L
             noise = noise_by_lightness(planes.b, planes.lightness, ~planes.mask, params.min_color_std)
             b_std = a_std = noise * gaussian_kernel_norm(psf_sigma)
         else:  # predicted color: the spread of the prediction
-            b_std = smooth(planes.b_spread, weights, psf_sigma)
-            a_std = b_std if planes.a_std is None else smooth(planes.a_std, weights, psf_sigma)
+            b_std = spreads[0]
+            a_std = b_std if planes.a_std is None else spreads[1]
         b_std = np.maximum(np.nan_to_num(b_std, nan=params.min_color_std), params.min_color_std)
         a_std = np.maximum(np.nan_to_num(a_std, nan=params.min_color_std), params.min_color_std)
     else:
         luminance, luminance_psf, light_noise = previous.luminance, previous.luminance_psf, previous.light_noise
         a_psf, b_psf, a_std, b_std = previous.a_psf, previous.b_psf, previous.a_std, previous.b_std
+        broad_light = previous.broad_light
     keep = weights if exclude is None else weights * ~exclude
-    model_sigma = max(params.contrast_scale * psf_fwhm / FWHM_PER_SIGMA, 1.5)
-    model = np.nan_to_num(smooth(luminance, keep, model_sigma))
+    model = broad_light if exclude is None else np.nan_to_num(smooth(luminance, keep, model_sigma))
     if params.galaxy_model == "symmetric":
-        model = _symmetric_model(luminance_psf, valid, model, np.nan_to_num(smooth(luminance, weights, model_sigma)))
+        model = _symmetric_model(luminance_psf, valid, model, broad_light)
     contrast = np.where(valid, luminance_psf - model, np.nan)
     light_significance = contrast / light_noise
     disk_sigma = max(params.disk_color_scale * psf_fwhm / FWHM_PER_SIGMA, 2.0)
-    disk_a = smooth(planes.a, keep, disk_sigma)
-    disk_b = smooth(planes.b, keep, disk_sigma)
+    disk_a, disk_b = smooth_many([planes.a, planes.b], keep, disk_sigma)
     blue_significance = np.where(valid, (disk_b - b_psf) / b_std, np.nan)
-    return KnotMaps(luminance, luminance_psf, light_noise, model, contrast, light_significance, a_psf, b_psf,
+    return KnotMaps(luminance, luminance_psf, light_noise, broad_light, model, contrast, light_significance, a_psf, b_psf,
                     disk_a, disk_b, a_std, b_std, blue_significance, valid)
 
 
@@ -232,6 +235,25 @@ def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: floa
     return segments, np.asarray([origin[int(label)] for label in segments.labels], dtype=np.int32), maps
 
 
+def _galaxy_light(luminance: np.ndarray, segment: np.ndarray, mask: np.ndarray) -> tuple[float, float, float, float]:
+    """Light-weighted centroid (x, y), total luminance and half-light radius of one galaxy segment.
+
+    The half-light radius is that of the circle about the centroid holding
+    half the segment's light (pixels sorted by distance, light summed).
+    """
+    rows, cols = np.nonzero(segment & ~mask)
+    light = np.clip(luminance[rows, cols], 0.0, None)
+    total = float(light.sum())
+    if rows.size == 0 or total <= 0:
+        return float("nan"), float("nan"), float("nan"), float("nan")
+    cx, cy = float((cols * light).sum() / total), float((rows * light).sum() / total)
+    distance = np.hypot(cols - cx, rows - cy)
+    order = np.argsort(distance)
+    cumulative = np.cumsum(light[order])
+    half = float(distance[order][np.searchsorted(cumulative, 0.5 * total)])
+    return cx, cy, total, max(half, 0.5)
+
+
 def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segments: SegmentationImage,
                        mask: np.ndarray, psf_fwhm: float) -> dict[str, np.ndarray]:
     """The light and color measurements of each candidate, by column name (one value per label).
@@ -254,7 +276,6 @@ def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segme
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         light = SourceCatalog(positive + 1e-12, segments)
-        galaxy_light = SourceCatalog(maps.luminance, galaxy_segments, mask=mask)
     x = np.asarray(light.x_centroid, dtype=np.float64)
     y = np.asarray(light.y_centroid, dtype=np.float64)
     area = np.asarray(light.area.value, dtype=np.float64)
@@ -286,12 +307,10 @@ def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segme
     galaxy_ids = np.asarray([np.bincount(galaxy_segments.data[box][data[box] == label]).argmax()
                              for label, box in zip(labels, segments.slices)])
     galaxy_ids = np.maximum(galaxy_ids, 1)
-    index = np.searchsorted(galaxy_light.labels, galaxy_ids)
-    index = np.clip(index, 0, len(galaxy_light.labels) - 1)
-    gx = np.asarray(galaxy_light.x_centroid, dtype=np.float64)[index]
-    gy = np.asarray(galaxy_light.y_centroid, dtype=np.float64)[index]
-    total = np.asarray(galaxy_light.segment_flux, dtype=np.float64)[index]
-    half_light = np.asarray(galaxy_light.flux_radius(0.5).value, dtype=np.float64)[index]
+    galaxies = {label: _galaxy_light(maps.luminance, galaxy_segments.data == label, mask)
+                for label in np.unique(galaxy_ids)}
+    gx, gy, total, half_light = (np.asarray([galaxies[g][k] for g in galaxy_ids], dtype=np.float64)
+                                 for k in range(4))
     r_gal = np.hypot(x - gx, y - gy)
     b_mean, a_mean = weighted(maps.b_psf), weighted(maps.a_psf)
     disk_b, disk_a = weighted(maps.disk_b), weighted(maps.disk_a)

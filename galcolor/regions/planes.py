@@ -22,7 +22,7 @@ from ..io import Cutout
 from ..models import bundle_for_weights
 
 __all__ = ["ColorPlanes", "color_planes", "prediction_spread", "FWHM_PER_SIGMA", "gaussian_kernel_norm", "smooth",
-           "noise_by_lightness", "psf_area"]
+           "noise_by_lightness", "psf_area", "smooth_many"]
 
 #: Gaussian FWHM / sigma, 2 sqrt(2 ln 2) to the 4 decimals every smoothing
 #: scale of the region finder (and its calibrations) was measured with.
@@ -107,6 +107,19 @@ def smooth(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
     denominator = ndimage.gaussian_filter(weights.astype(np.float64), sigma, mode="nearest")
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denominator > 1e-3, numerator / np.maximum(denominator, 1e-12), np.nan)
+
+
+def smooth_many(planes: list[np.ndarray], weights: np.ndarray, sigma: float) -> list[np.ndarray]:
+    """:func:`smooth` of several planes with the same weights: the denominator is filtered once."""
+    denominator = ndimage.gaussian_filter(weights.astype(np.float64), sigma, mode="nearest")
+    usable = denominator > 1e-3
+    safe = np.maximum(denominator, 1e-12)
+    smoothed = []
+    for values in planes:
+        numerator = ndimage.gaussian_filter(np.where(weights > 0, values * weights, 0.0), sigma, mode="nearest")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            smoothed.append(np.where(usable, numerator / safe, np.nan))
+    return smoothed
 
 
 def noise_by_lightness(values: np.ndarray, lightness: np.ndarray, valid: np.ndarray, floor: float,
