@@ -106,6 +106,17 @@ def rates(candidates: pd.DataFrame, truth: pd.DataFrame, kind: str, definition: 
     return result
 
 
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub markdown table, floats to 3 decimals, NaN as blank."""
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return "" if np.isnan(value) else f"{value:.3f}"
+        return str(value)
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def plain(n: int, colorizer: galcolor.Colorizer) -> dict:
     """Regions on plain Galaxy Zoo val frames: predicted against true color, and regions per galaxy."""
     from tqdm import tqdm
@@ -247,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             "`unlabelled_regions_per_galaxy` counts the regions on no injected object. `candidates_found`: share "
             "of the clumps with any candidate within 1.5 FWHM (the ceiling of completeness). `ece`: expected "
             "calibration error of the score over labelled candidates (10 bins).\n\n"
-            + table[[c for c in columns if c in table]].to_markdown(index=False, floatfmt=".3f") + "\n")
+            + markdown_table(table[[c for c in columns if c in table]]) + "\n")
     if "plain_val" in results:
         plain_val = results["plain_val"]
         text += (f"\n## Plain SDSS val galaxies\n\n{plain_val['n_galaxies']} Galaxy Zoo val frames (central "

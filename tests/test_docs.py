@@ -29,7 +29,7 @@ def test_docs_build_with_warnings_as_errors_and_run_every_tutorial(tmp_path):
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-8000:]
     tutorials = sorted(path.name for path in (html / "tutorials").glob("plot_*.html"))
     assert tutorials == [f"{path.stem}.html" for path in sorted((ROOT / "docs" / "examples").glob("plot_*.py"))]
-    assert len(tutorials) == 5
+    assert len(tutorials) == 6
     for page in tutorials:
         text = (html / "tutorials" / page).read_text()
         assert "sphx-glr-single-img" in text or "sphx-glr-multi-img" in text, f"{page} has no figure"

@@ -34,10 +34,12 @@ from galcolor.datasets import simulate
 # %%
 # Three kinds of evidence on one galaxy
 # -------------------------------------
-# A simulated galaxy with clumps, seen in the r band. The same finder runs
-# on its light alone, on its predicted color and on its true color.
+# A simulated galaxy with six clumps, seen in the r band. The same finder
+# runs on its light alone, on its predicted color and on its true color. One
+# galaxy is an anecdote (on others the ranking differs); the benchmark below
+# is the measurement.
 
-galaxy = simulate(1, size=128, seed=31, max_clumps=6)[0]
+galaxy = simulate(1, size=128, seed=34, max_clumps=6)[0]
 cutout = galaxy.to_cutout("r")
 colorized = galcolor.Colorizer()(cutout)
 with warnings.catch_warnings():
@@ -81,7 +83,11 @@ plt.show()
 # that nobody labelled); ``hard_negatives_hit`` is the share of injected
 # stars scored as clumps.
 
-record = Path(galcolor.__file__).resolve().parents[1] / "benchmarks" / "results" / "knots" / "knots.json"
+# sphinx-gallery runs examples in their own folder, docs/examples: the
+# records are two levels up, in the repository's benchmarks/results.
+record = next(folder / "benchmarks" / "results" / "knots" / "knots.json"
+              for folder in (Path.cwd(), *Path.cwd().parents)
+              if (folder / "benchmarks" / "results" / "knots" / "knots.json").is_file())
 results = json.loads(record.read_text())
 rows = []
 for name, label in (("sim_bench", "simulated"), ("injected_val", "real + injected")):
@@ -122,9 +128,13 @@ plt.show()
 # What this says
 # --------------
 # Most of what finds a clump is its light: a compact knot stands out of the
-# galaxy's symmetric part whatever its color. Color adds what the light
-# cannot say, whether the knot is bluer than its disk, and rejects red
-# knots and stars; the true color does this much better than the predicted
-# one, because the colorizer paints knots nearly the color of their disk
-# (the next step of the project). The numbers of each release are in
+# galaxy's symmetric part whatever its color, and galcolor 0.1's method,
+# which waited for the predicted color to show an excess, found almost
+# none. The true color adds what the light cannot say, whether the knot is
+# bluer than its disk: ten points of completeness, and it rejects red and
+# neutral point sources (on real galaxies 10 % of them score as clumps,
+# against 74 % from the light alone). The predicted color adds nothing yet:
+# the colorizer paints knots nearly the color of their disk (the injected
+# knots above look the same in the bottom row whatever their true color),
+# which is the next step of the project. The numbers of each release are in
 # ``benchmarks/results/knots/knots.md``.

@@ -51,9 +51,10 @@ from ..regions import (EVIDENCE_KINDS, NoRegionsWarning, RegionClassifier, featu
 from .injection import draw_knots, frame_psf_fwhm, inject_knots
 from .regions import MATCH_RADIUS, match_regions, resolve_blends
 
-__all__ = ["InjectedFrame", "inject_frame", "COLOR_EXCESS", "CANDIDATE_COLUMNS", "candidate_features", "Definition", "NEW_DEFINITION", "OLD_DEFINITION", "BLUER_MARGIN_GR", "find_all_evidence",
-           "label_simulated", "label_injected", "simulated_candidates", "injected_candidates", "score_candidates",
-           "clump_color_excess"]
+__all__ = ["InjectedFrame", "inject_frame", "INJECTION_CROP", "COLOR_EXCESS", "CANDIDATE_COLUMNS",
+           "candidate_features", "Definition", "NEW_DEFINITION", "OLD_DEFINITION", "BLUER_MARGIN_GR",
+           "find_all_evidence", "label_simulated", "label_injected", "simulated_candidates", "injected_candidates",
+           "score_candidates", "clump_color_excess"]
 
 #: Catalog columns kept with each labelled candidate (the inputs of
 #: :func:`~galcolor.regions.knot_features`, and where the candidate is).
@@ -279,7 +280,7 @@ class InjectedFrame:
 
 def inject_frame(path: Any, rng: np.random.Generator, *,
                  psf_quantiles: Sequence[float] = (4.4, 6.0, 7.9, 10.4, 14.6),
-                 negative_rate: float = 0.5) -> InjectedFrame | None:
+                 negatives: tuple[int, int] = (1, 2)) -> InjectedFrame | None:
     """Inject knots into one real composite (see :func:`injected_candidates`); None when it has no room."""
     try:
         original = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64) / 255.0
@@ -293,8 +294,9 @@ def inject_frame(path: Any, rng: np.random.Generator, *,
         fwhm = float(np.interp(rng.uniform(0.1, 0.9), [0.1, 0.25, 0.5, 0.75, 0.9], psf_quantiles))
     image = original[crop]
     knots = draw_knots(rng, image, fwhm=fwhm)
-    if rng.random() < negative_rate:
-        knots += [k for k in draw_knots(rng, image, fwhm=fwhm, n=1, kind="star")
+    n_negatives = int(rng.integers(negatives[0], negatives[1] + 1))
+    if n_negatives:
+        knots += [k for k in draw_knots(rng, image, fwhm=fwhm, n=n_negatives, kind="star")
                   if all(math.hypot(k.x - o.x, k.y - o.y) >= 2.0 * fwhm for o in knots)]
     if not knots:
         return None
@@ -318,8 +320,9 @@ def injected_candidates(paths: Sequence[Any], colorizer: Any, *, seed: int, kind
     ``seed`` for the whole sequence): its PSF is measured on its stars
     (:func:`frame_psf_fwhm`) or, without any, drawn from the Galaxy Zoo
     distribution (``psf_quantiles``: its 10, 25, 50, 75 and 90 % points,
-    interpolated); 1-3 clumps (:func:`draw_knots`) and, with probability
-    ``negative_rate``, one hard negative are injected at that FWHM; the
+    interpolated); 1-3 clumps (:func:`draw_knots`) and ``negatives`` (1-2)
+    hard negatives (neutral to red: as many as the clumps, on average, so that
+    the classifiers learn to tell them apart) are injected at that FWHM; the
     composite goes back through 8 bits and JPEG, is cropped to its central
     :data:`INJECTION_CROP` pixels and searched with the PSF the finder would
     measure itself on the full frame's stars (else its default).

@@ -242,6 +242,7 @@ def fit_region_classifier(features: np.ndarray, labels: np.ndarray, groups: np.n
     """
     from sklearn.ensemble import GradientBoostingClassifier  # fitting only: scoring needs numpy alone
     from sklearn.isotonic import IsotonicRegression
+    from sklearn.metrics import roc_auc_score
 
     names = feature_names(kind)
     features = np.asarray(features, dtype=np.float64)
@@ -277,12 +278,15 @@ def fit_region_classifier(features: np.ndarray, labels: np.ndarray, groups: np.n
         raise RuntimeError("the exported trees do not reproduce scikit-learn's decision function")
     raw = uncalibrated.decision(features[calibrate])
     isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, labels[calibrate])
+    held_out_auc = float(roc_auc_score(labels[calibrate], raw)) if 0 < labels[calibrate].sum() < calibrate.sum() \
+        else float("nan")
     provenance = dict(provenance or {})
     provenance.update({"n_candidates": int(len(labels)), "n_positive": int(labels.sum()),
                        "n_galaxies": int(len(unique)), "n_calibration_galaxies": len(held),
                        "estimator": f"GradientBoostingClassifier(n_estimators={n_estimators}, max_depth={max_depth}, "
                                     f"learning_rate={learning_rate}, subsample=0.8, min_samples_leaf=20)",
-                       "calibration": "IsotonicRegression on held-out galaxies", "seed": seed})
+                       "calibration": "IsotonicRegression on held-out galaxies", "seed": seed,
+                       "held_out_auc": held_out_auc})
     return dataclasses.replace(uncalibrated, iso_x=tuple(float(v) for v in isotonic.X_thresholds_),
                                iso_y=tuple(float(v) for v in isotonic.y_thresholds_), provenance=provenance)
 
