@@ -47,9 +47,10 @@ def _cutout(rgb: np.ndarray, with_color: bool = True) -> Cutout:
 
 
 def _find(cutout: Cutout, kind: str, **options) -> QTable:
+    options.setdefault("psf_fwhm", 3.5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoRegionsWarning)
-        return find_star_forming_regions(cutout, candidates="light+color", min_score=0.0, psf_fwhm=3.5,
+        return find_star_forming_regions(cutout, candidates="light+color", min_score=0.0,
                                          calibration=RegionClassifier.uninformative(kind), **options)
 
 
@@ -130,3 +131,40 @@ def test_injected_labels_are_clump_negative_or_unknown() -> None:
     candidates, matched = label_injected(7, truth, {"true": catalog})
     assert candidates["label"].tolist() == [1, 0, -1]
     assert matched["detection"].tolist() == [int(catalog["id"][0]), int(catalog["id"][1])]
+
+
+def test_without_a_wcs_the_psf_is_measured_on_the_frames_stars() -> None:
+    from galcolor.io.lupton import display_from_linear
+
+    y, x = np.mgrid[:128, :128].astype(np.float64)
+    sigma = 6.0 / 2.3548  # a 6-pixel PSF, not the 3.5 pixels of the default
+    star = lambda cx, cy: np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * sigma ** 2))  # noqa: E731
+    galaxy = 0.3 * np.exp(-np.hypot(x - 63.5, (y - 63.5) / 0.6) / 8.0)
+    linear = galaxy + 2.0 * star(20, 25) + 1.5 * star(105, 100) + 0.002 * np.random.default_rng(3).normal(size=x.shape)
+    rgb = display_from_linear(np.clip(linear, 0, None)[..., None] * np.array([1.1, 1.0, 0.8])).astype(np.float32)
+    table = _find_default_psf(_cutout(rgb))
+    assert table.meta["psf_source"] == "stars"
+    assert table.meta["parameters"]["psf_fwhm"] == pytest.approx(6.0, rel=0.15)
+
+
+def _find_default_psf(cutout: Cutout) -> QTable:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoRegionsWarning)
+        return find_star_forming_regions(cutout, min_score=0.0, calibration=RegionClassifier.uninformative("true"))
+
+
+def test_features_of_stored_candidates_are_those_of_the_catalog() -> None:
+    import pandas as pd
+
+    from galcolor.evaluation.knots import CANDIDATE_COLUMNS, candidate_features
+
+    tables = [(_find(_cutout(_galaxy([(56.5, 47.5, 0.25)])), "true"), 3.5),
+              (_find(_cutout(_galaxy([(40.0, 50.0, 0.3)]), with_color=True), "true", psf_fwhm=4.0), 4.0)]
+    frames = []
+    for table, psf in tables:
+        frame = pd.DataFrame({name: np.asarray(getattr(table[name], "value", table[name]), dtype=float)
+                              for name in CANDIDATE_COLUMNS})
+        frames.append(frame.assign(psf_fwhm=psf))
+    stored = pd.concat(frames[::-1] + frames, ignore_index=True)  # interleaved PSFs keep their rows
+    expected = np.concatenate([knot_features(t, "true", p) for t, p in tables[::-1] + tables])
+    assert np.allclose(candidate_features(stored, "true"), expected)
