@@ -145,27 +145,43 @@ class RegionClassifier:
         if tuple(self.features) != feature_names(self.kind):
             raise InputError(f"a {self.kind} classifier scores {feature_names(self.kind)}, not {self.features}")
 
+    @functools.cached_property
+    def _forest(self) -> tuple[np.ndarray, ...]:
+        """The trees as (n_trees, max_nodes) arrays: feature (-1 at leaves and padding), threshold, children, value."""
+        width = max((len(tree["feature"]) for tree in self.trees), default=1)
+
+        def stack(key: str, fill: float, dtype: type) -> np.ndarray:
+            out = np.full((len(self.trees), width), fill, dtype=dtype)
+            for row, tree in enumerate(self.trees):
+                out[row, :len(tree[key])] = tree[key]
+            return out
+
+        return (stack("feature", -1, np.int64), stack("threshold", 0.0, np.float64), stack("left", -1, np.int64),
+                stack("right", -1, np.int64), stack("value", 0.0, np.float64))
+
     def decision(self, features: np.ndarray) -> np.ndarray:
-        """The trees' log-odds for an (N, n_features) array (before calibration)."""
+        """The trees' log-odds for an (N, n_features) array (before calibration).
+
+        Every tree is walked at once, one level per step (numpy alone: no
+        scikit-learn at run time).
+        """
         features = np.asarray(features, dtype=np.float64).reshape(-1, len(self.features))
         # scikit-learn's trees compare float32 features with float64 thresholds
         features = features.astype(np.float32).astype(np.float64)
-        raw = np.full(len(features), self.init)
-        rows = np.arange(len(features))
-        for tree in self.trees:
-            feature = np.asarray(tree["feature"])
-            threshold = np.asarray(tree["threshold"])
-            left, right = np.asarray(tree["left"]), np.asarray(tree["right"])
-            node = np.zeros(len(features), dtype=np.int64)
-            while True:
-                inner = feature[node] >= 0
-                if not inner.any():
-                    break
-                at = node[inner]
-                go_left = features[rows[inner], feature[at]] <= threshold[at]
-                node[inner] = np.where(go_left, left[at], right[at])
-            raw += np.asarray(tree["value"])[node]
-        return raw
+        if not self.trees or not len(features):
+            return np.full(len(features), self.init)
+        feature, threshold, left, right, value = self._forest
+        trees = np.arange(len(self.trees))[None, :]
+        rows = np.arange(len(features))[:, None]
+        node = np.zeros((len(features), len(self.trees)), dtype=np.int64)
+        while True:
+            split = feature[trees, node]
+            inner = split >= 0
+            if not inner.any():
+                break
+            go_left = features[rows, np.maximum(split, 0)] <= threshold[trees, node]
+            node = np.where(inner, np.where(go_left, left[trees, node], right[trees, node]), node)
+        return self.init + value[trees, node].sum(axis=1)
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         """Calibrated probabilities for an (N, n_features) array of features."""
@@ -326,16 +342,27 @@ def load_region_classifier(kind: str = "predicted", path: str | Path | None = No
     feature_names(kind)
     if path is None and kind == "predicted":
         bundle = load_bundle("default") if weights_sha256 is None else bundle_for_weights(weights_sha256)
-        data = None if bundle is None else bundle.region_classifier()
-        if data is None or kind not in data:
-            return None
-        return dataclasses.replace(RegionClassifier.from_dict(data[kind]), source=bundle.name)
+        return None if bundle is None else _bundle_classifier(bundle.name, str(bundle.path("region_classifier")))
     origin = str(path) if path is not None else str(resources.files("galcolor").joinpath("data", CLASSIFIER_FILE))
+    return _file_classifier(origin, kind, path is None)
+
+
+@functools.lru_cache(maxsize=8)  # built once per process, not once per image
+def _bundle_classifier(name: str, path: str) -> RegionClassifier | None:
+    if path == "None":  # the bundle has no classifier file
+        return None
+    data = _read(path)
+    if "predicted" not in data:
+        return None
+    return dataclasses.replace(RegionClassifier.from_dict(data["predicted"]), source=name)
+
+
+@functools.lru_cache(maxsize=16)
+def _file_classifier(origin: str, kind: str, shipped: bool) -> RegionClassifier:
     try:
         data = _read(origin)
     except (OSError, ValueError) as error:
         raise InputError(f"{origin}: not a readable region classifier ({error})") from error
     if kind not in data:
         raise InputError(f"{origin} has no {kind} classifier")
-    source = f"galcolor ({kind})" if path is None else origin
-    return dataclasses.replace(RegionClassifier.from_dict(data[kind]), source=source)
+    return dataclasses.replace(RegionClassifier.from_dict(data[kind]), source=f"galcolor ({kind})" if shipped else origin)
