@@ -569,7 +569,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     arguments = build_parser().parse_args(argv)
     limit_heap_growth()  # batch commands would otherwise grow by ~25 MB per image
-    return arguments.handler(arguments)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return arguments.handler(arguments)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """A warning as one line on stderr (``galcolor: <Category>: <message>``), without Python's source line."""
+    text = " ".join(str(message).split())
+    print(f"galcolor: {category.__name__}: {text}", file=sys.stderr if file is None else file)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -93,3 +93,22 @@ def test_fetch_kaggle_without_credentials_fails_cleanly(tmp_path, monkeypatch, c
     assert main(["fetch", "kaggle", "--dest", str(tmp_path / "data")]) == 1
     error = capsys.readouterr().err
     assert "KAGGLE_USERNAME" in error and "kaggle.json" in error
+
+
+def test_warnings_print_as_one_line_naming_the_file(tmp_path, capsys):
+    import numpy as np
+    from astropy.io import fits
+
+    path = tmp_path / "galaxy_r.fits"  # the name says r, the header says g
+    data = np.random.default_rng(0).normal(10.0, 1.0, (32, 32)).astype(np.float32)
+    fits.PrimaryHDU(data, header=fits.Header({"FILTER": "g"})).writeto(path)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # the suite turns warnings into errors; a user's shell shows them
+        assert main(["colorize", str(path), "-o", str(tmp_path / "out"), "--no-tta", "--quiet"]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    warned = [line for line in err if "FILTER" in line]
+    assert len(warned) == 1
+    assert warned[0].startswith("galcolor: GalcolorWarning: ") and str(path) in warned[0]
+    assert not any("sys.exit" in line or "warnings.warn" in line for line in err)
