@@ -115,6 +115,12 @@ def test_missing_file_and_directory(tmp_path):
     folder.mkdir()
     with pytest.raises(FileFormatError, match=r"folder\.fits: is a directory"):
         galcolor.load(folder)
+    plain = tmp_path / "cutouts"  # no extension: still a directory, not an "unknown file type"
+    plain.mkdir()
+    with pytest.raises(FileFormatError, match=r"cutouts: is a directory"):
+        galcolor.load(plain)
+    with pytest.raises(FileFormatError, match=r"nothing\.fits: file not found"):
+        galcolor.load(tmp_path / "nothing.fits")
 
 
 def test_unsupported_source_types():

@@ -162,11 +162,11 @@ def is_readable_name(name: str) -> bool:
 
 def _load_path(path: Path, *, band, hdu, stretch) -> Cutout:
     name = str(path)
-    kind = file_kind(path)
-    if path.is_dir():
-        raise FileFormatError(f"{name}: is a directory, not an image file")
+    if path.is_dir():  # whatever its name: a folder is not an image
+        raise FileFormatError(f"{name}: is a directory, not an image file (galcolor pipeline reads folders)")
     if not path.exists():
         raise FileFormatError(f"{name}: file not found")
+    kind = file_kind(path)
     if path.stat().st_size == 0:
         raise FileFormatError(f"{name}: file is empty (0 bytes)")
     if kind == "fits":
