@@ -27,6 +27,21 @@ the few at a disk's bluest edge), has at least 8 % of the galaxy's g light
 and lies at least 1 PSF FWHM from the centre (Clump Scout). The definition of
 galcolor 0.1 (:data:`OLD_DEFINITION`) linked clumps within 1 FWHM and had no
 color condition.
+
+Examples
+--------
+Every candidate of one simulated galaxy, searched in its true color and in
+its light alone, labelled against the simulator's truth:
+
+>>> from galcolor.datasets import simulate
+>>> from galcolor.evaluation.knots import find_all_evidence, label_simulated
+>>> galaxy = simulate(1, size=96, seed=20, max_clumps=4, star_rate=0)[0]
+>>> catalogs = find_all_evidence(galaxy.to_cutout("r"), None, kinds=("true", "lightness"))
+>>> candidates, truth = label_simulated(0, galaxy, catalogs)
+>>> sorted(candidates["kind"].unique()), sorted(candidates["definition"].unique())
+(['lightness', 'true'], ['new', 'old'])
+>>> set(candidates["label"]) <= {-1, 0, 1}, int(truth["catalog"].any())
+(True, 1)
 """
 
 from __future__ import annotations
