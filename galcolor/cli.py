@@ -205,6 +205,7 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     folder = Path(arguments.output)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     try:
         colorizer = Colorizer(arguments.model, device=arguments.device, tta=not arguments.no_tta,
@@ -213,6 +214,7 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
                               batch_size=arguments.batch_size)
     except GalcolorError as error:
         print(f"galcolor colorize: {error}", file=sys.stderr)
+        _remove_if_empty(folder, created)
         return 1
     failures = []
     inputs = [str(path) for path in arguments.inputs]
@@ -236,9 +238,20 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
             message = str(error) if path in str(error) else f"{path}: {error}"
             tqdm.write(f"galcolor colorize: FAILED {message}", file=sys.stderr)
     done = len(inputs) - len(failures)
+    if _remove_if_empty(folder, created):
+        print(f"colorized 0 of {len(inputs)} image(s); {len(failures)} failed, nothing written")
+        return 1
     print(f"colorized {done} of {len(inputs)} image(s) into {folder}"
           + (f"; {len(failures)} failed" if failures else ""))
     return 1 if failures else 0
+
+
+def _remove_if_empty(folder: Path, created: bool) -> bool:
+    """Remove an output folder this run created when nothing was written into it; True if removed."""
+    if created and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        return True
+    return False
 
 
 def _command_regions(arguments: argparse.Namespace) -> int:

@@ -112,3 +112,16 @@ def test_warnings_print_as_one_line_naming_the_file(tmp_path, capsys):
     assert len(warned) == 1
     assert warned[0].startswith("galcolor: GalcolorWarning: ") and str(path) in warned[0]
     assert not any("sys.exit" in line or "warnings.warn" in line for line in err)
+
+
+def test_a_colorize_run_that_writes_nothing_leaves_no_empty_folder(tmp_path, capsys):
+    broken = tmp_path / "broken.fits"
+    broken.write_bytes(b"SIMPLE  =                    T" + b"\0" * 100)
+    target = tmp_path / "out"
+    assert main(["colorize", str(broken), "-o", str(target), "--no-tta", "--quiet"]) == 1
+    assert not target.exists()
+    assert "nothing written" in capsys.readouterr().out
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    assert main(["colorize", str(broken), "-o", str(existing), "--no-tta", "--quiet"]) == 1
+    assert existing.is_dir()  # a folder the user made is theirs to keep
