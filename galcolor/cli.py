@@ -222,12 +222,15 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
     for path, stem in tqdm(list(zip(inputs, cutout_ids(inputs))), desc="colorizing", unit="image",
                            disable=arguments.quiet):
         try:
-            result = colorizer(path)
-            for kind in formats:
-                ending = {"jpeg": ".jpg", "tif": ".tiff"}.get(kind, f".{kind}")
-                target = folder / f"{stem}_galcolor{ending}"
+            targets = {kind: folder / f"{stem}_galcolor{_PRODUCT_SUFFIX.get(kind, '.' + kind)}" for kind in formats}
+            for target in targets.values():  # every product checked before any is written
                 if target.resolve() in resolved_inputs:
                     raise GalcolorError(f"{target}: output would replace an input; choose another -o")
+                if target.exists() and not arguments.overwrite:
+                    raise GalcolorError(f"{target} exists (pass --overwrite to replace it)")
+            result = colorizer(path)
+            for kind, target in targets.items():
+                ending = target.suffix
                 if kind == "fits":
                     result.to_fits(target, overwrite=True)
                 else:
@@ -244,6 +247,10 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
     print(f"colorized {done} of {len(inputs)} image(s) into {folder}"
           + (f"; {len(failures)} failed" if failures else ""))
     return 1 if failures else 0
+
+
+#: File endings of the colorize products whose format name is not their ending.
+_PRODUCT_SUFFIX = {"jpeg": ".jpg", "tif": ".tiff"}
 
 
 def _remove_if_empty(folder: Path, created: bool) -> bool:
@@ -468,9 +475,11 @@ def build_parser() -> argparse.ArgumentParser:
         "colorize", help="colorize FITS/JPEG/PNG/TIFF images (color image + FITS products)",
         description="Colorize each INPUT with galcolor.Colorizer and write OUTDIR/<name>_galcolor.<format>. "
         "A file that fails is reported (file and reason) and the others are still written; the "
-        "exit status is 1 if any failed.")
+        "exit status is 1 if any failed. Existing products are not replaced without --overwrite "
+        "(the rule of every galcolor command).")
     colorize.add_argument("inputs", nargs="+", metavar="INPUT", help="FITS, JPEG, PNG or TIFF files")
     colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
+    colorize.add_argument("--overwrite", action="store_true", help="replace existing products")
     _add_model_arguments(colorize)
     colorize.add_argument("--format", default="png,fits",
                           help="comma-separated: png, jpeg, tiff, fits (default png,fits)")

@@ -410,6 +410,15 @@ def test_cli_colorize_writes_products_and_reports_failures(tmp_path, capsys):
     assert "colorized 1 of 2" in captured.out
     assert main(["colorize", str(good), "-o", str(tmp_path / "out2"), "--model", str(weights),
                  "--no-tta", "--quiet"]) == 0
+    product = tmp_path / "out2" / "galaxy_galcolor.png"
+    before = product.stat().st_mtime_ns
+    # existing products stay unless --overwrite, as for galcolor regions
+    assert main(["colorize", str(good), "-o", str(tmp_path / "out2"), "--model", str(weights),
+                 "--no-tta", "--quiet"]) == 1
+    assert "exists (pass --overwrite to replace it)" in capsys.readouterr().err
+    assert product.stat().st_mtime_ns == before
+    assert main(["colorize", str(good), "-o", str(tmp_path / "out2"), "--model", str(weights),
+                 "--no-tta", "--quiet", "--overwrite"]) == 0
     # --hdu and --band take indices as well as names
     assert main(["colorize", str(good), "-o", str(tmp_path / "out3"), "--model", str(weights),
                  "--no-tta", "--quiet", "--hdu", "0", "--band", "0"]) == 0
