@@ -39,7 +39,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 import galcolor  # noqa: E402
-from galcolor.evaluation import MATCH_RADIUS, match_regions  # noqa: E402
+from galcolor.evaluation import MATCH_RADIUS, match_catalog  # noqa: E402
 from galcolor.evaluation.knots import (COLOR_EXCESS, INJECTION_CROP, inject_frame,  # noqa: E402
                                        score_candidates)
 from galcolor.regions import NoRegionsWarning, find_star_forming_regions, lightness_psf_fwhm  # noqa: E402
@@ -142,10 +142,9 @@ def plain(n: int, colorizer: galcolor.Colorizer) -> dict:
             per_kind[kind] += len(catalog)
         true, predicted = catalogs["true"], catalogs["predicted"]
         psf = float(true.meta["parameters"]["psf_fwhm"])
-        detected, truth_match = match_regions(
-            np.asarray(predicted["x"].value if len(predicted) else []), np.asarray(predicted["y"].value if len(predicted) else []),
-            np.asarray(true["x"].value if len(true) else []), np.asarray(true["y"].value if len(true) else []),
-            MATCH_RADIUS * psf)
+        detected, truth_match = match_catalog(
+            predicted, np.asarray(true["x"].value if len(true) else []),
+            np.asarray(true["y"].value if len(true) else []), MATCH_RADIUS * psf)
         counts["true"] += len(true)
         counts["predicted"] += len(predicted)
         counts["recovered"] += int((truth_match >= 0).sum())
@@ -184,9 +183,7 @@ def knots_figure(n_frames: int, colorizer: galcolor.Colorizer, header: dict) -> 
             ax = axes[row, column]
             ax.imshow(np.clip(images[kind], 0, 1), origin="upper")
             catalog = found[kind]
-            detected, truth_match = match_regions(np.asarray(catalog["x"].value if len(catalog) else []),
-                                                  np.asarray(catalog["y"].value if len(catalog) else []), x, y,
-                                                  MATCH_RADIUS * frame.fwhm)
+            detected, truth_match = match_catalog(catalog, x, y, MATCH_RADIUS * frame.fwhm)
             for index in range(len(x)):
                 hit = truth_match[index] >= 0
                 color = ("lime" if hit else "red") if kinds[index] == "clump" else ("orange" if hit else "white")

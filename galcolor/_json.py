@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from collections.abc import Mapping
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
 
-__all__ = ["plain_json"]
+__all__ = ["plain_json", "read_json"]
 
 
 def plain_json(value: Any) -> Any:
@@ -39,3 +41,9 @@ def plain_json(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+@functools.lru_cache(maxsize=16)  # shipped calibrations are read once per process, not once per image
+def read_json(path: str) -> Any:
+    """The parsed JSON file at ``path`` (cached by path: for files that do not change while galcolor runs)."""
+    return json.loads(Path(path).read_text())

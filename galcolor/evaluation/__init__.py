@@ -21,12 +21,13 @@ from .regions import (
     completeness_purity,
     evaluate_on_simulation,
     label_candidates,
+    match_catalog,
     match_regions,
     resolve_blends,
 )
 
 __all__ = [
     "BASELINES", "IMAGE_SUFFIXES", "evaluate_folder", "model_labels", "write_report", "reference_prediction",
-    "uncertainty_coverage", "BLEND_LINK", "MATCH_RADIUS", "match_regions", "completeness_purity",
+    "uncertainty_coverage", "BLEND_LINK", "MATCH_RADIUS", "match_regions", "match_catalog", "completeness_purity",
     "resolve_blends", "label_candidates", "evaluate_on_simulation",
 ]

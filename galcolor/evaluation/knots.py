@@ -64,7 +64,7 @@ from ..io import Cutout, load
 from ..regions import (EVIDENCE_KINDS, NoRegionsWarning, RegionClassifier, feature_names,
                        find_star_forming_regions, knot_features, lightness_psf_fwhm)
 from .injection import draw_knots, frame_psf_fwhm, inject_knots
-from .regions import MATCH_RADIUS, match_regions, resolve_blends
+from .regions import MATCH_RADIUS, match_catalog, resolve_blends
 
 __all__ = ["InjectedFrame", "inject_frame", "INJECTION_CROP", "COLOR_EXCESS", "CANDIDATE_COLUMNS",
            "candidate_features", "Definition", "NEW_DEFINITION", "OLD_DEFINITION", "BLUER_MARGIN_GR",
@@ -152,18 +152,12 @@ def clump_color_excess(galaxy: Any, truth: QTable, psf_fwhm: float) -> np.ndarra
     return result
 
 
-def _match(catalog: QTable, x: np.ndarray, y: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    cx = u.Quantity(catalog["x"]).value if len(catalog) else np.zeros(0)
-    cy = u.Quantity(catalog["y"]).value if len(catalog) else np.zeros(0)
-    return match_regions(cx, cy, x, y, radius)
-
-
 def _frames(key: Any, catalogs: dict[str, QTable], truth: pd.DataFrame, radius: float,
             unmatched_label: int, definition: str) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
     candidate_frames, truth_frames = [], []
     for kind, catalog in catalogs.items():
         psf = float(catalog.meta["parameters"]["psf_fwhm"])
-        detected, truth_match = _match(catalog, truth["x"].to_numpy(), truth["y"].to_numpy(), radius)
+        detected, truth_match = match_catalog(catalog, truth["x"].to_numpy(), truth["y"].to_numpy(), radius)
         label = np.full(len(catalog), unmatched_label, dtype=np.int64)
         matched = detected >= 0
         if matched.any():

@@ -23,7 +23,7 @@ from ..exceptions import InputError
 from ..process import process
 from ..regions import SCORE_FEATURES, RegionParameters, score_features
 
-__all__ = ["BLEND_LINK", "MATCH_RADIUS", "match_regions", "completeness_purity", "resolve_blends",
+__all__ = ["BLEND_LINK", "MATCH_RADIUS", "match_regions", "match_catalog", "completeness_purity", "resolve_blends",
            "label_candidates", "evaluate_on_simulation"]
 
 #: Simulated clumps closer than this many PSF FWHMs are one blend (:func:`resolve_blends`).
@@ -67,6 +67,22 @@ def match_regions(x: np.ndarray, y: np.ndarray, true_x: np.ndarray, true_y: np.n
             detected_match[i] = j
             true_match[j] = i
     return detected_match, true_match
+
+
+def match_catalog(catalog: QTable, true_x: np.ndarray, true_y: np.ndarray,
+                  radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`match_regions` of a region catalog's ``x``, ``y`` (an empty catalog included) to true positions.
+
+    Examples
+    --------
+    >>> from galcolor import catalog
+    >>> from galcolor.evaluation import match_catalog
+    >>> match_catalog(catalog.empty_table(), [3.0], [4.0], radius=2.0)
+    (array([], dtype=int64), array([-1]))
+    """
+    x = u.Quantity(catalog["x"]).value if len(catalog) else np.zeros(0)
+    y = u.Quantity(catalog["y"]).value if len(catalog) else np.zeros(0)
+    return match_regions(x, y, true_x, true_y, radius)
 
 
 def completeness_purity(n_true_found: int, n_true: int, n_correct: int, n_detected: int) -> tuple[float, float]:
@@ -188,11 +204,9 @@ def label_candidates(catalog: QTable, truth: QTable, *, psf_fwhm: float | None =
     """
     if psf_fwhm is None:
         psf_fwhm = float(catalog.meta["parameters"]["psf_fwhm"])
-    x = u.Quantity(catalog["x"]).value if len(catalog) else np.zeros(0)
-    y = u.Quantity(catalog["y"]).value if len(catalog) else np.zeros(0)
     true_x = np.asarray(u.Quantity(truth["x"]).value if len(truth) else np.zeros(0), dtype=np.float64)
     true_y = np.asarray(u.Quantity(truth["y"]).value if len(truth) else np.zeros(0), dtype=np.float64)
-    detected_match, truth_match = match_regions(x, y, true_x, true_y, radius_factor * psf_fwhm)
+    detected_match, truth_match = match_catalog(catalog, true_x, true_y, radius_factor * psf_fwhm)
     kinds = np.asarray(truth["kind"], dtype=str) if len(truth) else np.zeros(0, dtype=str)
     matched_kind = np.asarray([kinds[j] if j >= 0 else "" for j in detected_match], dtype=str)
     return matched_kind == "clump", truth_match, matched_kind

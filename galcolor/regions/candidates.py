@@ -11,7 +11,7 @@ PSF-smoothed b*, over its uncertainty. Every candidate, whichever way it was
 found, is then measured on the light (contrast, significance, size, shape,
 share of the galaxy's light, place in the disk) and on the color (a* and b*
 excess over the disk beneath and their significance): the evidence that
-:mod:`galcolor.regions.score` weighs.
+:mod:`galcolor.regions.classifier` weighs.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from scipy import ndimage
 from skimage.feature import peak_local_max
 
 from ..color import lightness_to_luminance
+from .galaxy import host_galaxies
 from .parameters import RegionParameters
 from .planes import FWHM_PER_SIGMA, ColorPlanes, gaussian_kernel_norm, noise_by_lightness, smooth, smooth_many
 
@@ -97,7 +98,7 @@ def _symmetric_model(light: np.ndarray, valid: np.ndarray, fallback: np.ndarray,
     the mirror image falls outside the piece, ``fallback`` is the model.
     """
     model = fallback.copy()
-    pieces, count = ndimage.label(valid)
+    pieces, _ = ndimage.label(valid)
     rows, cols = np.indices(light.shape, dtype=np.float64)
     for number, box in enumerate(ndimage.find_objects(pieces), start=1):
         if box is None:
@@ -175,6 +176,12 @@ def _segments(detection: np.ndarray, threshold: float, min_area: int, valid: np.
         return detect_sources(np.where(np.isfinite(detection), detection, 0.0), threshold, min_area, mask=~valid)
 
 
+def _relative_contrast(maps: KnotMaps) -> np.ndarray:
+    """The contrast over the galaxy model (luminance over the model, minus 1); 0 where the model is not positive."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(maps.model > 0, maps.contrast / maps.model, 0.0)
+
+
 def _light_detection(maps: KnotMaps, params: RegionParameters) -> np.ndarray:
     """Relative contrast (luminance over the galaxy model, minus 1) where the contrast is significant.
 
@@ -183,9 +190,8 @@ def _light_detection(maps: KnotMaps, params: RegionParameters) -> np.ndarray:
     at any S/N, but only by a few per cent, where a knot stands out by tens
     of per cent.
     """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        relative = np.where(maps.model > 0, maps.contrast / maps.model, 0.0)
-        return np.where(maps.light_significance >= params.light_n_sigma, relative, 0.0)
+    with np.errstate(invalid="ignore"):
+        return np.where(maps.light_significance >= params.light_n_sigma, _relative_contrast(maps), 0.0)
 
 
 def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: float, params: RegionParameters,
@@ -288,25 +294,24 @@ def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segme
     inside = data > 0
     position = np.searchsorted(labels, data[inside])  # labels are sorted
 
-    def per_label(values: np.ndarray, function=ndimage.sum) -> np.ndarray:
-        values = np.where(np.isfinite(values), values, 0.0)[inside]
-        if function is ndimage.maximum:
-            result = np.full(len(labels), -np.inf)
-            np.maximum.at(result, position, values)
-            return result
-        return np.bincount(position, weights=values, minlength=len(labels)).astype(np.float64)
+    def finite(values: np.ndarray) -> np.ndarray:
+        return np.where(np.isfinite(values), values, 0.0)[inside]
+
+    def label_sum(values: np.ndarray) -> np.ndarray:
+        return np.bincount(position, weights=finite(values), minlength=len(labels)).astype(np.float64)
+
+    def label_max(values: np.ndarray) -> np.ndarray:
+        result = np.full(len(labels), -np.inf)
+        np.maximum.at(result, position, finite(values))
+        return result
 
     weight = positive + 1e-6 * (data > 0)
-    weight_sum = per_label(weight, ndimage.sum)
+    weight_sum = label_sum(weight)
 
     def weighted(values: np.ndarray) -> np.ndarray:
-        return per_label(np.where(np.isfinite(values), values, 0.0) * weight, ndimage.sum) / weight_sum
+        return label_sum(np.where(np.isfinite(values), values, 0.0) * weight) / weight_sum
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        contrast_ratio = per_label(np.where(maps.model > 0, maps.contrast / maps.model, 0.0), ndimage.maximum)
-    galaxy_ids = np.asarray([np.bincount(galaxy_segments.data[box][data[box] == label]).argmax()
-                             for label, box in zip(labels, segments.slices)])
-    galaxy_ids = np.maximum(galaxy_ids, 1)
+    galaxy_ids = np.maximum(host_galaxies(segments, galaxy_segments), 1)
     galaxies = {label: _galaxy_light(maps.luminance, galaxy_segments.data == label, mask)
                 for label in np.unique(galaxy_ids)}
     gx, gy, total, half_light = (np.asarray([galaxies[g][k] for g in galaxy_ids], dtype=np.float64)
@@ -318,8 +323,8 @@ def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segme
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
             "x": x, "y": y, "area": area, "galaxy_id": galaxy_ids,
-            "light_significance": per_label(maps.light_significance, ndimage.maximum),
-            "contrast": contrast_ratio,
+            "light_significance": label_max(maps.light_significance),
+            "contrast": label_max(_relative_contrast(maps)),
             "flux_fraction": flux / total,
             "size_psf": size_psf,
             "elongation": elongation,
@@ -328,6 +333,6 @@ def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segme
             "a_mean": a_mean, "b_mean": b_mean, "a_err": a_err, "b_err": b_err,
             "blue_excess": disk_b - b_mean,
             "a_excess": disk_a - a_mean,
-            "significance": per_label(maps.blue_significance, ndimage.maximum),
+            "significance": label_max(maps.blue_significance),
         }
 

@@ -21,7 +21,7 @@ There is one classifier per kind of evidence:
 
 The last two belong to the region finder and ship in
 ``galcolor/data/region_classifier.json``. All are fitted by
-``pipelines/calibrate_regions.py`` on simulated galaxies and on real SDSS
+``pipelines/fit_region_classifiers.py`` on simulated galaxies and on real SDSS
 galaxies with injected knots.
 """
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -37,8 +36,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .._json import read_json
 from ..exceptions import InputError
 from ..models import bundle_for_weights, load_bundle
+from .planes import psf_area
 
 __all__ = ["LIGHT_FEATURES", "COLOR_FEATURES", "EVIDENCE_KINDS", "feature_names", "knot_features",
            "RegionClassifier", "fit_region_classifier", "load_region_classifier", "CLASSIFIER_FILE"]
@@ -79,7 +80,8 @@ def knot_features(table: Mapping[str, Any], kind: str, psf_fwhm: float) -> np.nd
         values = getattr(values, "value", values)
         return np.asarray(values, dtype=np.float64).reshape(-1)
 
-    area_psf = column("area") / (np.pi * (psf_fwhm / 2.0) ** 2)
+    feature_names(kind)  # validates kind
+    area_psf = column("area") / psf_area(psf_fwhm)
     r_gal, r_gal_norm = column("r_gal"), column("r_gal_norm")
     with np.errstate(invalid="ignore", divide="ignore"):
         half_light = np.where(r_gal_norm > 0, r_gal / r_gal_norm, np.nan)
@@ -104,7 +106,6 @@ def knot_features(table: Mapping[str, Any], kind: str, psf_fwhm: float) -> np.nd
             column("a_mean"),
             np.log10(np.clip(column("b_err"), 1e-2, None)),
         ]
-    feature_names(kind)  # validates kind
     features = np.stack(columns, axis=1) if len(columns[0]) else np.zeros((0, len(columns)))
     return np.nan_to_num(features, nan=0.0, posinf=10.0, neginf=-10.0)
 
@@ -307,10 +308,6 @@ def fit_region_classifier(features: np.ndarray, labels: np.ndarray, groups: np.n
                                iso_y=tuple(float(v) for v in isotonic.y_thresholds_), provenance=provenance)
 
 
-@functools.lru_cache(maxsize=8)
-def _read(path: str) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
-
 
 def load_region_classifier(kind: str = "predicted", path: str | Path | None = None, *,
                            weights_sha256: str | None = None) -> RegionClassifier | None:
@@ -320,7 +317,7 @@ def load_region_classifier(kind: str = "predicted", path: str | Path | None = No
     ----------
     kind : {"predicted", "true", "lightness"}
     path : str or pathlib.Path, optional
-        A JSON file from ``pipelines/calibrate_regions.py``; default: the shipped one.
+        A JSON file from ``pipelines/fit_region_classifiers.py``; default: the shipped one.
     weights_sha256 : str, optional
         For predicted color, the weights that predicted it (default: the
         shipped default model's).
@@ -342,17 +339,15 @@ def load_region_classifier(kind: str = "predicted", path: str | Path | None = No
     feature_names(kind)
     if path is None and kind == "predicted":
         bundle = load_bundle("default") if weights_sha256 is None else bundle_for_weights(weights_sha256)
-        return None if bundle is None else _bundle_classifier(bundle.name, str(bundle.path("region_classifier")))
+        return None if bundle is None else _bundle_classifier(bundle.name)
     origin = str(path) if path is not None else str(resources.files("galcolor").joinpath("data", CLASSIFIER_FILE))
     return _file_classifier(origin, kind, path is None)
 
 
 @functools.lru_cache(maxsize=8)  # built once per process, not once per image
-def _bundle_classifier(name: str, path: str) -> RegionClassifier | None:
-    if path == "None":  # the bundle has no classifier file
-        return None
-    data = _read(path)
-    if "predicted" not in data:
+def _bundle_classifier(name: str) -> RegionClassifier | None:
+    data = load_bundle(name).region_classifier()
+    if data is None or "predicted" not in data:
         return None
     return dataclasses.replace(RegionClassifier.from_dict(data["predicted"]), source=name)
 
@@ -360,7 +355,7 @@ def _bundle_classifier(name: str, path: str) -> RegionClassifier | None:
 @functools.lru_cache(maxsize=16)
 def _file_classifier(origin: str, kind: str, shipped: bool) -> RegionClassifier:
     try:
-        data = _read(origin)
+        data = read_json(origin)
     except (OSError, ValueError) as error:
         raise InputError(f"{origin}: not a readable region classifier ({error})") from error
     if kind not in data:

@@ -28,7 +28,7 @@ from ..io import Cutout
 from .candidates import ORIGIN_COLOR, find_candidates, measure_candidates
 from .classifier import RegionClassifier, knot_features, load_region_classifier
 from .disk import disk_maps
-from .galaxy import central_component, galaxy_segmentation
+from .galaxy import central_component, galaxy_segmentation, host_galaxies
 from .parameters import RegionParameters
 from .planes import FWHM_PER_SIGMA, ColorPlanes, color_planes, smooth
 from .psf import lightness_psf_fwhm, psf_fwhm_pixels
@@ -289,10 +289,41 @@ def _calibration(calibration: RegionClassifier | ScoreCalibration | Mapping[str,
         warnings.warn(f"{planes.source}: the weights {str(sha)[:16]}... are not "
                       "a shipped model's and have no region-score calibration; every candidate scores 0.5 "
                       "(the catalog's metadata says calibration: none). Fit one with "
-                      "pipelines/calibrate_regions.py and pass it as calibration=", UncalibratedScoreWarning,
+                      f"pipelines/{'fit_region_classifiers' if wanted is RegionClassifier else 'calibrate_regions'}.py "
+                      "and pass it as calibration=", UncalibratedScoreWarning,
                       stacklevel=3)
         found = wanted.uninformative(kind)
     return found
+
+
+def _flags(segments: SegmentationImage, galaxy_segments: SegmentationImage, mask: np.ndarray,
+           nucleus: np.ndarray, low_snr_color: np.ndarray, deblended: np.ndarray | None = None) -> np.ndarray:
+    """The :class:`~galcolor.catalog.RegionFlag` bits of each segment.
+
+    EDGE: the segment touches the image edge or its galaxy's boundary;
+    MASKED: it touches a masked pixel; the other bits come per row.
+    """
+    height, width = segments.data.shape
+    galaxy_edge = galaxy_segments.data > 0
+    galaxy_edge = galaxy_edge & ~ndimage.binary_erosion(galaxy_edge)
+    masked_near = ndimage.binary_dilation(mask, iterations=1)
+    flags = np.zeros(len(segments.labels), dtype=np.int32)
+    for row, (label, bbox, box) in enumerate(zip(segments.labels, segments.bbox, segments.slices)):
+        region = segments.data[box] == label
+        value = 0
+        if bbox.ixmin == 0 or bbox.iymin == 0 or bbox.ixmax == width or bbox.iymax == height \
+                or (region & galaxy_edge[box]).any():
+            value |= RegionFlag.EDGE
+        if (region & masked_near[box]).any():
+            value |= RegionFlag.MASKED
+        if deblended is not None and deblended[row]:
+            value |= RegionFlag.DEBLENDED
+        if nucleus[row]:
+            value |= RegionFlag.NUCLEUS
+        if low_snr_color[row]:
+            value |= RegionFlag.LOW_SNR_COLOR
+        flags[row] = value
+    return flags
 
 
 def _sky_positions(planes: ColorPlanes, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -310,24 +341,8 @@ def _measure_knots(planes: ColorPlanes, segments: SegmentationImage, origin: np.
     values = measure_candidates(segments, knots, galaxy_segments, planes.mask, psf_fwhm)
     labels = segments.labels
     x, y = values["x"], values["y"]
-    flags = np.zeros(len(labels), dtype=np.int32)
-    height, width = segments.data.shape
-    galaxy_edge = galaxy_segments.data > 0
-    galaxy_edge = galaxy_edge & ~ndimage.binary_erosion(galaxy_edge)
-    masked_near = ndimage.binary_dilation(planes.mask, iterations=1)
-    for row, (label, bbox, box) in enumerate(zip(labels, segments.bbox, segments.slices)):
-        region = segments.data[box] == label
-        value = 0
-        if bbox.ixmin == 0 or bbox.iymin == 0 or bbox.ixmax == width or bbox.iymax == height \
-                or (region & galaxy_edge[box]).any():
-            value |= RegionFlag.EDGE
-        if (region & masked_near[box]).any():
-            value |= RegionFlag.MASKED
-        if values["r_gal"][row] < psf_fwhm:
-            value |= RegionFlag.NUCLEUS
-        if values["b_err"][row] > values["blue_excess"][row]:
-            value |= RegionFlag.LOW_SNR_COLOR
-        flags[row] = value
+    flags = _flags(segments, galaxy_segments, planes.mask, values["r_gal"] < psf_fwhm,
+                   values["b_err"] > values["blue_excess"])
     ra, dec = _sky_positions(planes, x, y)
     table = QTable()
     table["id"] = np.asarray(labels, dtype=np.int64)
@@ -464,7 +479,7 @@ def _measure(planes: ColorPlanes, segments: SegmentationImage, parents: np.ndarr
     peak_significance = per_label(significance, ndimage.maximum)
     region_light = np.asarray(light.segment_flux, dtype=np.float64)
 
-    galaxy_ids = np.asarray([np.bincount(galaxy_segments.data[data == label]).argmax() for label in labels])
+    galaxy_ids = host_galaxies(segments, galaxy_segments)
     gx = np.asarray(galaxy_light.x_centroid, dtype=np.float64)
     gy = np.asarray(galaxy_light.y_centroid, dtype=np.float64)
     total = np.asarray(galaxy_light.segment_flux, dtype=np.float64)
@@ -472,29 +487,11 @@ def _measure(planes: ColorPlanes, segments: SegmentationImage, parents: np.ndarr
     index = np.searchsorted(galaxy_light.labels, np.maximum(galaxy_ids, 1))
     r_gal = np.hypot(x - gx[index], y - gy[index])
 
-    flags = np.zeros(len(labels), dtype=np.int32)
-    height, width = data.shape
-    galaxy_edge = galaxy_segments.data > 0
-    galaxy_edge = galaxy_edge & ~ndimage.binary_erosion(galaxy_edge)
-    masked_near = ndimage.binary_dilation(planes.mask, iterations=1)
     # deblend_sources keeps a child inside its parent segment
     parent_of = [int(np.bincount(parents[data == label]).argmax()) for label in labels]
     siblings = np.bincount(parent_of)
-    for row, (label, bbox) in enumerate(zip(labels, segments.bbox)):
-        region = data == label
-        value = 0
-        if bbox.ixmin == 0 or bbox.iymin == 0 or bbox.ixmax == width or bbox.iymax == height \
-                or (region & galaxy_edge).any():
-            value |= RegionFlag.EDGE
-        if (region & masked_near).any():
-            value |= RegionFlag.MASKED
-        if siblings[parent_of[row]] > 1:
-            value |= RegionFlag.DEBLENDED
-        if r_gal[row] < psf_fwhm:
-            value |= RegionFlag.NUCLEUS
-        if b_err[row] > blue_excess[row]:
-            value |= RegionFlag.LOW_SNR_COLOR
-        flags[row] = value
+    flags = _flags(segments, galaxy_segments, planes.mask, r_gal < psf_fwhm, b_err > blue_excess,
+                   deblended=siblings[parent_of] > 1)
 
     ra, dec = _sky_positions(planes, x, y)
 

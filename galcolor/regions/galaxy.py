@@ -15,7 +15,7 @@ from ..color import lightness_to_luminance
 from .parameters import RegionParameters
 from .planes import psf_area
 
-__all__ = ["split_neighbors", "galaxy_segmentation", "central_component", "elliptical_coordinates"]
+__all__ = ["split_neighbors", "galaxy_segmentation", "host_galaxies", "central_component", "elliptical_coordinates"]
 
 
 def split_neighbors(segments: SegmentationImage, smoothed: np.ndarray, b: np.ndarray, valid: np.ndarray,
@@ -111,6 +111,12 @@ def galaxy_segmentation(lightness: np.ndarray, smoothed: np.ndarray, mask: np.nd
     for new, label in enumerate(keep, start=1):
         mapping[label] = new
     return SegmentationImage(mapping[data])
+
+
+def host_galaxies(segments: SegmentationImage, galaxy_segments: SegmentationImage) -> np.ndarray:
+    """The label of ``galaxy_segments`` that covers most of each segment (0: mostly outside every galaxy)."""
+    return np.asarray([np.bincount(galaxy_segments.data[box][segments.data[box] == label]).argmax()
+                       for label, box in zip(segments.labels, segments.slices)], dtype=np.int64)
 
 
 def central_component(mask: np.ndarray) -> np.ndarray:

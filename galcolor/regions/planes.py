@@ -103,10 +103,7 @@ def gaussian_kernel_norm(sigma: float) -> float:
 
 def smooth(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
     """Normalised convolution: the Gaussian mean of ``values`` where ``weights`` > 0."""
-    numerator = ndimage.gaussian_filter(np.where(weights > 0, values * weights, 0.0), sigma, mode="nearest")
-    denominator = ndimage.gaussian_filter(weights.astype(np.float64), sigma, mode="nearest")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 1e-3, numerator / np.maximum(denominator, 1e-12), np.nan)
+    return smooth_many([values], weights, sigma)[0]
 
 
 def smooth_many(planes: list[np.ndarray], weights: np.ndarray, sigma: float) -> list[np.ndarray]:

@@ -8,8 +8,6 @@ the shipped coefficients come from ``pipelines/calibrate_regions.py``).
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,6 +18,7 @@ from astropy import units as u
 from astropy.table import QTable
 from scipy import optimize
 
+from .._json import read_json
 from ..exceptions import InputError
 from ..models import bundle_for_weights, load_bundle
 from .planes import psf_area
@@ -108,10 +107,6 @@ class ScoreCalibration:
                    provenance=dict(data.get("provenance", {})))
 
 
-@functools.lru_cache(maxsize=8)  # read once per process, not once per image
-def _read(path: str) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
-
 
 def load_score_calibration(color: str = "predicted", path: str | Path | None = None, *,
                            weights_sha256: str | None = None) -> ScoreCalibration | None:
@@ -163,7 +158,7 @@ def load_score_calibration(color: str = "predicted", path: str | Path | None = N
             return None
         return dataclasses.replace(ScoreCalibration.from_dict(data[color]), source=bundle.name)
     try:
-        data = _read(origin)
+        data = read_json(origin)
     except (OSError, ValueError) as error:
         raise InputError(f"{origin}: not a readable score calibration ({error})") from error
     if color not in data:
