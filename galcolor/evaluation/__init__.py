@@ -24,10 +24,11 @@ from .regions import (
     match_catalog,
     match_regions,
     resolve_blends,
+    truth_geometry,
 )
 
 __all__ = [
     "BASELINES", "IMAGE_SUFFIXES", "evaluate_folder", "model_labels", "write_report", "reference_prediction",
     "uncertainty_coverage", "BLEND_LINK", "MATCH_RADIUS", "match_regions", "match_catalog", "completeness_purity",
-    "resolve_blends", "label_candidates", "evaluate_on_simulation",
+    "resolve_blends", "label_candidates", "evaluate_on_simulation", "truth_geometry",
 ]

@@ -64,7 +64,7 @@ from ..io import Cutout, load
 from ..regions import (EVIDENCE_KINDS, NoRegionsWarning, RegionClassifier, feature_names,
                        find_star_forming_regions, knot_features, lightness_psf_fwhm)
 from .injection import draw_knots, frame_psf_fwhm, inject_knots
-from .regions import MATCH_RADIUS, match_catalog, resolve_blends
+from .regions import MATCH_RADIUS, match_catalog, resolve_blends, truth_geometry
 
 __all__ = ["InjectedFrame", "inject_frame", "INJECTION_CROP", "COLOR_EXCESS", "CANDIDATE_COLUMNS",
            "candidate_features", "Definition", "NEW_DEFINITION", "OLD_DEFINITION", "BLUER_MARGIN_GR",
@@ -102,24 +102,17 @@ def find_all_evidence(cutout: Cutout, colorization: Colorization | None, kinds: 
                       psf_fwhm: float | None = None, **options: Any) -> dict[str, QTable]:
     """Every candidate of one image, once per kind of evidence (scores uninformative)."""
     catalogs = {}
-    for kind in kinds:
-        data: Cutout | Colorization
-        if kind == COLOR_EXCESS:  # galcolor 0.1's method on the predicted color, its own shipped scores
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NoRegionsWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoRegionsWarning)
+        for kind in kinds:
+            if kind in ("predicted", COLOR_EXCESS) and colorization is None:
+                raise InputError(f"{kind} evidence needs a colorization")
+            if kind == COLOR_EXCESS:  # galcolor 0.1's method on the predicted color, its own shipped scores
                 catalogs[kind] = find_star_forming_regions(colorization, candidates="color", min_score=0.0,
                                                            psf_fwhm=psf_fwhm, **options)
-            continue
-        if kind == "predicted":
-            if colorization is None:
-                raise InputError("predicted evidence needs a colorization")
-            data = colorization
-        elif kind == "true":
-            data = cutout
-        else:
-            data = colorization if colorization is not None else cutout
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NoRegionsWarning)
+                continue
+            lightness_from = colorization if colorization is not None else cutout
+            data = {"predicted": colorization, "true": cutout}.get(kind, lightness_from)
             catalogs[kind] = find_star_forming_regions(
                 data, candidates="light+color", color_evidence=kind != "lightness", min_score=0.0,
                 psf_fwhm=psf_fwhm, calibration=RegionClassifier.uninformative(kind), **options)
@@ -195,7 +188,7 @@ def label_simulated(key: Any, galaxy: Any, catalogs: dict[str, QTable],
     """Labelled candidates and truth of one simulated galaxy, under each definition."""
     any_catalog = next(iter(catalogs.values()))
     psf = float(any_catalog.meta["parameters"]["psf_fwhm"])
-    height, width = np.shape(galaxy.bands[0])
+    shape = np.shape(galaxy.bands[0])
     candidate_frames, truth_frames = [], []
     for definition in definitions:
         truth = resolve_blends(galaxy.truth, psf, link=definition.blend_link)
@@ -206,10 +199,7 @@ def label_simulated(key: Any, galaxy: Any, catalogs: dict[str, QTable],
         is_clump = kinds == "clump"
         blue = np.ones(len(truth), bool) if definition.bluer_margin is None else \
             np.nan_to_num(excess, nan=0.0) <= -definition.bluer_margin
-        r_centre = np.hypot(x - (width - 1) / 2.0, y - (height - 1) / 2.0) / psf
-        separation = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) / psf
-        np.fill_diagonal(separation, np.inf)
-        nearest = np.min(np.where(is_clump[None, :], separation, np.inf), axis=1, initial=np.inf)
+        r_centre, nearest = truth_geometry(x, y, is_clump, shape, psf)
         fraction = np.asarray(truth["flux_fraction_g"], dtype=np.float64)
         frame = pd.DataFrame({"x": x, "y": y, "kind": kinds, "flux_fraction": fraction,
                               "delta_gr": excess, "r_centre_psf": r_centre, "nearest_clump_psf": nearest,

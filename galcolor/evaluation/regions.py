@@ -23,7 +23,7 @@ from ..exceptions import InputError
 from ..process import process
 from ..regions import SCORE_FEATURES, RegionParameters, score_features
 
-__all__ = ["BLEND_LINK", "MATCH_RADIUS", "match_regions", "match_catalog", "completeness_purity", "resolve_blends",
+__all__ = ["BLEND_LINK", "MATCH_RADIUS", "match_regions", "match_catalog", "truth_geometry", "completeness_purity", "resolve_blends",
            "label_candidates", "evaluate_on_simulation"]
 
 #: Simulated clumps closer than this many PSF FWHMs are one blend (:func:`resolve_blends`).
@@ -83,6 +83,31 @@ def match_catalog(catalog: QTable, true_x: np.ndarray, true_y: np.ndarray,
     x = u.Quantity(catalog["x"]).value if len(catalog) else np.zeros(0)
     y = u.Quantity(catalog["y"]).value if len(catalog) else np.zeros(0)
     return match_regions(x, y, true_x, true_y, radius)
+
+
+def truth_geometry(x: np.ndarray, y: np.ndarray, is_clump: np.ndarray, shape: tuple[int, int],
+                   psf_fwhm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each true object's distance from the frame centre and from the nearest other clump, in PSF FWHMs.
+
+    The simulator draws the main galaxy at the centre of the frame. The
+    distance to the nearest other clump (or blend) says whether a clump is
+    crowded: the completeness of crowded clumps is limited by the
+    resolution, that of isolated ones by the method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galcolor.evaluation import truth_geometry
+    >>> truth_geometry(np.array([4.5, 8.5, 4.5]), np.array([4.5, 4.5, 0.5]), np.array([True, True, False]), (10, 10), 2.0)
+    (array([0., 2., 2.]), array([2., 2., 2.]))
+    """
+    height, width = shape
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    r_centre = np.hypot(x - (width - 1) / 2.0, y - (height - 1) / 2.0) / psf_fwhm
+    separation = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) / psf_fwhm
+    np.fill_diagonal(separation, np.inf)
+    nearest_clump = np.min(np.where(np.asarray(is_clump)[None, :], separation, np.inf), axis=1, initial=np.inf)
+    return r_centre, nearest_clump
 
 
 def completeness_purity(n_true_found: int, n_true: int, n_correct: int, n_detected: int) -> tuple[float, float]:
@@ -301,16 +326,9 @@ def _evaluate_one(galaxy: Any, number: int, catalogs: dict[str, QTable], colors:
         frame.insert(0, "color", color)
         frame.insert(0, "galaxy", number)
         candidate_frames.append(frame)
-        # The simulator draws the main galaxy at the centre of the frame.
-        height, width = shape
         true_x, true_y = np.asarray(u.Quantity(truth["x"]).value), np.asarray(u.Quantity(truth["y"]).value)
-        r_centre = np.hypot(true_x - (width - 1) / 2.0, true_y - (height - 1) / 2.0) / psf
-        # Distance to the nearest other clump (blend): completeness of crowded clumps is
-        # limited by the resolution, that of isolated ones by the method.
-        is_clump = np.asarray(truth["kind"], dtype=str) == "clump"
-        separation = np.hypot(true_x[:, None] - true_x[None, :], true_y[:, None] - true_y[None, :]) / psf
-        np.fill_diagonal(separation, np.inf)
-        nearest_clump = np.min(np.where(is_clump[None, :], separation, np.inf), axis=1, initial=np.inf)
+        r_centre, nearest_clump = truth_geometry(true_x, true_y, np.asarray(truth["kind"], dtype=str) == "clump",
+                                                 shape, psf)
         scores = np.asarray(catalog["score"], dtype=np.float64) if len(catalog) else np.zeros(0)
         ids = np.asarray(catalog["id"]) if len(catalog) else np.zeros(0, dtype=np.int64)
         truth_frames.append(pd.DataFrame({
