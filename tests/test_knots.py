@@ -168,3 +168,39 @@ def test_features_of_stored_candidates_are_those_of_the_catalog() -> None:
     stored = pd.concat(frames[::-1] + frames, ignore_index=True)  # interleaved PSFs keep their rows
     expected = np.concatenate([knot_features(t, "true", p) for t, p in tables[::-1] + tables])
     assert np.allclose(candidate_features(stored, "true"), expected)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_deblend_gives_what_photutils_gives_on_every_segment(seed: int) -> None:
+    # blobs of random sizes, some touching, on noise: the skipped single-peak
+    # segments would not have come apart in deblend_sources either
+    from photutils.segmentation import deblend_sources, detect_sources
+
+    from galcolor.regions.segments import deblend
+
+    rng = np.random.default_rng(seed)
+    rows, cols = np.indices((80, 80), dtype=np.float64)
+    image = 0.01 * rng.normal(size=rows.shape)
+    for _ in range(12):
+        x, y, width, peak = rng.uniform(5, 75), rng.uniform(5, 75), rng.uniform(1.0, 4.0), rng.uniform(0.2, 1.0)
+        image += peak * np.exp(-((cols - x) ** 2 + (rows - y) ** 2) / (2 * width ** 2))
+    segments = detect_sources(image, 0.05, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = deblend_sources(image, segments, 5, n_levels=32, contrast=0.001, progress_bar=False)
+    found, split = deblend(image, segments, 5, n_levels=32, contrast=0.001)
+    np.testing.assert_array_equal(found.data, expected.data)
+    assert set(found.labels[split]) == set(expected.deblended_labels)
+
+
+def test_knots_split_from_one_segment_of_light_are_flagged_deblended() -> None:
+    from galcolor.catalog import RegionFlag
+
+    # two knots 1.6 PSF FWHM apart share one segment of light; a third stands alone
+    pair = [(56.5, 47.5 - 0.8 * 3.5, 0.25), (56.5, 47.5 + 0.8 * 3.5, 0.25)]
+    table = _find(_cutout(_galaxy(pair + [(36.0, 47.5, 0.25)]), with_color=False), "lightness")
+    rows = [_nearest(table, x, y)[1] for x, y, _ in pair]
+    lone = _nearest(table, 36.0, 47.5)[1]
+    assert len(set(rows)) == 2 and all(_nearest(table, x, y)[0] < 1.5 for x, y, _ in pair)
+    assert all(table["flags"][row] & RegionFlag.DEBLENDED for row in rows)
+    assert not table["flags"][lone] & RegionFlag.DEBLENDED

@@ -336,4 +336,5 @@ def _celestial_wcs(header: fits.Header, source: str, notes: list[str]) -> WCS | 
         return None
     if not wcs.has_celestial:
         return None
-    return wcs.celestial
+    # .celestial builds a second WCS: skip it when the header has only the two sky axes, in order
+    return wcs if wcs.naxis == 2 and (wcs.wcs.lng, wcs.wcs.lat) == (0, 1) else wcs.celestial

@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from photutils.segmentation import SegmentationImage, SourceCatalog, deblend_sources, detect_sources
+from photutils.segmentation import SegmentationImage, SourceCatalog, detect_sources
 from photutils.utils import NoDetectionsWarning
 from scipy import ndimage
 from skimage.feature import peak_local_max
@@ -29,6 +29,7 @@ from ..color import lightness_to_luminance
 from .galaxy import host_galaxies
 from .parameters import RegionParameters
 from .planes import FWHM_PER_SIGMA, ColorPlanes, gaussian_kernel_norm, noise_by_lightness, smooth, smooth_many
+from .segments import deblend
 
 __all__ = ["KnotMaps", "knot_maps", "find_candidates", "measure_candidates", "ORIGIN_LIGHT", "ORIGIN_COLOR"]
 
@@ -96,6 +97,9 @@ def _symmetric_model(light: np.ndarray, valid: np.ndarray, fallback: np.ndarray,
     knot brighter than the nucleus does not take its place), refined to a
     fraction of a pixel by a parabola through it and its neighbours; where
     the mirror image falls outside the piece, ``fallback`` is the model.
+    (Taking the light beyond the piece as the model there, so that a knot
+    that makes the galaxy's edge is centred right, found fewer injected
+    knots in real galaxies: 0.865 of them against 0.887, 150 frames.)
     """
     model = fallback.copy()
     pieces, _ = ndimage.label(valid)
@@ -195,12 +199,13 @@ def _light_detection(maps: KnotMaps, params: RegionParameters) -> np.ndarray:
 
 
 def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: float, params: RegionParameters,
-                    use_color: bool = True) -> tuple[SegmentationImage | None, np.ndarray, KnotMaps]:
+                    use_color: bool = True) -> tuple[SegmentationImage | None, np.ndarray, np.ndarray, KnotMaps]:
     """Candidate knots: segments of the light contrast, deblended, plus blue patches the light missed.
 
     Returns the segmentation (None when there is no candidate), the
-    ``origin`` bits of each label (:data:`ORIGIN_LIGHT`, :data:`ORIGIN_COLOR`)
-    and the maps, computed with the candidates left out of the galaxy model
+    ``origin`` bits of each label (:data:`ORIGIN_LIGHT`, :data:`ORIGIN_COLOR`),
+    whether each label is one of several knots deblended from one segment of
+    the light, and the maps, computed with the candidates left out of the galaxy model
     and the disk color.
     """
     min_area = params.min_area
@@ -211,11 +216,11 @@ def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: floa
         maps = knot_maps(planes, galaxy_mask, psf_fwhm, params,
                          exclude=ndimage.binary_dilation(first.data > 0, iterations=grow), previous=maps)
     light = _segments(_light_detection(maps, params), params.min_contrast, min_area, maps.valid)
+    split = set()
     if light is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            light = deblend_sources(np.nan_to_num(maps.contrast), light, min_area, n_levels=params.deblend_levels,
-                                    contrast=params.deblend_contrast, progress_bar=False)
+        light, pieces = deblend(np.nan_to_num(maps.contrast), light, min_area, n_levels=params.deblend_levels,
+                                contrast=params.deblend_contrast)
+        split = {int(label) for label in light.labels[pieces]}
     data = np.zeros(galaxy_mask.shape, dtype=np.int32) if light is None else light.data.astype(np.int32)
     origin = {int(label): ORIGIN_LIGHT for label in np.unique(data) if label}
     if use_color and planes.color != "none":
@@ -236,9 +241,10 @@ def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: floa
                 origin[next_label] = ORIGIN_COLOR
                 next_label += 1
     if not origin:
-        return None, np.zeros(0, dtype=np.int32), maps
+        return None, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=bool), maps
     segments = SegmentationImage(data)
-    return segments, np.asarray([origin[int(label)] for label in segments.labels], dtype=np.int32), maps
+    return (segments, np.asarray([origin[int(label)] for label in segments.labels], dtype=np.int32),
+            np.isin(segments.labels, list(split)), maps)
 
 
 def _galaxy_light(luminance: np.ndarray, segment: np.ndarray, mask: np.ndarray) -> tuple[float, float, float, float]:

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 from astropy import units as u
 from astropy.table import QTable
-from photutils.segmentation import SegmentationImage, SourceCatalog, deblend_sources, detect_sources
+from photutils.segmentation import SegmentationImage, SourceCatalog, detect_sources
 from photutils.utils import NoDetectionsWarning
 from scipy import ndimage
 from skimage.feature import peak_local_max
@@ -33,6 +33,7 @@ from .parameters import RegionParameters
 from .planes import FWHM_PER_SIGMA, ColorPlanes, color_planes, smooth
 from .psf import lightness_psf_fwhm, psf_fwhm_pixels
 from .score import ScoreCalibration, load_score_calibration, score_features
+from .segments import deblend
 
 __all__ = ["NoRegionsWarning", "UncalibratedScoreWarning", "RegionMaps", "find_star_forming_regions"]
 
@@ -227,15 +228,15 @@ def find_star_forming_regions(
         maps = RegionMaps(galaxy_mask, galaxy_segments, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing(f"no galaxy pixel reaches L = {params.min_lightness}", maps)
     if params.candidates == "light+color":
-        segments, origin, knots = find_candidates(planes, galaxy_mask, psf_fwhm, params,
-                                                  use_color=kind != "lightness")
+        segments, origin, deblended, knots = find_candidates(planes, galaxy_mask, psf_fwhm, params,
+                                                             use_color=kind != "lightness")
         excess = np.where(knots.valid, knots.disk_b - knots.b_psf, np.nan)
         disk_b = np.where(knots.valid, knots.disk_b, np.nan)
         maps = RegionMaps(galaxy_mask, galaxy_segments, disk_b, excess, knots.blue_significance, segments,
                           float(psf_fwhm), knots.contrast, knots.light_significance)
         if segments is None:
             return nothing("no knot of light or color was found", maps)
-        table = _measure_knots(planes, segments, origin, knots, galaxy_segments, psf_fwhm)
+        table = _measure_knots(planes, segments, origin, deblended, knots, galaxy_segments, psf_fwhm)
         features = knot_features(table, kind, psf_fwhm)
     else:
         table, maps = _color_regions(planes, galaxy_mask, galaxy_segments, psf_fwhm, params)
@@ -330,19 +331,20 @@ def _sky_positions(planes: ColorPlanes, x: np.ndarray, y: np.ndarray) -> tuple[n
     """ICRS ra, dec in degrees of pixel positions (NaN without a celestial WCS)."""
     if planes.wcs is None or not planes.wcs.has_celestial or not len(x):
         return np.full(len(x), np.nan), np.full(len(x), np.nan)
-    sky = planes.wcs.celestial.pixel_to_world(x, y)
+    wcs = planes.wcs if planes.wcs.naxis == 2 else planes.wcs.celestial  # .celestial copies the WCS
+    sky = wcs.pixel_to_world(x, y)
     sky = sky.icrs if hasattr(sky, "icrs") else sky
     return np.asarray(sky.ra.deg, dtype=np.float64), np.asarray(sky.dec.deg, dtype=np.float64)
 
 
-def _measure_knots(planes: ColorPlanes, segments: SegmentationImage, origin: np.ndarray, knots: Any,
-                   galaxy_segments: SegmentationImage, psf_fwhm: float) -> QTable:
+def _measure_knots(planes: ColorPlanes, segments: SegmentationImage, origin: np.ndarray, deblended: np.ndarray,
+                   knots: Any, galaxy_segments: SegmentationImage, psf_fwhm: float) -> QTable:
     """The catalog rows of light-and-color candidates (score still 0)."""
     values = measure_candidates(segments, knots, galaxy_segments, planes.mask, psf_fwhm)
     labels = segments.labels
     x, y = values["x"], values["y"]
     flags = _flags(segments, galaxy_segments, planes.mask, values["r_gal"] < psf_fwhm,
-                   values["b_err"] > values["blue_excess"])
+                   values["b_err"] > values["blue_excess"], deblended=deblended)
     ra, dec = _sky_positions(planes, x, y)
     table = QTable()
     table["id"] = np.asarray(labels, dtype=np.int64)
@@ -381,11 +383,8 @@ def _color_regions(planes: ColorPlanes, galaxy_mask: np.ndarray, galaxy_segments
     # Split on the unsmoothed contrast: neighbouring knots stay separate peaks.
     deblend_data = np.where(np.isfinite(sharp_contrast), np.clip(sharp_contrast, 0.0, None), 0.0) \
         + 1e-9 * detection
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        segments = deblend_sources(deblend_data, segments, params.min_area, n_levels=params.deblend_levels,
-                                   contrast=params.deblend_contrast,
-                                   progress_bar=False)
+    segments, _ = deblend(deblend_data, segments, params.min_area, n_levels=params.deblend_levels,
+                          contrast=params.deblend_contrast)
     if params.split_peaks:
         segments = _split_peaks(segments, deblend_data, psf_fwhm, params)
     table = _measure(planes, segments, parents, galaxy_segments, significance, excess, b_std,

@@ -7,23 +7,24 @@ import warnings
 
 import numpy as np
 from astropy.utils.exceptions import AstropyUserWarning
-from photutils.segmentation import SegmentationImage, deblend_sources, detect_sources, detect_threshold
+from photutils.segmentation import SegmentationImage, detect_sources, detect_threshold
 from photutils.utils import NoDetectionsWarning
 from scipy import ndimage
 
 from ..color import lightness_to_luminance
 from .parameters import RegionParameters
 from .planes import psf_area
+from .segments import deblend
 
 __all__ = ["split_neighbors", "galaxy_segmentation", "host_galaxies", "central_component", "elliptical_coordinates"]
 
 
 def split_neighbors(segments: SegmentationImage, smoothed: np.ndarray, b: np.ndarray, valid: np.ndarray,
-                    min_pixels: int, params: RegionParameters) -> SegmentationImage:
+                    min_pixels: int, params: RegionParameters, labels: np.ndarray | None = None) -> SegmentationImage:
     """Split off the stars and galaxies that touch a galaxy's segment.
 
     Each segment is deblended on the PSF-smoothed luminance
-    (:func:`~photutils.segmentation.deblend_sources`, contrast
+    (:func:`~galcolor.regions.segments.deblend`, contrast
     ``params.neighbor_contrast``). A piece becomes a segment of its own when
     its median b* is more than ``params.neighbor_red_excess`` above that of
     the segment's main piece (the one at the image centre for the central
@@ -31,15 +32,13 @@ def split_neighbors(segments: SegmentationImage, smoothed: np.ndarray, b: np.nda
     ``params.neighbor_flux_ratio`` of the whole segment's light. Fainter, bluer
     pieces (clumps) stay, so the galaxy keeps its clumps, while a red
     neighbour or a bright star no longer distorts its shape and disk color
-    profile, nor passes for a blue clump.
+    profile, nor passes for a blue clump. ``labels`` limits the splitting to
+    those segments (default: all).
     """
     luminance = lightness_to_luminance(np.clip(smoothed, 0.0, 100.0))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pieces = deblend_sources(luminance, segments, min_pixels, n_levels=params.deblend_levels,
-                                 contrast=params.neighbor_contrast,
-                                 progress_bar=False)
-    if pieces is None or pieces.n_labels == segments.n_labels:
+    pieces, _ = deblend(luminance, segments, min_pixels, n_levels=params.deblend_levels,
+                        contrast=params.neighbor_contrast, labels=labels)
+    if pieces.n_labels == segments.n_labels:
         return segments
     height, width = smoothed.shape
     centre = (int(round((height - 1) / 2)), int(round((width - 1) / 2)))
@@ -95,17 +94,29 @@ def galaxy_segmentation(lightness: np.ndarray, smoothed: np.ndarray, mask: np.nd
         segments = detect_sources(smoothed, threshold, min_pixels, mask=mask)
     if segments is None:
         return None
-    if b is not None and params.split_neighbors:
-        segments = split_neighbors(segments, smoothed, b, ~mask, min_pixels, params)
     height, width = lightness.shape
     centre = ((height - 1) / 2.0, (width - 1) / 2.0)
+
+    def by_distance(segments: SegmentationImage) -> tuple[np.ndarray, np.ndarray]:
+        """The labels, nearest the centre first, and their distances."""
+        data, labels = segments.data, segments.labels
+        rows, cols = np.nonzero(data)
+        nearest = np.full(labels.max() + 1, np.inf)
+        np.minimum.at(nearest, data[rows, cols], np.hypot(rows - centre[0], cols - centre[1]))
+        order = np.argsort(nearest[labels], kind="stable")
+        return labels[order], nearest[labels[order]]
+
+    if b is not None and params.split_neighbors:
+        # Only the central galaxy is kept: a piece of another segment is no
+        # nearer the centre than its segment, so only the nearest need splitting.
+        split = None
+        if params.galaxies == "central":
+            labels, distance = by_distance(segments)
+            split = labels[distance == distance[0]]
+        segments = split_neighbors(segments, smoothed, b, ~mask, min_pixels, params, labels=split)
     data = segments.data
-    labels = segments.labels
-    rows, cols = np.nonzero(data)
-    distance = np.hypot(rows - centre[0], cols - centre[1])
-    nearest = np.full(labels.max() + 1, np.inf)
-    np.minimum.at(nearest, data[rows, cols], distance)
-    order = [int(label) for label in labels[np.argsort(nearest[labels])]]
+    labels, _ = by_distance(segments)
+    order = [int(label) for label in labels]
     keep = order[:1] if params.galaxies == "central" else order
     mapping = np.zeros(labels.max() + 1, dtype=np.int32)
     for new, label in enumerate(keep, start=1):
