@@ -138,13 +138,18 @@ def noise_by_lightness(values: np.ndarray, lightness: np.ndarray, valid: np.ndar
         return np.full(values.shape, 1.4826 * float(np.median(np.abs(samples_r))) / correction
                        if samples_r.size else floor)
     edges = np.unique(np.quantile(samples_l, np.linspace(0, 1, n_bins + 1)))
+    # each bin, edges included, is one slice of the samples sorted by L
+    order = np.argsort(samples_l, kind="stable")
+    sorted_l, sorted_r = samples_l[order], samples_r[order]
+    starts = np.searchsorted(sorted_l, edges[:-1], side="left")
+    stops = np.searchsorted(sorted_l, edges[1:], side="right")
     centres, noise = [], []
-    for low, high in zip(edges[:-1], edges[1:]):
-        inside = (samples_l >= low) & (samples_l <= high)
-        if inside.sum() < 20:
+    for start, stop in zip(starts, stops):
+        if stop - start < 20:
             continue
-        centres.append(float(np.median(samples_l[inside])))
-        noise.append(1.4826 * float(np.median(np.abs(samples_r[inside] - np.median(samples_r[inside])))))
+        residuals = sorted_r[start:stop]
+        centres.append(float(np.median(sorted_l[start:stop])))
+        noise.append(1.4826 * float(np.median(np.abs(residuals - np.median(residuals)))))
     if not centres:
         return np.full(values.shape, floor)
     return np.interp(lightness, centres, np.asarray(noise) / correction)
