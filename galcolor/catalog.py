@@ -373,9 +373,10 @@ def merge(tables: Sequence[Table], *, meta: Mapping[str, Any] | None = None,
     """
     from astropy.table import vstack
 
-    conformed = [conform(table, extra=extra) for table in tables]
+    # a catalog of find_star_forming_regions is conformed already: checked, not rebuilt (vstack copies)
+    conformed = [table if _conforms(table, extra) else conform(table, extra=extra) for table in tables]
     merged = vstack(conformed, metadata_conflicts="silent") if conformed else empty_table()
-    merged = conform(merged, extra=extra)
+    merged = merged if _conforms(merged, extra) else conform(merged, extra=extra)
     merged["id"] = np.arange(1, len(merged) + 1, dtype=np.int64)
     first = dict(conformed[0].meta) if conformed else {}
     first.pop("source", None)
@@ -577,6 +578,26 @@ def _format_of(path: Path, format: str | None) -> str:
         f"{path}: cannot tell the catalog format from the extension; known formats: {known} "
         f"(extensions {extensions}), or pass format="
     )
+
+
+def _conforms(table: Table, extra: str, schema: Sequence[CatalogColumn] = REGION_COLUMNS) -> bool:
+    """Whether :func:`conform` would give ``table`` back as it is (columns, order, dtypes, units, descriptions)."""
+    if not isinstance(table, QTable) or table.has_masked_columns or table.has_masked_values:
+        return False
+    names = table.colnames
+    if names[:len(schema)] != [column.name for column in schema] or (extra == "error" and len(names) > len(schema)):
+        return False
+    for column in schema:
+        values = table[column.name]
+        unit = getattr(values, "unit", None)
+        same_type = values.dtype.kind == "U" if column.dtype.kind == "U" else values.dtype == column.dtype
+        if not same_type or values.ndim != 1 or values.info.description != column.description:
+            return False
+        if (column.unit is None) != (unit is None) or (column.unit is not None and unit != column.unit):
+            return False
+        if column.unit is not None and not isinstance(values, u.Quantity):
+            return False
+    return True
 
 
 def _conform_column(values: Any, column: CatalogColumn) -> Column | u.Quantity:

@@ -455,3 +455,29 @@ def test_reading_a_missing_or_corrupt_file_names_it(tmp_path):
     corrupt.write_bytes(b"not parquet at all")
     with pytest.raises(FileFormatError, match="corrupt.parquet: not a readable parquet catalog"):
         catalog.read(corrupt)
+
+
+def test_merge_of_conformed_catalogs_equals_merge_of_raw_ones() -> None:
+    # merge passes over catalogs already in the schema instead of rebuilding them
+    raw = sample_regions()
+    conformed = catalog.conform(raw)
+    assert catalog._conforms(conformed, "error") and not catalog._conforms(raw, "error")
+    fast = catalog.merge([conformed, conformed])
+    slow = catalog.merge([raw, raw])
+    assert fast.colnames == slow.colnames and fast.meta == slow.meta
+    for name in fast.colnames:
+        np.testing.assert_array_equal(values_of(fast[name]), values_of(slow[name]))
+        assert getattr(fast[name], "unit", None) == getattr(slow[name], "unit", None)
+        assert fast[name].info.description == slow[name].info.description
+    # the inputs are not modified
+    assert catalog.merge([conformed]).meta["sources"] and len(conformed) == 3 and list(conformed["id"]) == [1, 2, 3]
+    # a text column of another width, a masked value or a missing description is rebuilt
+    masked = conformed.copy()
+    masked["blue_excess"] = MaskedColumn(np.asarray(conformed["blue_excess"]), mask=[False, True, False])
+    assert not catalog._conforms(masked, "error")
+    undescribed = conformed.copy()
+    undescribed["score"].info.description = None
+    assert not catalog._conforms(undescribed, "error")
+    extra = conformed.copy()
+    extra["cutout_id"] = ["a", "b", "c"]
+    assert catalog._conforms(extra, "keep") and not catalog._conforms(extra, "error")
