@@ -204,3 +204,29 @@ def test_knots_split_from_one_segment_of_light_are_flagged_deblended() -> None:
     assert len(set(rows)) == 2 and all(_nearest(table, x, y)[0] < 1.5 for x, y, _ in pair)
     assert all(table["flags"][row] & RegionFlag.DEBLENDED for row in rows)
     assert not table["flags"][lone] & RegionFlag.DEBLENDED
+
+
+def test_knot_color_excess_is_positive_for_a_blue_knot_and_negative_for_a_red_one() -> None:
+    from galcolor.evaluation.knot_color import knot_color_excess
+
+    blue, red = (56.5, 47.5), (38.5, 47.5)
+    rgb = _galaxy([(*blue, 0.2)], knot_rgb=(0.6, 0.8, 1.3))
+    rgb = np.clip(rgb + _galaxy([(*red, 0.2)], knot_rgb=(1.3, 0.9, 0.5)) - _galaxy([]), 0.0, 1.0)
+    excess = knot_color_excess(_cutout(rgb), [blue[0], red[0], 500.0], [blue[1], red[1], 47.5], 3.5)
+    assert excess["b_excess"][0] > 5 and excess["b_excess"][1] < -5
+    assert np.isnan(excess["b_excess"][2])  # off the image
+    # the disk beneath leaves the known objects out: with them in, the excess shrinks
+    diluted = knot_color_excess(_cutout(rgb), [blue[0]], [blue[1]], 3.5, exclude_radius=0.0)
+    assert 0 < diluted["b_excess"][0] < excess["b_excess"][0]
+
+
+def test_excess_agreement_measures_slope_and_correlation_over_finite_pairs() -> None:
+    from galcolor.evaluation.knot_color import excess_agreement
+
+    rng = np.random.default_rng(0)
+    true = rng.normal(0, 5, 400)
+    stats = excess_agreement(np.append(true, np.nan), np.append(0.5 * true + rng.normal(0, 1, 400), 3.0))
+    assert stats["n"] == 400 and abs(stats["slope"] - 0.5) < 0.05 and stats["correlation"] > 0.9
+    disk_colored = excess_agreement(true, np.full(400, -2.0))  # every knot painted its disk's color
+    assert disk_colored["slope"] == 0 and np.isnan(disk_colored["correlation"]) and disk_colored["bluer_too"] == 0
+    assert np.isnan(excess_agreement([1.0, 2.0], [1.0, 2.0])["slope"])

@@ -69,7 +69,7 @@ from .regions import MATCH_RADIUS, match_catalog, resolve_blends, truth_geometry
 __all__ = ["InjectedFrame", "inject_frame", "INJECTION_CROP", "COLOR_EXCESS", "CANDIDATE_COLUMNS",
            "candidate_features", "Definition", "NEW_DEFINITION", "OLD_DEFINITION", "BLUER_MARGIN_GR",
            "find_all_evidence", "label_simulated", "label_injected", "simulated_candidates", "injected_candidates",
-           "score_candidates", "clump_color_excess"]
+           "score_candidates", "clump_color_excess", "simulated_truth", "injected_truth"]
 
 #: Catalog columns kept with each labelled candidate (the inputs of
 #: :func:`~galcolor.regions.knot_features`, and where the candidate is).
@@ -182,31 +182,60 @@ def _frames(key: Any, catalogs: dict[str, QTable], truth: pd.DataFrame, radius: 
     return candidate_frames, truth_frames
 
 
+def simulated_truth(galaxy: Any, psf_fwhm: float, definition: Definition | None = None) -> pd.DataFrame:
+    """The objects of a simulated galaxy, blends resolved, and which are (catalog) clumps under ``definition``.
+
+    One row per object (blend): ``x``, ``y``, ``kind``, ``flux_fraction``
+    (of the galaxy's g light), ``delta_gr`` (g - r against the disk beneath,
+    :func:`clump_color_excess`), ``r_centre_psf``, ``nearest_clump_psf``,
+    ``n_members``, ``positive`` (a clump bluer than its disk) and ``catalog``
+    (a positive a catalog should hold). Default :data:`NEW_DEFINITION`.
+    """
+    definition = definition or NEW_DEFINITION
+    truth = resolve_blends(galaxy.truth, psf_fwhm, link=definition.blend_link)
+    x = np.asarray(u.Quantity(truth["x"]).value, dtype=np.float64)
+    y = np.asarray(u.Quantity(truth["y"]).value, dtype=np.float64)
+    kinds = np.asarray(truth["kind"], dtype=str)
+    excess = clump_color_excess(galaxy, truth, psf_fwhm)
+    is_clump = kinds == "clump"
+    blue = np.ones(len(truth), bool) if definition.bluer_margin is None else \
+        np.nan_to_num(excess, nan=0.0) <= -definition.bluer_margin
+    r_centre, nearest = truth_geometry(x, y, is_clump, np.shape(galaxy.bands[0]), psf_fwhm)
+    fraction = np.asarray(truth["flux_fraction_g"], dtype=np.float64)
+    return pd.DataFrame({"x": x, "y": y, "kind": kinds, "flux_fraction": fraction,
+                         "delta_gr": excess, "r_centre_psf": r_centre, "nearest_clump_psf": nearest,
+                         "n_members": np.asarray(truth["n_members"]),
+                         "positive": is_clump & blue,
+                         "catalog": is_clump & blue & (fraction >= definition.min_fraction)
+                         & (r_centre >= definition.min_radius)})
+
+
+def injected_truth(truth: QTable) -> pd.DataFrame:
+    """The knots injected into a real galaxy (:func:`~galcolor.evaluation.injection.inject_knots`) as a frame.
+
+    ``x``, ``y``, ``kind``, ``flux_fraction`` (of the galaxy's r light),
+    ``delta_gr``, ``fwhm``; every injected clump is ``positive`` and
+    ``catalog``, every hard negative neither.
+    """
+    kinds = np.asarray(truth["kind"], dtype=str)
+    return pd.DataFrame({"x": np.asarray(u.Quantity(truth["x"]).value, dtype=np.float64),
+                         "y": np.asarray(u.Quantity(truth["y"]).value, dtype=np.float64),
+                         "kind": kinds,
+                         "flux_fraction": np.asarray(truth["flux_fraction_r"], dtype=np.float64),
+                         "delta_gr": np.asarray(truth["delta_gr"], dtype=np.float64),
+                         "fwhm": np.asarray(u.Quantity(truth["fwhm"]).value, dtype=np.float64),
+                         "positive": kinds == "clump", "catalog": kinds == "clump"})
+
+
 def label_simulated(key: Any, galaxy: Any, catalogs: dict[str, QTable],
                     definitions: Sequence[Definition] = (NEW_DEFINITION, OLD_DEFINITION)
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Labelled candidates and truth of one simulated galaxy, under each definition."""
     any_catalog = next(iter(catalogs.values()))
     psf = float(any_catalog.meta["parameters"]["psf_fwhm"])
-    shape = np.shape(galaxy.bands[0])
     candidate_frames, truth_frames = [], []
     for definition in definitions:
-        truth = resolve_blends(galaxy.truth, psf, link=definition.blend_link)
-        x = np.asarray(u.Quantity(truth["x"]).value, dtype=np.float64)
-        y = np.asarray(u.Quantity(truth["y"]).value, dtype=np.float64)
-        kinds = np.asarray(truth["kind"], dtype=str)
-        excess = clump_color_excess(galaxy, truth, psf)
-        is_clump = kinds == "clump"
-        blue = np.ones(len(truth), bool) if definition.bluer_margin is None else \
-            np.nan_to_num(excess, nan=0.0) <= -definition.bluer_margin
-        r_centre, nearest = truth_geometry(x, y, is_clump, shape, psf)
-        fraction = np.asarray(truth["flux_fraction_g"], dtype=np.float64)
-        frame = pd.DataFrame({"x": x, "y": y, "kind": kinds, "flux_fraction": fraction,
-                              "delta_gr": excess, "r_centre_psf": r_centre, "nearest_clump_psf": nearest,
-                              "n_members": np.asarray(truth["n_members"]),
-                              "positive": is_clump & blue,
-                              "catalog": is_clump & blue & (fraction >= definition.min_fraction)
-                              & (r_centre >= definition.min_radius)})
+        frame = simulated_truth(galaxy, psf, definition)
         c, t = _frames(key, catalogs, frame, MATCH_RADIUS * psf, 0, definition.name)
         candidate_frames += c
         truth_frames += t
@@ -219,16 +248,8 @@ def label_injected(key: Any, truth: QTable, catalogs: dict[str, QTable]) -> tupl
     Matching uses the injected knots' own FWHM (1.5 of it), whatever PSF the
     finder assumed.
     """
-    x = np.asarray(u.Quantity(truth["x"]).value, dtype=np.float64)
-    y = np.asarray(u.Quantity(truth["y"]).value, dtype=np.float64)
-    kinds = np.asarray(truth["kind"], dtype=str)
     fwhm = float(np.median(u.Quantity(truth["fwhm"]).value)) if len(truth) else 1.0
-    frame = pd.DataFrame({"x": x, "y": y, "kind": kinds,
-                          "flux_fraction": np.asarray(truth["flux_fraction_r"], dtype=np.float64),
-                          "delta_gr": np.asarray(truth["delta_gr"], dtype=np.float64),
-                          "fwhm": np.asarray(u.Quantity(truth["fwhm"]).value, dtype=np.float64),
-                          "positive": kinds == "clump", "catalog": kinds == "clump"})
-    c, t = _frames(key, catalogs, frame, MATCH_RADIUS * fwhm, -1, "injected")
+    c, t = _frames(key, catalogs, injected_truth(truth), MATCH_RADIUS * fwhm, -1, "injected")
     return pd.concat(c, ignore_index=True), pd.concat(t, ignore_index=True)
 
 
