@@ -17,8 +17,14 @@
 #   q128      color quality at 128 px, 500 val galaxies (0.4 min)
 #   full      color quality at 424 px through galcolor.Colorizer (2.4 min)
 #   real      real DECaLS/SDSS FITS files (0.2 min)
-#   reg       region score calibration, seed 101 (1.5 min)
-#   bregions  region benchmark, seed 202 and real SDSS val (6.5 min)
+#   reg       region score calibration of galcolor 0.1's method, seed 101 (1.5 min)
+#   bregions  galcolor 0.1's region benchmark, seed 202 and real SDSS val (6.5 min)
+#   knotcolor predicted against true blue excess at simulated and injected
+#             knots (benchmarks/bench_knot_color.py; 4 min)
+#   knots     the labelled candidate sets (under $GALCOLOR_CACHE, default
+#             ../cache: outside the repository), the region classifiers
+#             refitted (the predicted-color one goes into the bundle) and
+#             the ablation (benchmarks/bench_knots.py; 40 min)
 #   evalsdss  galcolor evaluate on the 500 SDSS val galaxies (9 min)
 #   evalmulti galcolor evaluate on the 591 multi-survey images (12 min)
 #   large     a 4000 px frame in tiles (a few minutes)
@@ -36,8 +42,9 @@ set -euo pipefail
 
 steps=("$@")
 if [ ${#steps[@]} -eq 0 ]; then
-    steps=(unc q128 full real reg bregions evalsdss evalmulti large pipeline)
+    steps=(unc q128 full real reg bregions knotcolor knots evalsdss evalmulti large pipeline)
 fi
+cache=${GALCOLOR_CACHE:-../cache}
 shared=${GALCOLOR_SHARED:-../shared/data}
 evaluate=benchmarks/results/evaluate
 # The default model's files come from its bundle's manifest, never from paths written here.
@@ -58,6 +65,14 @@ for step in "${steps[@]}"; do
             python pipelines/calibrate_regions.py --n 600 --seed 101 ;;
         bregions)
             python benchmarks/bench_regions.py --simulated --real ;;
+        knotcolor)
+            python benchmarks/bench_knot_color.py --n-sim 500 --n-injected 400 ;;
+        knots)
+            python pipelines/region_candidates.py --out "$cache/knots"
+            python pipelines/region_candidates.py --out "$cache/knots-0.1" --sets sim_bench injected_val \
+                --kinds color-excess
+            python pipelines/fit_region_classifiers.py --sets "$cache/knots"
+            python benchmarks/bench_knots.py --sets "$cache/knots" --baseline "$cache/knots-0.1" --plain 500 ;;
         evalsdss)
             # shellcheck disable=SC2086
             python benchmarks/_record.py --header "$evaluate/sdss_val/header.json" \
@@ -74,7 +89,7 @@ for step in "${steps[@]}"; do
             python benchmarks/bench_pipeline.py --n 2000 --n-small 500 --n-tta 200
             python benchmarks/bench_pipeline.py --memory --n 2000 --n-small 500 ;;
         *)
-            echo "unknown step '$step' (steps: unc q128 full real reg bregions evalsdss evalmulti large pipeline)" >&2
+            echo "unknown step '$step' (steps: unc q128 full real reg bregions knotcolor knots evalsdss evalmulti large pipeline)" >&2
             exit 2 ;;
     esac
 done
