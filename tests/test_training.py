@@ -499,7 +499,8 @@ def test_train_command_exports_the_last_epoch_and_records_its_sources(folder, tm
     assert training["exported"]["epoch"] == 2
     assert training["best_epoch"] in (1, 2)
     assert training["sources"] == {"train": str(folder), "limit": None, "val_fraction": None,
-                                   "simulated": {"n": 2, "seed": 5, "zoom": "auto", "band": "r"}}
+                                   "simulated": {"n": 2, "seed": 5, "zoom": "auto", "band": "r"},
+                                   "injected_knots": None}
     # the default stays the best epoch, and says so
     options.export_epoch, options.epochs = "best", 1
     options.checkpoint_dir, options.export = str(tmp_path / "run1"), str(tmp_path / "best.pt")
@@ -661,3 +662,97 @@ def test_two_processes_share_the_work_and_rank_zero_writes(data, tmp_path):
     alone = Trainer(model, train, val, batch_size=3, progress=False).evaluate()
     for key in ("val_loss", "val_ab_mae_galaxy", "val_ab_mae_whole"):
         assert state["history"][0][key] == pytest.approx(alone[key], rel=1e-5), key
+
+
+# ---------------------------------------------------------------------------- knots injected into training items
+
+
+def disk_item(size: int = 64, index: int = 0) -> dict:
+    """A reddish exponential disk as a training item, its left column invalid."""
+    from galcolor.color import rgb_to_lab_numpy
+    from galcolor.io.lupton import display_from_linear
+
+    y, x = np.mgrid[:size, :size]
+    disk = np.exp(-np.hypot(x - size / 2, y - size / 2) / (size / 6))
+    lab = rgb_to_lab_numpy(display_from_linear(np.stack([disk * 1.3, disk, disk * 0.6], -1)).astype(np.float32))
+    lab = torch.from_numpy(lab).permute(2, 0, 1).contiguous()
+    valid = torch.ones(1, size, size, dtype=torch.bool)
+    valid[..., 0] = False
+    return {"lightness": lab[:1].clone(), "ab": lab[1:].clone(), "galaxy_mask": (lab[:1] > 15) & valid,
+            "valid_mask": valid, "index": index}
+
+
+def test_knot_injection_adds_blue_clumps_and_marks_them_reproducibly():
+    from galcolor.training import KnotInjection
+
+    item = disk_item()
+    before = {key: value.clone() for key, value in item.items() if torch.is_tensor(value)}
+    injection = KnotInjection(probability=1.0, fwhm=(3.0, 3.0), negatives=(0, 0), seed=3)
+    out = injection(item)
+    assert all(torch.equal(item[key], value) for key, value in before.items())  # the input is not modified
+    knots = out["knot_mask"]
+    assert knots.any() and knots.dtype == torch.bool and not knots[..., 0].any()  # only valid pixels
+    # clumps only: the knot pixels are bluer (lower b*) than they were, the rest unchanged far away
+    assert float((out["ab"][1] - item["ab"][1])[knots[0]].mean()) < -1.0
+    assert torch.equal(out["ab"][..., 0], item["ab"][..., 0])  # invalid pixels keep their values
+    assert torch.equal(injection(item)["lightness"], out["lightness"])  # same (seed, epoch, index): same knots
+    injection.set_epoch(1)
+    assert not torch.equal(injection(item)["lightness"], out["lightness"])  # a new epoch: new knots
+    # an item left alone still gets its (empty) mask, so that batches stack
+    untouched = KnotInjection(probability=0.0)(item)
+    assert not untouched["knot_mask"].any() and torch.equal(untouched["ab"], item["ab"])
+    with pytest.raises(InputError, match="fwhm"):
+        KnotInjection(fwhm=(0.0, 2.0))
+
+
+def test_augment_moves_the_knot_mask_with_the_image():
+    item = asymmetric_item()
+    item["knot_mask"] = item["galaxy_mask"].clone()
+    for seed in range(6):
+        out = Augment(scale=None, gamma=None, band_probability=0.0, seed=seed)(item)
+        assert torch.equal(out["knot_mask"], out["galaxy_mask"])
+        assert torch.equal(out["knot_mask"], out["lightness"] == 1000.0)
+
+
+def test_knot_weight_weighs_the_injected_knots_in_the_loss(data, tmp_path):
+    from galcolor.training import KnotInjection, WithTransform
+
+    train, val = data
+    seen_epochs = []
+
+    class Counting(KnotInjection):
+        def set_epoch(self, epoch: int) -> None:
+            seen_epochs.append(epoch)
+            super().set_epoch(epoch)
+
+    injected = WithTransform(train, Counting(probability=1.0, fwhm=(2.0, 2.0), seed=1))
+    runs = {}
+    for weight in (0.0, 20.0):
+        trainer = Trainer(make_model(), injected, val, epochs=2, batch_size=2, augment=False, progress=False,
+                          knot_weight=weight, seed=2)
+        trainer.fit()
+        runs[weight] = trainer.model.state_dict()
+        assert trainer.settings()["knot_weight"] == weight
+    assert seen_epochs == [0, 1, 0, 1]
+    assert any(not torch.equal(runs[0.0][key], runs[20.0][key]) for key in runs[0.0])
+    with pytest.raises(InputError, match="knot_weight"):
+        Trainer(make_model(), injected, val, knot_weight=-1.0)
+
+
+def test_train_command_injects_knots_and_records_the_recipe(folder, tmp_path):
+    from galcolor.models import load_weights
+    from galcolor.training import add_train_arguments, train_command
+
+    options = add_train_arguments(argparse.ArgumentParser()).parse_args([
+        "--train", str(folder), "--val", str(folder), "--size", "32", "--crop", "none", "--model", "unet",
+        "--width", "4", "--depth", "2", "--epochs", "1", "--batch-size", "4", "--quiet", "--cache",
+        "--inject-knots", "1.0", "--knot-fwhm", "2", "3", "--knot-weight", "5",
+        "--checkpoint-dir", str(tmp_path / "run"), "--export", str(tmp_path / "knots.pt"),
+    ])
+    assert train_command(options) == 0
+    training = load_weights(tmp_path / "knots.pt").weights_info["extra"]["training"]
+    assert training["sources"]["injected_knots"] == {"probability": 1.0, "fwhm": [2.0, 3.0], "knot_weight": 5.0,
+                                                     "recipe": "galcolor.datasets.injection"}
+    assert training["trainer"]["knot_weight"] == 5.0
+    assert "KnotInjection" in training["trainer"]["train_transform"]
+

@@ -9,8 +9,11 @@
   exact resume (:mod:`galcolor.training.trainer`);
 * :func:`save_checkpoint`, :func:`load_checkpoint` -- safe checkpoint files
   (:mod:`galcolor.training.checkpoint`);
-* :class:`SimulatedPairs`, :class:`InMemoryPairs` -- simulated galaxies and an
-  in-memory cache as training items (:mod:`galcolor.training.data`);
+* :class:`SimulatedPairs`, :class:`InMemoryPairs`, :class:`WithTransform` --
+  simulated galaxies, an in-memory cache and a transformed dataset as
+  training items (:mod:`galcolor.training.data`);
+* :class:`KnotInjection` -- knots injected into training galaxies as the
+  region benchmark injects them (:mod:`galcolor.training.knots`);
 * :func:`write_history`, :func:`plot_history` -- the training curves
   (:mod:`galcolor.training.history`);
 * :func:`add_train_arguments`, :func:`train_command` -- the ``galcolor train``
@@ -35,7 +38,8 @@ from .augment import (
 )
 from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from .command import add_train_arguments, train_command
-from .data import InMemoryPairs, SimulatedPairs, item_from_rgb
+from .data import InMemoryPairs, SimulatedPairs, WithTransform, item_from_rgb
+from .knots import KnotInjection
 from .history import HISTORY_COLUMNS, plot_history, write_history
 from .losses import DEFAULT_SKY_WEIGHT, ab_error_sums, loss_weight
 from .trainer import Trainer, TrainingError, WarmupCosine, resolve_device
@@ -60,6 +64,8 @@ __all__ = [
     "CHECKPOINT_FORMAT",
     "SimulatedPairs",
     "InMemoryPairs",
+    "WithTransform",
+    "KnotInjection",
     "item_from_rgb",
     "write_history",
     "plot_history",

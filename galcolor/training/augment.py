@@ -67,6 +67,8 @@ __all__ = [
 
 # The keys of a training item that hold images; everything else (``index``) passes through.
 _IMAGE_KEYS = ("lightness", "ab", "galaxy_mask", "valid_mask")
+# Optional masks that move with the images when an item has them (KnotInjection's knots).
+_EXTRA_MASKS = ("knot_mask",)
 
 # A zoomed valid mask is bilinear; a pixel stays valid only if every source
 # pixel under it was valid (up to float32 rounding of the weights).
@@ -350,13 +352,15 @@ class Augment:
     def apply(self, item: dict[str, Any], params: dict[str, torch.Tensor]) -> dict[str, Any]:
         """Apply drawn parameters (from :meth:`sample`) to a batch dict ``(B, C, H, W)``.
 
-        Keys other than ``lightness``, ``ab``, ``galaxy_mask`` and
-        ``valid_mask`` are passed through unchanged.
+        Keys other than ``lightness``, ``ab``, ``galaxy_mask``,
+        ``valid_mask`` and ``knot_mask`` (moved like ``galaxy_mask`` when
+        present) are passed through unchanged.
         """
         _check_item(item, batched=True)
         out = dict(item)
         lightness, ab = item["lightness"], item["ab"]
         galaxy, valid = item["galaxy_mask"], item["valid_mask"]
+        extra = [item[key] for key in _EXTRA_MASKS if key in item]
         device = lightness.device
         batch, _, height, width = lightness.shape
 
@@ -364,8 +368,8 @@ class Augment:
         if bool((element != 0).any()):
             if height != width:
                 raise InputError(f"rotations need square images, got {height} x {width}")
-            lightness, ab, galaxy, valid = (
-                _dihedral_batch(image, element) for image in (lightness, ab, galaxy, valid))
+            lightness, ab, galaxy, valid, *extra = (
+                _dihedral_batch(image, element) for image in (lightness, ab, galaxy, valid, *extra))
 
         scale = params["scale"]
         if bool((scale != 1.0).any()):
@@ -373,11 +377,11 @@ class Augment:
             lightness = zoom(lightness, scale)
             ab = zoom(ab, scale)
             valid = zoom(valid.to(lightness.dtype), scale) >= _VALID_THRESHOLD
-            galaxy = (zoom(galaxy.to(lightness.dtype), scale) >= 0.5) & valid
+            galaxy, *extra = ((zoom(mask.to(lightness.dtype), scale) >= 0.5) & valid for mask in (galaxy, *extra))
 
         if self.window is not None:
-            lightness, ab, galaxy, valid = _windows((lightness, ab, galaxy, valid), self.window,
-                                                    params["offset"])
+            lightness, ab, galaxy, valid, *extra = _windows((lightness, ab, galaxy, valid, *extra), self.window,
+                                                            params["offset"])
             batch, _, height, width = lightness.shape
 
         band = params["band"]
@@ -392,6 +396,7 @@ class Augment:
 
         out.update(lightness=lightness.contiguous(), ab=ab.contiguous(),
                    galaxy_mask=galaxy.contiguous(), valid_mask=valid.contiguous())
+        out.update({key: mask.contiguous() for key, mask in zip([k for k in _EXTRA_MASKS if k in item], extra)})
         return out
 
     def __call__(self, item: dict[str, Any], generator: torch.Generator | None = None) -> dict[str, Any]:
@@ -401,9 +406,10 @@ class Augment:
             return self.apply(item, self.sample(item["lightness"].shape[0], generator))
         if generator is None and "index" in item:
             generator = torch.Generator().manual_seed(_item_seed(self.seed, self.epoch, int(item["index"])))
-        as_batch = {key: (value[None] if key in _IMAGE_KEYS else value) for key, value in item.items()}
+        images = _IMAGE_KEYS + _EXTRA_MASKS
+        as_batch = {key: (value[None] if key in images else value) for key, value in item.items()}
         out = self.apply(as_batch, self.sample(1, generator))
-        return {key: (value[0] if key in _IMAGE_KEYS else value) for key, value in out.items()}
+        return {key: (value[0] if key in images else value) for key, value in out.items()}
 
     def __repr__(self) -> str:
         return (f"Augment(dihedral={self.dihedral}, scale={self.scale}, gamma={self.gamma}, "

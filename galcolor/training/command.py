@@ -34,7 +34,8 @@ from ..datasets import ImageFolder
 from ..exceptions import GalcolorError, InputError
 from ..geometry import training_galaxy_radius
 from .augment import Augment
-from .data import InMemoryPairs, SimulatedPairs
+from .data import InMemoryPairs, SimulatedPairs, WithTransform
+from .knots import KnotInjection
 from .losses import DEFAULT_SKY_WEIGHT
 from .trainer import Trainer
 
@@ -112,6 +113,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                       help="load every image once and keep the items in memory "
                       "(about 230 kB per 128 px image)")
     data.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+    data.add_argument("--inject-knots", type=float, default=0.0, metavar="P",
+                      help="inject knots into a share P of the training items each epoch "
+                      "(galcolor.training.KnotInjection: blue clumps and red/neutral point sources, as the "
+                      "region benchmark injects them; default 0: none)")
+    data.add_argument("--knot-fwhm", type=float, nargs=2, default=(2.5, 6.0), metavar=("LOW", "HIGH"),
+                      help="FWHM range of the injected knots in training pixels (default 2.5 6)")
 
     model = parser.add_argument_group("model")
     model.add_argument("--model", default="unet", help="registered model name (default unet)")
@@ -139,6 +146,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     run.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
     run.add_argument("--sky-weight", type=float, default=DEFAULT_SKY_WEIGHT,
                      help=f"loss weight of sky pixels, galaxy pixels weigh 1 (default {DEFAULT_SKY_WEIGHT})")
+    run.add_argument("--knot-weight", type=float, default=0.0,
+                     help="added to the loss weight of the pixels of injected knots (default 0)")
     run.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm to this")
     run.add_argument("--patience", type=int, default=None, help="early stopping patience in epochs")
     run.add_argument("--max-batches", type=int, default=None, help="at most this many batches per epoch")
@@ -225,6 +234,10 @@ def build_datasets(options: argparse.Namespace) -> tuple[Dataset, Dataset | None
         train = InMemoryPairs.from_dataset(train, num_workers=options.workers, progress=not options.quiet)
         if val is not None:
             val = InMemoryPairs.from_dataset(val, num_workers=options.workers, progress=not options.quiet)
+    if getattr(options, "inject_knots", 0.0):
+        injection = KnotInjection(probability=options.inject_knots, fwhm=tuple(options.knot_fwhm),
+                                  seed=options.seed)
+        train = WithTransform(train, injection)  # validation stays as it is
     return train, val
 
 
@@ -235,8 +248,12 @@ def _sources(options: argparse.Namespace) -> dict[str, Any]:
     if options.simulated:
         simulated = {"n": options.simulated, "seed": options.simulated_seed, "zoom": options.simulated_zoom,
                      "band": options.simulated_band}
+    knots = None
+    if getattr(options, "inject_knots", 0.0):
+        knots = {"probability": options.inject_knots, "fwhm": list(options.knot_fwhm),
+                 "knot_weight": options.knot_weight, "recipe": "galcolor.datasets.injection"}
     return {"train": None if train is None else str(train), "limit": options.limit,
-            "val_fraction": options.val_fraction, "simulated": simulated}
+            "val_fraction": options.val_fraction, "simulated": simulated, "injected_knots": knots}
 
 
 def train_command(options: argparse.Namespace) -> int:
@@ -298,7 +315,9 @@ def _train(options: argparse.Namespace) -> int:
                                                             window=options.window, seed=options.seed),
         "device": options.device,
         "compile": options.compile,
-        "num_workers": 0 if options.cache else options.workers,
+        # cached items need no loading, but injected knots are drawn per item: in the workers
+        "num_workers": 0 if options.cache and not options.inject_knots else options.workers,
+        "knot_weight": options.knot_weight,
         "checkpoint_dir": options.checkpoint_dir or (str(Path(options.resume).parent) if options.resume
                                                      else "runs/colorizer"),
         "progress": not options.quiet,

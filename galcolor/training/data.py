@@ -28,7 +28,7 @@ from ..datasets import iter_simulate
 from ..geometry import GALAXY_MIN_LIGHTNESS, SCALE_RANGE
 from ..geometry import galaxy_radius as measure_galaxy_radius
 
-__all__ = ["SimulatedPairs", "InMemoryPairs", "item_from_rgb"]
+__all__ = ["SimulatedPairs", "InMemoryPairs", "WithTransform", "item_from_rgb"]
 
 Item = dict[str, Any]
 
@@ -221,3 +221,33 @@ class InMemoryPairs(Dataset):
 
     def __repr__(self) -> str:
         return f"InMemoryPairs(n={len(self)}, size={tuple(self.lightness.shape[-2:])})"
+
+
+class WithTransform(Dataset):
+    """Another dataset's items through ``transform`` (e.g. :class:`~galcolor.training.KnotInjection`).
+
+    The :class:`~galcolor.training.Trainer` calls ``transform.set_epoch``
+    each epoch when the transform has one, so that a transform that draws
+    at random draws anew every epoch, reproducibly.
+
+    Examples
+    --------
+    >>> from galcolor.training.data import SimulatedPairs, WithTransform
+    >>> marked = WithTransform(SimulatedPairs(2, size=32), lambda item: {**item, "seen": True})
+    >>> len(marked), marked[1]["seen"]
+    (2, True)
+    """
+
+    def __init__(self, dataset: Dataset, transform: Callable[[Item], Item]) -> None:
+        self.dataset = dataset
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Item:
+        return self.transform(self.dataset[index])
+
+    def __repr__(self) -> str:
+        return f"WithTransform({self.dataset!r}, {self.transform!r})"
+

@@ -144,6 +144,11 @@ class Trainer:
         Loss weight of a valid sky pixel relative to a galaxy pixel, in [0, 1]
         (:func:`~galcolor.training.loss_weight`): most pixels of a cutout are
         sky, so an unweighted loss learns grey. Invalid pixels weigh 0.
+    knot_weight : float, optional
+        Added to the loss weight of the pixels a dataset transform marks in
+        ``knot_mask`` (:class:`~galcolor.training.KnotInjection`): compact
+        knots are a tiny share of the galaxy pixels, and count this much
+        more (default 0: as any galaxy pixel).
     augment : Augment or bool, optional
         Augmentation applied to every training batch on the device; ``True``
         (default) uses ``Augment()`` with its defaults, ``False`` none.
@@ -284,6 +289,7 @@ class Trainer:
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         sky_weight: float = DEFAULT_SKY_WEIGHT,
+        knot_weight: float = 0.0,
         augment: Augment | bool = True,
         device: str | torch.device = "auto",
         amp: bool | Literal["auto"] = "auto",
@@ -314,6 +320,8 @@ class Trainer:
             raise InputError(f"weight_decay must be >= 0, got {weight_decay!r}")
         if not 0.0 <= sky_weight <= 1.0:
             raise InputError(f"sky_weight must be in [0, 1], got {sky_weight!r}")
+        if not knot_weight >= 0:
+            raise InputError(f"knot_weight must be >= 0, got {knot_weight!r}")
         if num_workers < 0:
             raise InputError(f"num_workers must be >= 0, got {num_workers!r}")
         for name, value in (("amp", amp), ("channels_last", channels_last), ("pin_memory", pin_memory)):
@@ -331,6 +339,7 @@ class Trainer:
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
         self.sky_weight = float(sky_weight)
+        self.knot_weight = float(knot_weight)
         self.seed = int(seed)
         self.progress = bool(progress)
         self.max_batches_per_epoch = max_batches_per_epoch
@@ -435,8 +444,9 @@ class Trainer:
             have = list(batch) if isinstance(batch, dict) else type(batch).__name__
             raise InputError(f"training items must be dicts with keys {list(_ITEM_KEYS)}, got {have}")
         out = dict(batch)
-        for key in _ITEM_KEYS:
-            out[key] = batch[key].to(self.device, non_blocking=self.pin_memory)
+        for key in _ITEM_KEYS + ("knot_mask",):
+            if key in batch:
+                out[key] = batch[key].to(self.device, non_blocking=self.pin_memory)
         return out
 
     def _input(self, lightness: torch.Tensor) -> torch.Tensor:
@@ -513,6 +523,9 @@ class Trainer:
         sampler = self.train_loader.sampler
         if isinstance(sampler, DistributedSampler):
             sampler.set_epoch(self.epoch)
+        transform = getattr(self.train_data, "transform", None)
+        if hasattr(transform, "set_epoch"):  # a dataset transform that draws anew each epoch (KnotInjection)
+            transform.set_epoch(self.epoch)
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         images = 0
         started = time.perf_counter()
@@ -526,6 +539,8 @@ class Trainer:
                 if self.augment is not None:
                     batch = self.augment(batch, generator=self._augment_generator)
                 weight = loss_weight(batch["valid_mask"], batch["galaxy_mask"], self.sky_weight)
+                if self.knot_weight and "knot_mask" in batch:
+                    weight = weight + self.knot_weight * batch["knot_mask"].to(weight.dtype)
                 with self._autocast():
                     output = self._forward(self._input(batch["lightness"]))
                 loss = self.model.loss(output.float(), batch["ab"], weight)
@@ -620,6 +635,8 @@ class Trainer:
         return {
             "epochs": self.epochs, "batch_size": self.batch_size, "val_batch_size": self.val_batch_size,
             "lr": self.lr, "weight_decay": self.weight_decay, "sky_weight": self.sky_weight,
+            "knot_weight": self.knot_weight,
+            "train_transform": repr(getattr(self.train_data, "transform", None)),
             "seed": self.seed, "steps_per_epoch": self.steps_per_epoch, "world_size": self.world_size,
             "max_batches_per_epoch": self.max_batches_per_epoch,
             "early_stopping_patience": self.early_stopping_patience, "grad_clip_norm": self.grad_clip_norm,
