@@ -13,11 +13,12 @@ for the catalog clumps and all clumps of the simulation, the injected clumps
 and the injected hard negatives; a scatter figure and a gallery of injected
 knots in true and predicted color::
 
-    python benchmarks/bench_knot_color.py [--n-sim 500] [--n-injected 400]
+    python benchmarks/bench_knot_color.py [--n-sim 500] [--n-injected 400] [--weights FILE] [--name NAME]
 
 Results: ``benchmarks/results/knots/knot_color.md``, ``.json``,
-``knot_color.png``, ``knot_color_examples.png``. Target (issue 27):
-correlation >= 0.6 on simulated and on injected knots.
+``knot_color.png``, ``knot_color_examples.png`` (with ``--name NAME``:
+``knot_color_NAME.*``, for weights that are not the shipped model).
+Target (issue 27): correlation >= 0.6 on simulated and on injected knots.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from galcolor.evaluation.knot_color import (excess_agreement, injected_knot_colo
 from galcolor.evaluation.knots import inject_frame  # noqa: E402
 
 from _record import RESULTS as ALL_RESULTS  # noqa: E402
-from _record import record_header, save_figure, write_json, write_markdown  # noqa: E402
+from _record import record_header, resolve_weights, save_figure, write_json, write_markdown  # noqa: E402
 
 RESULTS = ALL_RESULTS / "knots"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "sdss-gz"
@@ -53,7 +54,7 @@ GROUPS = {
 }
 
 
-def gallery(paths: list[Path], colorizer: galcolor.Colorizer, header: dict, n: int = 6) -> None:
+def gallery(paths: list[Path], colorizer: galcolor.Colorizer, header: dict, stem: str, n: int = 6) -> None:
     """Injected knots (the first ``n`` frames with a clump), true color above, predicted below."""
     rng = np.random.default_rng(12)
     shown = []
@@ -85,16 +86,21 @@ def gallery(paths: list[Path], colorizer: galcolor.Colorizer, header: dict, n: i
     figure.suptitle("knots injected into SDSS val galaxies (circled): true color above, predicted below",
                     fontsize=8)
     figure.tight_layout()
-    save_figure(figure, RESULTS / "knot_color_examples.png", header, dpi=110)
+    save_figure(figure, RESULTS / f"{stem}_examples.png", header, dpi=110)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-sim", type=int, default=500)
     parser.add_argument("--n-injected", type=int, default=400)
+    parser.add_argument("--weights", default="default",
+                        help="weights file of the colorizer, or a shipped model's name (default: default)")
+    parser.add_argument("--name", default=None, help="results go to knot_color_NAME.* (default knot_color.*)")
     arguments = parser.parse_args(argv)
-    header = record_header()
-    colorizer = galcolor.Colorizer()
+    header = record_header(weights=[arguments.weights])
+    stem = "knot_color" if arguments.name is None else f"knot_color_{arguments.name}"
+    path, _ = resolve_weights(arguments.weights)
+    colorizer = galcolor.Colorizer(str(path) if arguments.weights != "default" else "default")
     simulated = simulated_knot_colors(simulate(arguments.n_sim, size=128, seed=202), colorizer)
     paths = sorted((SHARED / "val").glob("*.jp*g"))[:arguments.n_injected]
     if not paths:
@@ -105,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = select(simulated, injected)
         results["groups"][name] = {"b": excess_agreement(rows["b_excess_true"], rows["b_excess_predicted"]),
                                    "a": excess_agreement(rows["a_excess_true"], rows["a_excess_predicted"])}
-    write_json(RESULTS / "knot_color.json", results, header)
+    write_json(RESULTS / f"{stem}.json", results, header)
 
     lines = ["# Knot color: predicted against true excess at known knots", "",
              f"{arguments.n_sim} simulated galaxies (seed 202, 128 px) and {len(paths)} SDSS Galaxy Zoo val frames "
@@ -121,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | {b['n']} | {b['slope']:.2f} | {b['correlation']:.2f} | {b['median_true']:+.1f} | "
                      f"{b['median_predicted']:+.1f} | {b['bluer_too']:.2f} | {a['slope']:.2f} | "
                      f"{a['correlation']:.2f} |")
-    lines += ["", "![scatter](knot_color.png)", "", "![examples](knot_color_examples.png)", ""]
-    write_markdown(RESULTS / "knot_color.md", header, "\n".join(lines))
+    lines += ["", f"![scatter]({stem}.png)", "", f"![examples]({stem}_examples.png)", ""]
+    write_markdown(RESULTS / f"{stem}.md", header, "\n".join(lines))
     print("\n".join(lines))
 
     frames = []
@@ -142,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         axis.axvline(0, color="grey", linewidth=0.5)
     grid.figure.suptitle("b* of the disk beneath minus that of the knot (positive: bluer); dotted: predicted = true",
                          fontsize=8, y=1.02)
-    save_figure(grid.figure, RESULTS / "knot_color.png", header, dpi=110, bbox_inches="tight")
-    gallery(paths, colorizer, header)
+    save_figure(grid.figure, RESULTS / f"{stem}.png", header, dpi=110, bbox_inches="tight")
+    gallery(paths, colorizer, header, stem)
     return 0
 
 
