@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +27,13 @@ from .bands import (
 from .cutout import Cutout
 from .stretch import AsinhStretch, StretchLike, apply_stretch, resolve_stretch, sky_statistics, stretch_meta
 
-__all__ = ["load_fits", "load_hdus", "FITS_SUFFIXES"]
+__all__ = ["load_fits", "load_hdus", "FITS_SUFFIXES", "max_pixels"]
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts")
+#: The most HDUs galcolor reads from one FITS file.
+MAX_HDUS = 1000
+# The most pixels an image HDU may declare by default (see max_pixels).
+_DEFAULT_MAX_PIXELS = 2 ** 28
 
 # The band a colorizer should see by default is the one nearest SDSS r: the
 # G channel of the gri composites the models are trained on, which dominates
@@ -67,9 +72,16 @@ def load_fits(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            hdulist = fits.open(path, mode="readonly", memmap=False, lazy_load_hdus=False)
+            hdulist = fits.open(path, mode="readonly", memmap=False, lazy_load_hdus=True)
+            try:
+                _read_headers(hdulist, name)
+            except BaseException:
+                hdulist.close()
+                raise
     except FileNotFoundError as error:
         raise FileFormatError(f"{name}: file not found") from error
+    except FileFormatError:
+        raise
     except Exception as error:  # astropy raises OSError, TypeError, ValueError...
         raise FileFormatError(f"{name}: not a readable FITS file ({error})") from error
     truncated = any("truncated" in str(w.message) for w in caught)
@@ -77,6 +89,30 @@ def load_fits(
         return load_hdus(
             hdulist, band=band, hdu=hdu, stretch=stretch, source=name, truncated=truncated
         )
+
+
+def _read_headers(hdulist: fits.HDUList, source: str) -> None:
+    """Read every HDU's header, one at a time, refusing axis lengths no file can have.
+
+    astropy reads the next HDU where the previous one's data end; a header
+    that declares a negative NAXISn puts that before its own start, and
+    astropy then reads the same header again and again. Each header is
+    checked before the next one is read, and at most :data:`MAX_HDUS` are.
+    """
+    for index in range(MAX_HDUS + 1):
+        if index == MAX_HDUS:
+            raise FileFormatError(f"{source}: more than {MAX_HDUS} HDUs; galcolor reads at most {MAX_HDUS}")
+        try:
+            header = hdulist[index].header
+        except IndexError:
+            return
+        axes = header.get("NAXIS", 0)
+        if not isinstance(axes, int) or isinstance(axes, bool) or not 0 <= axes <= 999:
+            raise FileFormatError(f"{source}: HDU {index} has NAXIS = {axes!r}, not an axis count")
+        for axis in range(1, axes + 1):
+            length = header.get(f"NAXIS{axis}")
+            if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+                raise FileFormatError(f"{source}: HDU {index} has NAXIS{axis} = {length!r}, not a length")
 
 
 def load_hdus(
@@ -171,8 +207,35 @@ def _image_shape(hdu) -> tuple[int, ...]:
         return ()
 
 
+def max_pixels() -> int:
+    """The most pixels an image HDU may declare: ``GALCOLOR_MAX_PIXELS``, default 2**28.
+
+    2**28 pixels (16,384 x 16,384) take 2 GB as float64, the type the loader
+    works in; a header that declares more (a survey mosaic, or a corrupt
+    NAXIS) is refused before any data are read. Set the environment
+    variable ``GALCOLOR_MAX_PIXELS`` to raise the limit.
+
+    Examples
+    --------
+    >>> from galcolor.io.fitsfile import max_pixels
+    >>> max_pixels() == 2 ** 28  # without GALCOLOR_MAX_PIXELS
+    True
+    """
+    text = os.environ.get("GALCOLOR_MAX_PIXELS", "")
+    try:
+        return max(1, int(float(text))) if text else _DEFAULT_MAX_PIXELS
+    except ValueError:
+        raise InputError(f"GALCOLOR_MAX_PIXELS must be a number of pixels, got {text!r}") from None
+
+
 def _read_plane_data(hdu, index: int, source: str, truncated: bool) -> np.ndarray:
     """The data of an image HDU as float64, BLANK pixels as NaN."""
+    declared = int(np.prod(_image_shape(hdu), dtype=np.float64)) if _image_shape(hdu) else 0
+    limit = max_pixels()
+    if declared > limit:
+        raise InputError(f"{source}: HDU {index} declares {declared:,} pixels (shape {_image_shape(hdu)}), more "
+                         f"than galcolor's limit of {limit:,}; cut it smaller, or raise the limit with the "
+                         "environment variable GALCOLOR_MAX_PIXELS")
     try:
         raw = hdu.data
     except Exception as error:

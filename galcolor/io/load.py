@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 from astropy.io import fits
 
 from ..color import rgb_lightness
-from ..exceptions import FileFormatError, InputError
+from ..exceptions import FileFormatError, GalcolorError, InputError
 from .cutout import Cutout
 from .fitsfile import FITS_SUFFIXES, load_fits, load_hdus
 from .raster import RASTER_SUFFIXES, read_raster
@@ -103,16 +104,69 @@ def load(
     if isinstance(source, Cutout):
         return source
     if isinstance(source, (str, os.PathLike)):
-        return _load_path(Path(source), band=band, hdu=hdu, stretch=stretch)
+        name = str(source)
+        return _naming(name, FileFormatError, _load_path, Path(source), band=band, hdu=hdu, stretch=stretch)
+    hdus = (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)
+    if isinstance(source, (fits.HDUList, *hdus, np.ndarray)) or hasattr(source, "__array__"):
+        name = ("HDUList input" if isinstance(source, fits.HDUList) else
+                f"{type(source).__name__} input" if isinstance(source, hdus) else "array input")
+        return _naming(name, InputError, _load_source, source, band=band, hdu=hdu, stretch=stretch)
+    raise InputError(f"cannot load a {type(source).__name__}: pass a path, an array, an HDU or a Cutout")
+
+
+def _naming(name: str, wrapper: type[GalcolorError], function: Callable[..., Cutout], *args: Any,
+            **kwargs: Any) -> Cutout:
+    """Call a loader so that whatever goes wrong names the input: the one place errors are wrapped.
+
+    A galcolor error that does not name the input gets its name in front;
+    any other exception (astropy's ``VerifyError``, a decoder's ``OSError``
+    or ``ValueError``, a ``zlib.error`` of a cut-short stream, ...) becomes a
+    ``wrapper`` (:class:`~galcolor.FileFormatError` for files,
+    :class:`~galcolor.InputError` for in-memory data) naming the input and
+    the original, which stays chained. Warnings raised while loading are
+    issued again with the input's name in front, in their own category.
+    """
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = function(*args, **kwargs)
+    except GalcolorError as error:
+        if name in str(error):
+            raise
+        raise type(error)(f"{name}: {error}") from error
+    except MemoryError as error:
+        raise wrapper(f"{name}: too large to load in this machine's memory") from error
+    except Exception as error:  # noqa: BLE001 - a corrupt file may raise anything; it is named here
+        raise wrapper(f"{name}: cannot be read ({type(error).__name__}: {error})") from error
+    finally:  # outside the recording: the warnings reach the caller's filters
+        _reissue(caught, name)
+    return result
+
+
+def _reissue(caught: list[warnings.WarningMessage], name: str) -> None:
+    """Warnings of a load, issued again with the input's name (and once each)."""
+    seen = set()
+    for warning in caught:
+        text = str(warning.message)
+        text = text if name in text else f"{name}: {text}"
+        key = (warning.category, text)
+        if key in seen:
+            continue
+        seen.add(key)
+        warnings.warn(text, warning.category if issubclass(warning.category, Warning) else UserWarning,
+                      stacklevel=4)
+
+
+def _load_source(source: Any, *, band, hdu, stretch) -> Cutout:
+    """An in-memory source (HDU, HDUList or array) into a Cutout."""
     if isinstance(source, fits.HDUList):
         return load_hdus(source, band=band, hdu=hdu, stretch=stretch, source="HDUList input")
     if isinstance(source, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
         description = f"{type(source).__name__} input"
         return load_hdus(fits.HDUList([source]), band=band, hdu=None, stretch=stretch, source=description)
-    if isinstance(source, np.ndarray) or hasattr(source, "__array__"):
-        return _load_array(np.asarray(source), band=band, stretch=stretch, source="array input",
-                           meta={"format": "array"})
-    raise InputError(f"cannot load a {type(source).__name__}: pass a path, an array, an HDU or a Cutout")
+    return _load_array(np.asarray(source), band=band, stretch=stretch, source="array input",
+                       meta={"format": "array"})
 
 
 def file_kind(path: str | os.PathLike) -> str:

@@ -19,6 +19,7 @@ from astropy.stats import sigma_clipped_stats
 from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 from photutils.segmentation import SourceCatalog, detect_sources
+from photutils.utils import NoDetectionsWarning
 
 from ..color import lightness_to_gray
 from ..io.bands import SDSS_PIXEL_SCALE_ARCSEC
@@ -151,7 +152,9 @@ def _stars_fwhm(intensity: np.ndarray, saturated: np.ndarray, min_peak_sigma: fl
     if not noise > 0:
         return None, 0
     data = intensity - sky
-    segments = detect_sources(data, 5.0 * noise, n_pixels=9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoDetectionsWarning)  # no star in the frame: the caller falls back
+        segments = detect_sources(data, 5.0 * noise, n_pixels=9)
     if segments is None:
         return None, 0
     centre = segments.data[(data.shape[0] - 1) // 2, (data.shape[1] - 1) // 2]
