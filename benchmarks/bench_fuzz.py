@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
                     record = run_case(case, timeout=arguments.timeout, deep=True, colorizer=colorizer)
             slowest = max(slowest, time.perf_counter() - begin)
             counts[record["outcome"]] += 1
-            by_mutation[case.mutation.split(": ", 1)[-1].split(",")[0]][record["outcome"]] += 1
+            mutation = case.mutation.split(": ", 1)[-1].split(",")[0]
+            mutation = "array: " + mutation.split(" ")[0] if case.array is not None else mutation
+            by_mutation[mutation][record["outcome"]] += 1
             if record["outcome"] in DEFECTS:
                 defects.append(record)
             if case.path is not None:

@@ -69,6 +69,7 @@ def load_fits(
     :func:`galcolor.load`.
     """
     name = str(path)
+    _check_axis_cards(path, name)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -89,6 +90,40 @@ def load_fits(
         return load_hdus(
             hdulist, band=band, hdu=hdu, stretch=stretch, source=name, truncated=truncated
         )
+
+
+def _check_axis_cards(path: str | Path, source: str, size: int = 2 ** 21) -> None:
+    """Refuse NAXIS and NAXISn cards no file can have, before astropy sees them.
+
+    astropy builds a list of NAXIS axis lengths as it reads a header, so a
+    corrupt ``NAXIS = 99999999`` takes minutes before anything can be
+    checked. The cards of the first ``size`` bytes (decompressed) are read
+    here first: every FITS header card starts at a multiple of 80 bytes.
+    """
+    import bz2
+    import gzip
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(Path(path).suffix.lower(), open)
+    try:
+        with opener(path, "rb") as handle:
+            head = handle.read(size)
+    except (OSError, EOFError, ValueError):
+        return  # unreadable: fits.open says so, naming the file
+    for start in range(0, len(head) - 79, 80):
+        if head[start:start + 5] != b"NAXIS":
+            continue
+        card = head[start:start + 80].decode("ascii", "replace")
+        keyword, equals, rest = card[:8].strip(), card[8:10], card[10:].split("/")[0].strip()
+        if equals != "= " or not (keyword == "NAXIS" or keyword[5:].isdigit()):
+            continue
+        try:
+            value = int(rest)
+        except ValueError:
+            raise FileFormatError(f"{source}: {keyword} = {rest!r} is not an integer") from None
+        if keyword == "NAXIS" and not 0 <= value <= 999:
+            raise FileFormatError(f"{source}: NAXIS = {value}; FITS allows 0 to 999 axes")
+        if keyword != "NAXIS" and value < 0:
+            raise FileFormatError(f"{source}: {keyword} = {value}; an axis length cannot be negative")
 
 
 def _read_headers(hdulist: fits.HDUList, source: str) -> None:
