@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("colorizer", "datasets"),
     ("regions",),
     ("training", "process"),
-    ("evaluation", "pipeline", "demo"),
+    ("evaluation", "pipeline", "demo", "_fuzz"),
     ("cli", "__main__", "__init__"),
 )
 
