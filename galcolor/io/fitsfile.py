@@ -101,14 +101,23 @@ def _check_axis_cards(path: str | Path, source: str, size: int = 2 ** 21) -> Non
     here first: every FITS header card starts at a multiple of 80 bytes.
     """
     import bz2
-    import gzip
+    import zlib
 
-    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(Path(path).suffix.lower(), open)
     try:
-        with opener(path, "rb") as handle:
-            head = handle.read(size)
-    except (OSError, EOFError, ValueError):
+        with open(path, "rb") as handle:
+            raw = handle.read(size)
+    except OSError:
         return  # unreadable: fits.open says so, naming the file
+    suffix = Path(path).suffix.lower()
+    # decompressor objects give what a stream cut short still holds, as astropy reads it
+    decompressor = {".gz": lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
+                    ".bz2": bz2.BZ2Decompressor}.get(suffix)
+    head = raw
+    if decompressor is not None:
+        try:
+            head = decompressor().decompress(raw, size)
+        except (OSError, EOFError, ValueError, zlib.error):
+            return
     for start in range(0, len(head) - 79, 80):
         if head[start:start + 5] != b"NAXIS":
             continue
