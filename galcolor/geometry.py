@@ -10,7 +10,7 @@ the shipped models learned galaxies of a known size in network pixels.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -18,7 +18,8 @@ from scipy import ndimage
 from .exceptions import InputError
 
 __all__ = ["GALAXY_MIN_LIGHTNESS", "galaxy_mask", "central_galaxy_mask", "galaxy_radius", "REFERENCE_GALAXY_RADIUS",
-           "REFERENCE_GEOMETRY", "GALAXY_ZOO_SIDE", "SCALE_RANGE", "reference_radius", "training_galaxy_radius"]
+           "REFERENCE_GEOMETRY", "GALAXY_ZOO_SIDE", "SCALE_RANGE", "reference_radius", "training_galaxy_radius",
+           "near_points"]
 
 #: Pixels brighter than this lightness are "galaxy" (DESIGN.md).
 GALAXY_MIN_LIGHTNESS = 15.0
@@ -197,3 +198,24 @@ def galaxy_radius(lightness: np.ndarray, mask: np.ndarray | None = None,
     """
     area = int(np.count_nonzero(central_galaxy_mask(lightness, mask, threshold)))
     return math.sqrt(area / math.pi) if area else None
+
+
+def near_points(shape: tuple[int, int], x: Sequence[float], y: Sequence[float],
+                radius: float | Sequence[float]) -> np.ndarray:
+    """The pixels within ``radius`` of any of the points (``x`` along columns), as a bool image.
+
+    ``radius`` is one for all points, or one per point.
+
+    Examples
+    --------
+    >>> from galcolor.geometry import near_points
+    >>> near_points((3, 5), [0.0, 4.0], [1.0, 1.0], [1.0, 0.5]).astype(int).tolist()
+    [[1, 0, 0, 0, 0], [1, 1, 0, 0, 1], [1, 0, 0, 0, 0]]
+    """
+    rows, cols = np.indices(shape, dtype=np.float64)
+    radii = np.broadcast_to(np.asarray(radius, dtype=np.float64), (len(x),))
+    near = np.zeros(shape, dtype=bool)
+    for px, py, r in zip(x, y, radii):
+        near |= np.hypot(cols - px, rows - py) <= r
+    return near
+

@@ -36,7 +36,8 @@ from ..io.lupton import SATURATED as _SATURATED
 from ..exceptions import InputError
 from ..geometry import central_galaxy_mask
 
-__all__ = ["Knot", "inject_knots", "draw_knots", "KNOT_FLUX_FRACTIONS", "CLUMP_COLORS", "HARD_NEGATIVE_COLORS"]
+__all__ = ["Knot", "inject_knots", "draw_knots", "draw_clumps_and_negatives", "KNOT_FLUX_FRACTIONS", "CLUMP_COLORS",
+           "HARD_NEGATIVE_COLORS"]
 
 #: Flux fractions (of the galaxy's r light) that :func:`draw_knots` draws from,
 #: log-uniformly: Clump Scout's clumps have >= 8 % of the u-band light, which
@@ -202,4 +203,23 @@ def draw_knots(rng: np.random.Generator, rgb: np.ndarray, *, fwhm: float, n: int
         fraction = float(math.exp(rng.uniform(*np.log(KNOT_FLUX_FRACTIONS))))
         knots.append(Knot(x, y, fwhm=fwhm, flux_fraction=fraction, delta_gr=float(rng.uniform(*colors[0])),
                           delta_ri=float(rng.uniform(*colors[1])), kind=kind))
+    return knots
+
+
+def draw_clumps_and_negatives(rng: np.random.Generator, rgb: np.ndarray, *, fwhm: float,
+                              negatives: tuple[int, int], linear: np.ndarray | None = None,
+                              galaxy: np.ndarray | None = None) -> list[Knot]:
+    """1-3 clumps and ``negatives`` (a (low, high) count range) hard negatives for one composite.
+
+    The hard negatives (:func:`draw_knots` with ``kind="star"``) keep 2
+    FWHM from every clump; the ones that do not are dropped. The recipe of
+    the region benchmark's injected frames and of
+    :class:`~galcolor.training.KnotInjection`.
+    """
+    knots = draw_knots(rng, rgb, fwhm=fwhm, linear=linear, galaxy=galaxy)
+    n_negatives = int(rng.integers(negatives[0], negatives[1] + 1))
+    if n_negatives:
+        knots += [k for k in draw_knots(rng, rgb, fwhm=fwhm, n=n_negatives, kind="star", linear=linear,
+                                        galaxy=galaxy)
+                  if all(math.hypot(k.x - o.x, k.y - o.y) >= 2.0 * fwhm for o in knots)]
     return knots

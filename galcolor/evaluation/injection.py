@@ -42,10 +42,11 @@ True
 
 from __future__ import annotations
 
-from ..datasets.injection import (CLUMP_COLORS, HARD_NEGATIVE_COLORS, KNOT_FLUX_FRACTIONS, Knot, draw_knots,
-                                  inject_knots)
+from ..datasets.injection import (CLUMP_COLORS, HARD_NEGATIVE_COLORS, KNOT_FLUX_FRACTIONS, Knot,
+                                  draw_clumps_and_negatives, draw_knots, inject_knots)
 from ..io.lupton import display_from_linear, linear_from_display
 from ..regions.psf import frame_psf_fwhm
 
-__all__ = ["Knot", "linear_from_display", "display_from_linear", "inject_knots", "draw_knots", "frame_psf_fwhm",
+__all__ = ["Knot", "linear_from_display", "display_from_linear", "inject_knots", "draw_knots",
+           "draw_clumps_and_negatives", "frame_psf_fwhm",
            "KNOT_FLUX_FRACTIONS", "CLUMP_COLORS", "HARD_NEGATIVE_COLORS"]

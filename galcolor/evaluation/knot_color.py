@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import ndimage
 
 from ..colorization import Colorization
+from ..geometry import near_points
 from ..io import Cutout
 from ..regions.parameters import RegionParameters
 from ..regions.planes import FWHM_PER_SIGMA, color_planes, smooth_many
@@ -77,10 +78,7 @@ def knot_color_excess(data: Colorization | Cutout, x: Sequence[float], y: Sequen
     scale = RegionParameters().disk_color_scale if disk_color_scale is None else float(disk_color_scale)
     valid = ~np.asarray(planes.mask, dtype=bool)
     a, b = (np.where(valid, np.asarray(plane, dtype=np.float64), 0.0) for plane in (planes.a, planes.b))
-    rows, cols = np.indices(valid.shape, dtype=np.float64)
-    near = np.zeros(valid.shape, dtype=bool)
-    for px, py in zip(x, y):
-        near |= np.hypot(cols - px, rows - py) <= exclude_radius * psf_fwhm
+    near = near_points(valid.shape, x, y, exclude_radius * psf_fwhm)
     a_psf, b_psf = smooth_many([a, b], valid.astype(np.float64), psf_fwhm / FWHM_PER_SIGMA)
     disk_a, disk_b = smooth_many([a, b], (valid & ~near).astype(np.float64),
                                  max(scale * psf_fwhm / FWHM_PER_SIGMA, 2.0))

@@ -63,7 +63,7 @@ from ..exceptions import InputError
 from ..io import Cutout, load
 from ..regions import (EVIDENCE_KINDS, NoRegionsWarning, RegionClassifier, feature_names,
                        find_star_forming_regions, knot_features, lightness_psf_fwhm)
-from .injection import draw_knots, frame_psf_fwhm, inject_knots
+from .injection import draw_clumps_and_negatives, frame_psf_fwhm, inject_knots
 from .regions import MATCH_RADIUS, match_catalog, resolve_blends, truth_geometry
 
 __all__ = ["InjectedFrame", "inject_frame", "INJECTION_CROP", "COLOR_EXCESS", "CANDIDATE_COLUMNS",
@@ -313,11 +313,7 @@ def inject_frame(path: Any, rng: np.random.Generator, *,
     if fwhm is None:
         fwhm = float(np.interp(rng.uniform(0.1, 0.9), [0.1, 0.25, 0.5, 0.75, 0.9], psf_quantiles))
     image = original[crop]
-    knots = draw_knots(rng, image, fwhm=fwhm)
-    n_negatives = int(rng.integers(negatives[0], negatives[1] + 1))
-    if n_negatives:
-        knots += [k for k in draw_knots(rng, image, fwhm=fwhm, n=n_negatives, kind="star")
-                  if all(math.hypot(k.x - o.x, k.y - o.y) >= 2.0 * fwhm for o in knots)]
+    knots = draw_clumps_and_negatives(rng, image, fwhm=fwhm, negatives=negatives)
     if not knots:
         return None
     try:

@@ -126,13 +126,23 @@ def _check_axis_cards(path: str | Path, source: str, size: int = 2 ** 21) -> Non
         if equals != "= " or not (keyword == "NAXIS" or keyword[5:].isdigit()):
             continue
         try:
-            value = int(rest)
+            value: Any = int(rest)
         except ValueError:
-            raise FileFormatError(f"{source}: {keyword} = {rest!r} is not an integer") from None
-        if keyword == "NAXIS" and not 0 <= value <= 999:
-            raise FileFormatError(f"{source}: NAXIS = {value}; FITS allows 0 to 999 axes")
-        if keyword != "NAXIS" and value < 0:
-            raise FileFormatError(f"{source}: {keyword} = {value}; an axis length cannot be negative")
+            value = rest
+        problem = _axis_problem(keyword, value)
+        if problem:
+            raise FileFormatError(f"{source}: {problem}")
+
+
+def _axis_problem(keyword: str, value: Any) -> str | None:
+    """What is wrong with a NAXIS or NAXISn value, None when nothing is (one rule for raw cards and headers)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return f"{keyword} = {value!r} is not an integer"
+    if keyword == "NAXIS" and not 0 <= value <= 999:
+        return f"NAXIS = {value}; FITS allows 0 to 999 axes"
+    if keyword != "NAXIS" and value < 0:
+        return f"{keyword} = {value}; an axis length cannot be negative"
+    return None
 
 
 def _read_headers(hdulist: fits.HDUList, source: str) -> None:
@@ -151,12 +161,14 @@ def _read_headers(hdulist: fits.HDUList, source: str) -> None:
         except IndexError:
             return
         axes = header.get("NAXIS", 0)
-        if not isinstance(axes, int) or isinstance(axes, bool) or not 0 <= axes <= 999:
-            raise FileFormatError(f"{source}: HDU {index} has NAXIS = {axes!r}, not an axis count")
-        for axis in range(1, axes + 1):
-            length = header.get(f"NAXIS{axis}")
-            if not isinstance(length, int) or isinstance(length, bool) or length < 0:
-                raise FileFormatError(f"{source}: HDU {index} has NAXIS{axis} = {length!r}, not a length")
+        problem = _axis_problem("NAXIS", axes)
+        if problem is None:
+            for axis in range(1, axes + 1):
+                problem = _axis_problem(f"NAXIS{axis}", header.get(f"NAXIS{axis}"))
+                if problem:
+                    break
+        if problem:
+            raise FileFormatError(f"{source}: HDU {index}: {problem}")
 
 
 def load_hdus(
@@ -274,10 +286,11 @@ def max_pixels() -> int:
 
 def _read_plane_data(hdu, index: int, source: str, truncated: bool) -> np.ndarray:
     """The data of an image HDU as float64, BLANK pixels as NaN."""
-    declared = int(np.prod(_image_shape(hdu), dtype=np.float64)) if _image_shape(hdu) else 0
+    shape = _image_shape(hdu)
+    declared = int(np.prod(shape, dtype=np.float64)) if shape else 0
     limit = max_pixels()
     if declared > limit:
-        raise InputError(f"{source}: HDU {index} declares {declared:,} pixels (shape {_image_shape(hdu)}), more "
+        raise InputError(f"{source}: HDU {index} declares {declared:,} pixels (shape {shape}), more "
                          f"than galcolor's limit of {limit:,}; cut it smaller, or raise the limit with the "
                          "environment variable GALCOLOR_MAX_PIXELS")
     try:

@@ -110,7 +110,7 @@ def load(
     if isinstance(source, (fits.HDUList, *hdus, np.ndarray)) or hasattr(source, "__array__"):
         name = ("HDUList input" if isinstance(source, fits.HDUList) else
                 f"{type(source).__name__} input" if isinstance(source, hdus) else "array input")
-        return _naming(name, InputError, _load_source, source, band=band, hdu=hdu, stretch=stretch)
+        return _naming(name, InputError, _load_source, source, name, band=band, hdu=hdu, stretch=stretch)
     raise InputError(f"cannot load a {type(source).__name__}: pass a path, an array, an HDU or a Cutout")
 
 
@@ -154,19 +154,16 @@ def _reissue(caught: list[warnings.WarningMessage], name: str) -> None:
         if key in seen:
             continue
         seen.add(key)
-        warnings.warn(text, warning.category if issubclass(warning.category, Warning) else UserWarning,
-                      stacklevel=4)
+        warnings.warn(text, warning.category, stacklevel=4)
 
 
-def _load_source(source: Any, *, band, hdu, stretch) -> Cutout:
-    """An in-memory source (HDU, HDUList or array) into a Cutout."""
+def _load_source(source: Any, name: str, *, band, hdu, stretch) -> Cutout:
+    """An in-memory source (HDU, HDUList or array), called ``name`` in messages, into a Cutout."""
     if isinstance(source, fits.HDUList):
-        return load_hdus(source, band=band, hdu=hdu, stretch=stretch, source="HDUList input")
+        return load_hdus(source, band=band, hdu=hdu, stretch=stretch, source=name)
     if isinstance(source, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
-        description = f"{type(source).__name__} input"
-        return load_hdus(fits.HDUList([source]), band=band, hdu=None, stretch=stretch, source=description)
-    return _load_array(np.asarray(source), band=band, stretch=stretch, source="array input",
-                       meta={"format": "array"})
+        return load_hdus(fits.HDUList([source]), band=band, hdu=None, stretch=stretch, source=name)
+    return _load_array(np.asarray(source), band=band, stretch=stretch, source=name, meta={"format": "array"})
 
 
 def file_kind(path: str | os.PathLike) -> str:

@@ -56,6 +56,7 @@ from ..exceptions import InputError
 
 __all__ = [
     "DIHEDRAL_ELEMENTS",
+    "OPTIONAL_MASKS",
     "dihedral",
     "dihedral_inverse",
     "zoom",
@@ -67,8 +68,8 @@ __all__ = [
 
 # The keys of a training item that hold images; everything else (``index``) passes through.
 _IMAGE_KEYS = ("lightness", "ab", "galaxy_mask", "valid_mask")
-# Optional masks that move with the images when an item has them (KnotInjection's knots).
-_EXTRA_MASKS = ("knot_mask",)
+#: Optional masks that move with the images when an item has them (KnotInjection's knots).
+OPTIONAL_MASKS = ("knot_mask",)
 
 # A zoomed valid mask is bilinear; a pixel stays valid only if every source
 # pixel under it was valid (up to float32 rounding of the weights).
@@ -360,7 +361,8 @@ class Augment:
         out = dict(item)
         lightness, ab = item["lightness"], item["ab"]
         galaxy, valid = item["galaxy_mask"], item["valid_mask"]
-        extra = [item[key] for key in _EXTRA_MASKS if key in item]
+        present = [key for key in OPTIONAL_MASKS if key in item]
+        extra = [item[key] for key in present]
         device = lightness.device
         batch, _, height, width = lightness.shape
 
@@ -396,7 +398,7 @@ class Augment:
 
         out.update(lightness=lightness.contiguous(), ab=ab.contiguous(),
                    galaxy_mask=galaxy.contiguous(), valid_mask=valid.contiguous())
-        out.update({key: mask.contiguous() for key, mask in zip([k for k in _EXTRA_MASKS if k in item], extra)})
+        out.update({key: mask.contiguous() for key, mask in zip(present, extra)})
         return out
 
     def __call__(self, item: dict[str, Any], generator: torch.Generator | None = None) -> dict[str, Any]:
@@ -406,7 +408,7 @@ class Augment:
             return self.apply(item, self.sample(item["lightness"].shape[0], generator))
         if generator is None and "index" in item:
             generator = torch.Generator().manual_seed(_item_seed(self.seed, self.epoch, int(item["index"])))
-        images = _IMAGE_KEYS + _EXTRA_MASKS
+        images = _IMAGE_KEYS + OPTIONAL_MASKS
         as_batch = {key: (value[None] if key in images else value) for key, value in item.items()}
         out = self.apply(as_batch, self.sample(1, generator))
         return {key: (value[0] if key in images else value) for key, value in out.items()}

@@ -39,9 +39,9 @@ import numpy as np
 import torch
 
 from ..color import lab_to_rgb_numpy, rgb_to_lab_numpy
-from ..datasets.injection import draw_knots, inject_knots
+from ..datasets.injection import draw_clumps_and_negatives, inject_knots
 from ..exceptions import InputError
-from ..geometry import central_galaxy_mask
+from ..geometry import central_galaxy_mask, near_points
 from ..io.lupton import linear_from_display
 
 __all__ = ["KnotInjection"]
@@ -127,12 +127,8 @@ class KnotInjection:
         linear = linear_from_display(rgb)
         galaxy = central_galaxy_mask(lab[..., 0])
         fwhm = float(math.exp(rng.uniform(math.log(self.fwhm[0]), math.log(self.fwhm[1]))))
-        knots = draw_knots(rng, rgb, fwhm=fwhm, linear=linear, galaxy=galaxy)
-        n_negatives = int(rng.integers(self.negatives[0], self.negatives[1] + 1))
-        if n_negatives:
-            knots += [k for k in draw_knots(rng, rgb, fwhm=fwhm, n=n_negatives, kind="star", linear=linear,
-                                            galaxy=galaxy)
-                      if all(math.hypot(k.x - o.x, k.y - o.y) >= 2.0 * fwhm for o in knots)]
+        knots = draw_clumps_and_negatives(rng, rgb, fwhm=fwhm, negatives=self.negatives, linear=linear,
+                                          galaxy=galaxy)
         if not knots:
             return out
         try:
@@ -143,10 +139,8 @@ class KnotInjection:
         valid = item["valid_mask"]
         out["lightness"] = torch.where(valid, new[:1].to(lightness.dtype), lightness)
         out["ab"] = torch.where(valid, new[1:].to(item["ab"].dtype), item["ab"])
-        rows, cols = np.indices(lightness.shape[-2:], dtype=np.float64)
-        near = np.zeros(lightness.shape[-2:], dtype=bool)
-        for knot in knots:
-            near |= np.hypot(cols - knot.x, rows - knot.y) <= self.mask_radius * knot.fwhm
+        near = near_points(lightness.shape[-2:], [k.x for k in knots], [k.y for k in knots],
+                           [self.mask_radius * k.fwhm for k in knots])
         out["knot_mask"] = torch.from_numpy(near)[None] & valid
         out["galaxy_mask"] = item["galaxy_mask"] | (out["knot_mask"] & (out["lightness"] > 15.0))
         return out

@@ -42,7 +42,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSamp
 
 from ..devices import resolve_device
 from ..exceptions import GalcolorError, InputError
-from .augment import Augment
+from .augment import OPTIONAL_MASKS, Augment
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .history import write_history
 from .losses import DEFAULT_SKY_WEIGHT, ab_error_sums, loss_weight
@@ -444,7 +444,7 @@ class Trainer:
             have = list(batch) if isinstance(batch, dict) else type(batch).__name__
             raise InputError(f"training items must be dicts with keys {list(_ITEM_KEYS)}, got {have}")
         out = dict(batch)
-        for key in _ITEM_KEYS + ("knot_mask",):
+        for key in _ITEM_KEYS + OPTIONAL_MASKS:
             if key in batch:
                 out[key] = batch[key].to(self.device, non_blocking=self.pin_memory)
         return out
