@@ -80,6 +80,35 @@ def test_a_knot_beside_the_nucleus_is_its_own_candidate() -> None:
     assert _nearest(smooth, x, y)[0] > _nearest(symmetric, x, y)[0]
 
 
+def test_a_knot_brighter_than_the_nucleus_beside_it_is_not_taken_for_the_nucleus() -> None:
+    # One PSF FWHM from the nucleus and brighter than it: the local maximum
+    # nearest the galaxy's smoothed peak is the knot. Rotated about the knot,
+    # the knot vanishes from the contrast and the nucleus stands out instead;
+    # the disk is symmetric about the nucleus only.
+    x, y = 47.5 + 3.5, 47.5
+    for peak in (0.5, 1.0):
+        table = _find(_cutout(_galaxy([(x, y, peak)])), "true")
+        distance, row = _nearest(table, x, y)
+        assert distance < 1.5
+        significance = np.asarray(table["light_significance"], dtype=float)
+        # the knot stands out of the contrast by far the most (rotated about
+        # the knot, the nucleus did: 340 and 820 sigma against the knot's 22 and 68)
+        assert significance[row] > 10 * np.delete(significance, row).max()
+
+
+def test_the_centre_of_symmetry_is_found_to_a_fraction_of_a_pixel() -> None:
+    from galcolor.regions.candidates import _asymmetry_centre
+
+    rng = np.random.default_rng(3)
+    for cy, cx in rng.uniform(20.0, 28.0, size=(5, 2)):
+        y, x = np.mgrid[:48, :48].astype(np.float64)
+        light = np.exp(-np.hypot(x - cx, (y - cy) / 0.6) / 4.0)
+        light += 1.5 * np.exp(-((x - cx - 4.0) ** 2 + (y - cy) ** 2) / 4.0)  # a knot brighter than the nucleus
+        found = _asymmetry_centre(light, np.ones(light.shape, bool), (int(round(cy)), int(round(cx + 3))),
+                                  radius=5.0, window=14.0)
+        assert np.hypot(found[0] - cy, found[1] - cx) < 0.5
+
+
 def test_a_grey_cutout_is_searched_on_its_light_alone() -> None:
     table = _find(_cutout(_galaxy([(56.5, 47.5, 0.25)]), with_color=False), "lightness")
     assert table.meta["evidence"] == "lightness" and table.meta["color"] == "none"
