@@ -18,15 +18,18 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ._version import __version__
 from .exceptions import GalcolorError, GalcolorWarning
-from .io import Cutout, load, write_example_fits
-from .regions import RegionParameters
-from .training import add_train_arguments, train_command
+from .regions.parameters import RegionParameters
+from .training.arguments import add_train_arguments
+
+if TYPE_CHECKING:
+    from .io import Cutout
+
+# Each command imports what it runs on (torch, astropy, photutils) when it
+# runs: ``galcolor --help`` and a mistyped option answer at once.
 
 __all__ = ["main", "describe"]
 
@@ -108,6 +111,8 @@ def _index_or_name(text: str | None) -> int | str | None:
 
 
 def _command_info(arguments: argparse.Namespace) -> int:
+    from .io import load, write_example_fits
+
     inputs = [str(path) for path in arguments.inputs]
     with tempfile.TemporaryDirectory() as folder:
         if arguments.example:
@@ -140,6 +145,7 @@ def _command_info(arguments: argparse.Namespace) -> int:
 
 def _write_simulated(galaxy, folder: Path, prefix: str, band: str) -> list[Path]:
     """Write one simulated galaxy's products atomically; return the paths."""
+    import numpy as np
     from PIL import Image
 
     from ._atomic import atomic_write
@@ -168,6 +174,12 @@ def _write_simulated(galaxy, folder: Path, prefix: str, band: str) -> list[Path]
     with atomic_write(products["truth"]) as temporary:
         truth.write(temporary, format="ascii.ecsv")
     return list(products.values())
+
+
+def _command_train(arguments: argparse.Namespace) -> int:
+    from .training.command import train_command
+
+    return train_command(arguments)
 
 
 def _command_simulate(arguments: argparse.Namespace) -> int:
@@ -469,7 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a colorizer (galcolor.models) on image folders and/or simulated galaxies "
         "with galcolor.training.Trainer; see pipelines/train_colorizer.py for examples.")
     add_train_arguments(train)
-    train.set_defaults(handler=train_command)
+    train.set_defaults(handler=_command_train)
 
     colorize = commands.add_parser(
         "colorize", help="colorize FITS/JPEG/PNG/TIFF images (color image + FITS products)",

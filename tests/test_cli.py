@@ -125,3 +125,17 @@ def test_a_colorize_run_that_writes_nothing_leaves_no_empty_folder(tmp_path, cap
     existing.mkdir()
     assert main(["colorize", str(broken), "-o", str(existing), "--no-tta", "--quiet"]) == 1
     assert existing.is_dir()  # a folder the user made is theirs to keep
+
+
+def test_help_imports_neither_torch_nor_astropy() -> None:
+    # ``galcolor --help`` took 4.6 s importing torch, astropy and photutils
+    # before printing a line; each command now imports what it runs on.
+    code = ("import sys, contextlib, io\n"
+            "from galcolor.cli import main\n"
+            "for argv in (['--help'], ['train', '--help'], ['regions', '--help'], ['pipeline', '--help']):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "        main(argv)\n"
+            "heavy = sorted({name.split('.')[0] for name in sys.modules} & {'torch', 'astropy', 'photutils', 'skimage', 'scipy'})\n"
+            "print(heavy)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout

@@ -47,20 +47,28 @@ are on the evaluation side (:mod:`galcolor.evaluation.regions`,
 Catalog columns and their units are defined once, in :mod:`galcolor.catalog`.
 """
 
-from .classifier import (
-    COLOR_FEATURES,
-    EVIDENCE_KINDS,
-    LIGHT_FEATURES,
-    RegionClassifier,
-    feature_names,
-    fit_region_classifier,
-    knot_features,
-    load_region_classifier,
-)
-from .detect import NoRegionsWarning, RegionMaps, UncalibratedScoreWarning, find_star_forming_regions
-from .parameters import RegionParameters
-from .psf import frame_psf_fwhm, lightness_psf_fwhm, psf_fwhm_pixels
-from .score import SCORE_FEATURES, ScoreCalibration, fit_score_calibration, load_score_calibration, score_features
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:  # imported on first use (galcolor._lazy): the parameters need no photutils
+    from .classifier import (COLOR_FEATURES, EVIDENCE_KINDS, LIGHT_FEATURES, RegionClassifier, feature_names,
+                             fit_region_classifier, knot_features, load_region_classifier)
+    from .detect import NoRegionsWarning, RegionMaps, UncalibratedScoreWarning, find_star_forming_regions
+    from .parameters import RegionParameters
+    from .psf import frame_psf_fwhm, lightness_psf_fwhm, psf_fwhm_pixels
+    from .score import (SCORE_FEATURES, ScoreCalibration, fit_score_calibration, load_score_calibration,
+                        score_features)
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    **dict.fromkeys(["COLOR_FEATURES", "EVIDENCE_KINDS", "LIGHT_FEATURES", "RegionClassifier", "feature_names",
+                     "fit_region_classifier", "knot_features", "load_region_classifier"], ".classifier"),
+    **dict.fromkeys(["NoRegionsWarning", "RegionMaps", "UncalibratedScoreWarning", "find_star_forming_regions"],
+                    ".detect"),
+    "RegionParameters": ".parameters",
+    **dict.fromkeys(["frame_psf_fwhm", "lightness_psf_fwhm", "psf_fwhm_pixels"], ".psf"),
+    **dict.fromkeys(["SCORE_FEATURES", "ScoreCalibration", "fit_score_calibration", "load_score_calibration",
+                     "score_features"], ".score")})
 
 __all__ = [
     "find_star_forming_regions",

@@ -27,22 +27,33 @@ Examples
 [[3, 2], [1, 0]]
 """
 
-from .augment import (
-    DIHEDRAL_ELEMENTS,
-    Augment,
-    band_as_lightness,
-    dihedral,
-    dihedral_inverse,
-    stretch_lightness,
-    zoom,
-)
-from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
-from .command import add_train_arguments, train_command
-from .data import InMemoryPairs, SimulatedPairs, WithTransform, item_from_rgb
-from .knots import KnotInjection
-from .history import HISTORY_COLUMNS, plot_history, write_history
-from .losses import DEFAULT_SKY_WEIGHT, ab_error_sums, loss_weight
-from .trainer import Trainer, TrainingError, WarmupCosine, resolve_device
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:  # imported on first use (galcolor._lazy): the command's options need no torch
+    from .arguments import DEFAULT_SKY_WEIGHT, add_train_arguments
+    from .augment import (DIHEDRAL_ELEMENTS, Augment, band_as_lightness, dihedral, dihedral_inverse,
+                          stretch_lightness, zoom)
+    from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+    from .command import train_command
+    from .data import InMemoryPairs, SimulatedPairs, WithTransform, item_from_rgb
+    from .history import HISTORY_COLUMNS, plot_history, write_history
+    from .knots import KnotInjection
+    from .losses import ab_error_sums, loss_weight
+    from .trainer import Trainer, TrainingError, WarmupCosine, resolve_device
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "DEFAULT_SKY_WEIGHT": ".arguments", "add_train_arguments": ".arguments",
+    **dict.fromkeys(["DIHEDRAL_ELEMENTS", "Augment", "band_as_lightness", "dihedral", "dihedral_inverse",
+                     "stretch_lightness", "zoom"], ".augment"),
+    **dict.fromkeys(["CHECKPOINT_FORMAT", "load_checkpoint", "save_checkpoint"], ".checkpoint"),
+    "train_command": ".command",
+    **dict.fromkeys(["InMemoryPairs", "SimulatedPairs", "WithTransform", "item_from_rgb"], ".data"),
+    **dict.fromkeys(["HISTORY_COLUMNS", "plot_history", "write_history"], ".history"),
+    "KnotInjection": ".knots",
+    **dict.fromkeys(["ab_error_sums", "loss_weight"], ".losses"),
+    **dict.fromkeys(["Trainer", "TrainingError", "WarmupCosine", "resolve_device"], ".trainer")})
 
 __all__ = [
     "Augment",

@@ -21,14 +21,9 @@ from __future__ import annotations
 import torch
 
 from ..exceptions import InputError
+from .arguments import DEFAULT_SKY_WEIGHT
 
 __all__ = ["DEFAULT_SKY_WEIGHT", "loss_weight", "ab_error_sums"]
-
-#: Default loss weight of a valid sky pixel; a galaxy pixel weighs 1. With
-#: the central half of a Galaxy Zoo frame about 19 % of pixels are galaxy
-#: (L > 15; 6 % of the whole 424 px frame), so 0.25 makes galaxy and sky
-#: contribute about equally to the loss while the sky still learns to be grey.
-DEFAULT_SKY_WEIGHT = 0.25
 
 
 def loss_weight(
