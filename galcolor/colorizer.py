@@ -58,7 +58,8 @@ from .geometry import SCALE_RANGE, galaxy_radius, reference_radius
 from . import models
 from .models import bundle_for_weights
 
-__all__ = ["Colorizer", "colorize", "fold_batch_norm", "tile_starts", "DEFAULT_TILE", "DEFAULT_OVERLAP"]
+__all__ = ["Colorizer", "colorize", "fold_batch_norm", "tile_starts", "DEFAULT_TILE", "DEFAULT_OVERLAP",
+           "MIN_SIDE"]
 
 #: Arithmetic choices of :class:`Colorizer` (``precision``).
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -67,12 +68,36 @@ DEFAULT_TILE = 512
 #: Overlap of neighbouring tiles, blended with feathered weights.
 DEFAULT_OVERLAP = 64
 
+#: Smallest side of an image the colorizer accepts, in pixels: a galaxy
+#: needs a few PSF widths (3.5 px in SDSS) across to have a structure to
+#: colorize.
+MIN_SIDE = 16
+
 # scale="auto" never makes the network image larger than this many pixels a side
 # (nor zooms beyond galcolor.geometry.SCALE_RANGE).
 _MAX_NETWORK_SIDE = 4096
 
 _SINGLE_TYPES = (str, os.PathLike, np.ndarray, fits.HDUList, fits.PrimaryHDU, fits.ImageHDU,
                  fits.CompImageHDU, Cutout)
+
+
+def _check_colorizable(cutout: Cutout) -> None:
+    """Refuse an image with nothing to colorize: smaller than :data:`MIN_SIDE`, all masked, or blank.
+
+    Such inputs load (``galcolor info`` describes them), but a colorized
+    product of a 1 x 1 or all-zero frame would be a black image written
+    with exit status 0.
+    """
+    height, width = cutout.shape
+    if min(height, width) < MIN_SIDE:
+        raise InputError(f"{cutout.source}: the image is {height} x {width} pixels; the colorizer needs at "
+                         f"least {MIN_SIDE} x {MIN_SIDE}")
+    values = cutout.lightness[~cutout.mask]
+    if values.size == 0:
+        raise InputError(f"{cutout.source}: every pixel is masked; nothing to colorize")
+    if float(values.max()) == float(values.min()):
+        raise InputError(f"{cutout.source}: the image is blank (every unmasked pixel has L = "
+                         f"{float(values.min()):.3g}); nothing to colorize")
 
 
 def _load_model(model: Any, device: torch.device) -> tuple[torch.nn.Module, str, str | None]:
@@ -305,7 +330,9 @@ class Colorizer:
         Raises
         ------
         galcolor.InputError, galcolor.FileFormatError
-            For an input that cannot be loaded (the message names it).
+            For an input that cannot be loaded, or that has nothing to
+            colorize: smaller than :data:`MIN_SIDE` pixels a side, every
+            pixel masked, or blank (the message names it).
         """
         if isinstance(source, _SINGLE_TYPES):
             return self.colorize_cutouts([self._load(source)])[0]
@@ -317,6 +344,8 @@ class Colorizer:
     def colorize_cutouts(self, cutouts: Sequence[Cutout]) -> list[Colorization]:
         """Colorize loaded cutouts; cutouts of equal network size share forward passes."""
         started = time.perf_counter()
+        for cutout in cutouts:
+            _check_colorizable(cutout)
         plans = [self._plan(cutout) for cutout in cutouts]
         predictions: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(plans)
         # group single-tile images of the same network size into batches

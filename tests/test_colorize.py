@@ -522,3 +522,17 @@ def test_bfloat16_precision_on_cpu_is_close_to_float32_and_recorded():
     np.testing.assert_array_equal(fast.lightness, exact.lightness)
     with pytest.raises(InputError, match="precision must be one of"):
         Colorizer(tta=False, precision="float16")
+
+
+@pytest.mark.parametrize("image, problem", [
+    (np.zeros((64, 64), np.float32), "blank"),
+    (np.full((40, 30), 123.0), "blank"),
+    (np.ones((1, 1), np.float32), "1 x 1 pixels"),
+    (blob((12, 200)), "12 x 200 pixels"),
+])
+def test_an_image_with_nothing_to_colorize_is_refused_by_name(tiny_unet, image, problem):
+    # It loads (galcolor info describes it), but a colorized black frame
+    # written with exit status 0 told the user nothing.
+    galcolor.load(image)
+    with pytest.raises(InputError, match=f"array input.*{problem}"):
+        Colorizer(tiny_unet, tta=False)(image)
