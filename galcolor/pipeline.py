@@ -195,11 +195,35 @@ def _is_cutout_file(path: Path) -> bool:
     return is_readable_name(path.name) and path.is_file()
 
 
+def _check_one_kind_per_galaxy(folder: Path, files: list[str]) -> None:
+    """Refuse a ``galcolor simulate`` folder, which holds every galaxy three times.
+
+    ``galcolor simulate`` writes, per galaxy ``X``, ``X_truth.ecsv`` and
+    three images of it (``X_<band>.fits``, ``X_<bands>.fits``, ``X.jpg``);
+    a run over the whole folder would queue each galaxy once per kind.
+    """
+    prefixes = {truth.name.removesuffix("_truth.ecsv") for truth in folder.glob("*_truth.ecsv")}
+    if not prefixes:
+        return
+    kinds: dict[str, int] = {}
+    for name in (Path(file).name for file in files):
+        for prefix in prefixes:
+            rest = name[len(prefix):] if name.startswith(prefix) else ""
+            if rest == ".jpg" or (rest.startswith("_") and rest.endswith(".fits")):
+                kinds[rest] = kinds.get(rest, 0) + 1
+    if len(kinds) > 1:
+        choices = ", ".join(f"'{folder / ('*' + rest)}' ({count})" for rest, count in sorted(kinds.items()))
+        raise PipelineError(f"{folder}: galcolor simulate's output holds each of its {len(prefixes)} galaxies "
+                            f"as {len(kinds)} kinds of image; give one kind: {choices}")
+
+
 def _expand(item: str | os.PathLike) -> list[str]:
     text = str(item)
     path = Path(text)
     if path.is_dir():
-        return sorted(str(child) for child in path.iterdir() if _is_cutout_file(child))
+        files = sorted(str(child) for child in path.iterdir() if _is_cutout_file(child))
+        _check_one_kind_per_galaxy(path, files)
+        return files
     if any(character in text for character in "*?["):
         matches = sorted(match for match in glob.glob(text, recursive=True) if _is_cutout_file(Path(match)))
         if not matches:

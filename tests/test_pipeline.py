@@ -82,6 +82,22 @@ def test_read_inputs_folder_sorted_skips_hidden_and_other_files(tmp_path):
     assert table["ra"].isna().all() and table["band"].isna().all()
 
 
+def test_a_simulate_folder_is_refused_with_the_kinds_to_choose_from(tmp_path):
+    # galcolor simulate writes each galaxy as an r FITS, a gri cube and a
+    # JPEG: a run over the folder queued 150 cutouts for 50 galaxies.
+    for prefix in ("sim-0-000000", "sim-0-000001"):
+        for name in (f"{prefix}.jpg", f"{prefix}_gri.fits", f"{prefix}_r.fits", f"{prefix}_truth.ecsv"):
+            (tmp_path / name).write_bytes(b"x")
+    with pytest.raises(PipelineError, match=r"2 galaxies as 3 kinds.*\*_r\.fits' \(2\)"):
+        read_inputs(tmp_path)
+    assert len(read_inputs(str(tmp_path / "*_r.fits"))) == 2
+    for path in tmp_path.glob("*_gri.fits"):
+        path.unlink()
+    for path in tmp_path.glob("*.jpg"):
+        path.unlink()
+    assert len(read_inputs(tmp_path)) == 2  # one kind left: a folder is fine
+
+
 def test_read_inputs_manifest_relative_paths_ids_bands_and_hdus(tmp_path):
     (tmp_path / "sub").mkdir()
     manifest = tmp_path / "sub" / "manifest.csv"
