@@ -23,6 +23,7 @@ from astropy.wcs import WCS
 from ._atomic import atomic_write
 from .color import lab_to_rgb_numpy
 from .exceptions import InputError
+from .io.bands import normalize_band
 
 __all__ = ["Colorization", "RASTER_FORMATS", "COLOR_PLANES", "PRODUCT_PLANES"]
 
@@ -232,6 +233,14 @@ class Colorization:
                 if key in self.header and key not in header:
                     header[key] = (self.header[key], self.header.comments[key])
         meta = self.meta
+        band = meta.get("band")
+        if band:
+            # the band read from the file name when the header's FILTER disagreed
+            # (galcolor.io.bands): a copied stale FILTER would say the wrong band
+            header["GCBAND"] = (str(band), "band that became the lightness L")
+            stated = header.get("FILTER")
+            if stated is not None and normalize_band(str(stated)) != str(band):
+                header["FILTER"] = (str(band), f"band used as L; the input said {str(stated)!r}"[:46])
         provenance = [
             ("ORIGIN", "galcolor", "software that made this file"),
             ("GCVERS", str(meta.get("galcolor_version", "")), "galcolor version"),

@@ -536,3 +536,15 @@ def test_an_image_with_nothing_to_colorize_is_refused_by_name(tiny_unet, image, 
     galcolor.load(image)
     with pytest.raises(InputError, match=f"array input.*{problem}"):
         Colorizer(tiny_unet, tta=False)(image)
+
+
+def test_the_fits_product_records_the_band_used_and_fixes_a_stale_filter(tmp_path, tiny_unet):
+    # NGC 6976's r frame says FILTER='g'; the product copied that keyword
+    # and never said which band became L.
+    path = tmp_path / "frame_r.fits"
+    fits.PrimaryHDU(blob().astype(np.float32), header=fits.Header({"FILTER": "g"})).writeto(path)
+    with pytest.warns(galcolor.GalcolorWarning, match="FILTER='g'.*file name says band 'r'"):
+        result = Colorizer(tiny_unet, tta=False)(path)
+    header = fits.getheader(result.to_fits(tmp_path / "product.fits"))
+    assert header["GCBAND"] == "r" and header["FILTER"] == "r"
+    assert "'g'" in header.comments["FILTER"]
