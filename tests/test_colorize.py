@@ -548,3 +548,28 @@ def test_the_fits_product_records_the_band_used_and_fixes_a_stale_filter(tmp_pat
     header = fits.getheader(result.to_fits(tmp_path / "product.fits"))
     assert header["GCBAND"] == "r" and header["FILTER"] == "r"
     assert "'g'" in header.comments["FILTER"]
+
+
+def test_a_large_frame_shows_its_progress_over_the_tiles(monkeypatch):
+    # A 6000 x 6000 frame sat at 0/1 images for minutes: the tiles now count.
+    import tqdm.auto
+
+    bars = []
+
+    class Recording:
+        def __init__(self, total, disable=None, **options):
+            self.total, self.disable, self.done = total, disable, 0
+            bars.append(self)
+
+        def update(self, n):
+            self.done += n
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    image = blob((300, 260), centre=(150.0, 130.0), sigma=40.0)
+    Colorizer(Pointwise(), tta=False, scale=1.0, tile=64, overlap=16, batch_size=4)(image)
+    assert len(bars) == 1 and bars[0].total == bars[0].done == 6 * 6 and bars[0].disable is None
+    Colorizer(Pointwise(), tta=False, scale=1.0, tile=64, overlap=16, batch_size=4, progress=False)(image)
+    assert bars[1].disable is True
