@@ -223,7 +223,7 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
         colorizer = Colorizer(arguments.model, device=arguments.device, tta=not arguments.no_tta,
                               band=_index_or_name(arguments.band), hdu=_index_or_name(arguments.hdu),
                               stretch=arguments.stretch,
-                              batch_size=arguments.batch_size)
+                              batch_size=arguments.batch_size, progress=not arguments.quiet)
     except GalcolorError as error:
         print(f"galcolor colorize: {error}", file=sys.stderr)
         _remove_if_empty(folder, created)
@@ -244,7 +244,7 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
             for kind, target in targets.items():
                 ending = target.suffix
                 if kind == "fits":
-                    result.to_fits(target, overwrite=True)
+                    result.to_fits(target, overwrite=True, rgb=not arguments.no_rgb_cube)
                 else:
                     assert ending in RASTER_FORMATS
                     result.save(target, bits=arguments.bits)
@@ -496,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--format", default="png,fits",
                           help="comma-separated: png, jpeg, tiff, fits (default png,fits)")
     colorize.add_argument("--bits", type=int, default=8, choices=[8, 16], help="bits per channel of PNG/TIFF")
+    colorize.add_argument("--no-rgb-cube", action="store_true",
+                          help="leave the RGB cube out of the FITS product: 21 bytes a pixel instead of 33 (float32 "
+                               "L, a*, b*, their errors, RGB; about 8x a float32 input with it)")
     _add_input_arguments(colorize)
     colorize.add_argument("--batch-size", type=int, default=None, help="network images per forward pass")
     colorize.add_argument("--quiet", action="store_true", help="no progress bar")

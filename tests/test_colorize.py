@@ -422,6 +422,14 @@ def test_cli_colorize_writes_products_and_reports_failures(tmp_path, capsys):
     # --hdu and --band take indices as well as names
     assert main(["colorize", str(good), "-o", str(tmp_path / "out3"), "--model", str(weights),
                  "--no-tta", "--quiet", "--hdu", "0", "--band", "0"]) == 0
+    # the RGB cube (12 of 33 bytes a pixel) can stay out; the product still reads back
+    assert main(["colorize", str(good), "-o", str(tmp_path / "out4"), "--model", str(weights),
+                 "--no-tta", "--quiet", "--format", "fits", "--no-rgb-cube"]) == 0
+    lean, full = tmp_path / "out4" / "galaxy_galcolor.fits", tmp_path / "out2" / "galaxy_galcolor.fits"
+    with fits.open(lean) as hdus:
+        assert [hdu.name for hdu in hdus] == ["L", "A", "B", "A_STD", "B_STD", "MASK"]
+    assert lean.stat().st_size < 0.75 * full.stat().st_size
+    np.testing.assert_array_equal(Colorization.read_fits(lean).ab, Colorization.read_fits(full).ab)
 
 
 def test_cli_demo_runs_end_to_end(tmp_path, capsys):
