@@ -239,8 +239,8 @@ class Colorizer:
         units; on CPUs without native bf16 it is slower.
     progress : bool, optional
         A progress bar over the tiles of a frame that takes more than one
-        batch of tiles (default True; tqdm shows it only on a terminal). A
-        6000 x 6000 frame is minutes of work on a CPU.
+        batch of tiles (default True): a 6000 x 6000 frame is minutes of
+        work on a CPU.
 
     Examples
     --------
@@ -474,7 +474,7 @@ class Colorizer:
         weight_sum = torch.zeros(1, height, width)
         windows = [(top, left) for top in rows for left in columns]
         bar = tqdm(total=len(windows), desc=f"{Path(source).name or 'image'} tiles", unit="tile", leave=False,
-                   disable=None if self.progress and len(windows) > self.batch_size else True)
+                   disable=not (self.progress and len(windows) > self.batch_size))
         for start in range(0, len(windows), self.batch_size):
             chunk = windows[start:start + self.batch_size]
             batch = torch.stack([lightness[:, top:top + tile_h, left:left + tile_w] for top, left in chunk])

@@ -578,6 +578,6 @@ def test_a_large_frame_shows_its_progress_over_the_tiles(monkeypatch):
     monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
     image = blob((300, 260), centre=(150.0, 130.0), sigma=40.0)
     Colorizer(Pointwise(), tta=False, scale=1.0, tile=64, overlap=16, batch_size=4)(image)
-    assert len(bars) == 1 and bars[0].total == bars[0].done == 6 * 6 and bars[0].disable is None
+    assert len(bars) == 1 and bars[0].total == bars[0].done == 6 * 6 and bars[0].disable is False
     Colorizer(Pointwise(), tta=False, scale=1.0, tile=64, overlap=16, batch_size=4, progress=False)(image)
     assert bars[1].disable is True
