@@ -25,19 +25,11 @@ from ..color import lightness_to_gray
 from ..io.bands import SDSS_PIXEL_SCALE_ARCSEC
 from ..io.lupton import COMPOSITE_Q, COMPOSITE_STRETCH, SATURATED, linear_from_display, linear_from_grey
 
-__all__ = ["psf_fwhm_pixels", "frame_psf_fwhm", "lightness_psf_fwhm", "SEEING_KEYWORDS", "DEFAULT_SEEING_ARCSEC",
-           "GREY_MAY_CLIP"]
+__all__ = ["psf_fwhm_pixels", "frame_psf_fwhm", "lightness_psf_fwhm", "SEEING_KEYWORDS", "DEFAULT_SEEING_ARCSEC"]
 
 #: PSF FWHM assumed when the header names none: SDSS's median r-band seeing
 #: (the default of :attr:`RegionParameters.default_seeing <galcolor.regions.RegionParameters>`).
 DEFAULT_SEEING_ARCSEC = 1.4
-#: Grey display value above which a star of a color composite may be clipped
-#: in one channel (a channel reaches 1 at a grey of 0.63 for the reddest star
-#: seen). Among 150 SDSS Galaxy Zoo val frames, 5 frames' PSF came from one
-#: such star alone, 18-37 px wide where the unclipped stars of the frames
-#: (and the knots injected at their PSF) were 5-9 px; bright unclipped stars
-#: measure wide too (12.7 px against 7-8.5 px in one frame).
-GREY_MAY_CLIP = 0.6
 #: Header keywords that carry the PSF FWHM in arcsec, in order of preference.
 SEEING_KEYWORDS = ("PSF_FWHM", "PSFFWHM", "SEEING", "FWHM")
 
@@ -126,10 +118,7 @@ def lightness_psf_fwhm(lightness: np.ndarray, mask: np.ndarray | None = None, *,
     The grey twin of :func:`frame_psf_fwhm`: the lightness is read as the
     grey display value of a Galaxy Zoo composite (:func:`~galcolor.io.lupton.linear_from_grey`)
     and the stars are measured on the linear intensity. For an image with
-    another stretch the inversion is approximate, and so is the FWHM. The
-    grey of a composite cannot show a star clipped in one channel, whose
-    flattened core measures too wide: stars reaching :data:`GREY_MAY_CLIP`
-    are left out.
+    another stretch the inversion is approximate, and so is the FWHM.
 
     Examples
     --------
@@ -150,7 +139,7 @@ def lightness_psf_fwhm(lightness: np.ndarray, mask: np.ndarray | None = None, *,
     lightness = np.asarray(lightness, dtype=np.float64)
     grey = lightness_to_gray(np.clip(np.nan_to_num(lightness), 0.0, 100.0))
     intensity = linear_from_grey(grey, q=q, stretch=stretch)
-    saturated = grey >= GREY_MAY_CLIP
+    saturated = grey >= SATURATED
     if mask is not None:
         intensity = np.where(mask, 0.0, intensity)
     return _stars_fwhm(intensity, saturated, min_peak_sigma, max_elongation)
