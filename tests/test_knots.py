@@ -16,6 +16,7 @@ from galcolor.io import Cutout
 from galcolor.regions import (
     NoRegionsWarning,
     RegionClassifier,
+    RegionParameters,
     feature_names,
     find_star_forming_regions,
     fit_region_classifier,
@@ -259,3 +260,35 @@ def test_excess_agreement_measures_slope_and_correlation_over_finite_pairs() -> 
     disk_colored = excess_agreement(true, np.full(400, -2.0))  # every knot painted its disk's color
     assert disk_colored["slope"] == 0 and np.isnan(disk_colored["correlation"]) and disk_colored["bluer_too"] == 0
     assert np.isnan(excess_agreement([1.0, 2.0], [1.0, 2.0])["slope"])
+
+
+def test_candidates_closer_than_the_merge_radius_are_one_knot() -> None:
+    # At the PSF's resolution candidates closer than merge_radius (1.5 FWHM by
+    # default, the benchmark's blend) are one knot: the highest-scoring stays.
+    galaxy = _cutout(_galaxy([(60.5, 47.5, 0.25), (47.5, 62.5, 0.25)]))
+    both = _find(galaxy, "true")
+    assert len(both) >= 2 and both.meta["parameters"]["merge_radius"] == 1.5
+    one = _find(galaxy, "true", merge_radius=30.0)  # every candidate within 30 FWHM of the best
+    assert len(one) == 1
+    with pytest.raises(InputError, match="merge_radius"):
+        RegionParameters(merge_radius=-1.0)
+
+
+def test_the_benchmark_merges_scored_candidates_and_matches_them_again() -> None:
+    import pandas as pd
+
+    from galcolor.evaluation.knots import merge_duplicates
+
+    # one clump found twice (the weaker copy on it), and a star
+    candidates = pd.DataFrame({"image": 0, "kind": "true", "definition": "new", "id": [1, 2, 3],
+                               "x": [10.0, 11.0, 30.0], "y": [10.0, 10.0, 30.0], "score": [0.6, 0.9, 0.7],
+                               "psf_fwhm": 3.0, "label": [1, 0, 0], "matched_kind": ["clump", "", "star"]})
+    truth = pd.DataFrame({"image": 0, "kind_of_evidence": "true", "definition": "new", "x": [10.5, 30.0],
+                          "y": [10.0, 30.0], "kind": ["clump", "star"], "positive": [True, False],
+                          "catalog": [True, False], "detection": [1, 3]})
+    kept, matched = merge_duplicates(candidates, truth)
+    assert kept["id"].tolist() == [2, 3]  # the higher-scoring copy stays ...
+    assert kept["label"].tolist() == [1, 0] and kept["matched_kind"].tolist() == ["clump", "star"]
+    assert matched["detection"].tolist() == [2, 3]  # ... and is now the clump's detection
+    kept, _ = merge_duplicates(candidates, truth, merge_radius=0.0)
+    assert len(kept) == 3

@@ -61,15 +61,15 @@ from PIL import Image
 from ..colorization import Colorization
 from ..exceptions import InputError
 from ..io import Cutout, load
-from ..regions import (EVIDENCE_KINDS, NoRegionsWarning, RegionClassifier, feature_names,
-                       find_star_forming_regions, knot_features, lightness_psf_fwhm)
+from ..regions import (EVIDENCE_KINDS, NoRegionsWarning, RegionClassifier, RegionParameters, feature_names,
+                       find_star_forming_regions, knot_features, lightness_psf_fwhm, merged_candidates)
 from .injection import draw_clumps_and_negatives, frame_psf_fwhm, inject_knots
-from .regions import MATCH_RADIUS, match_catalog, resolve_blends, truth_geometry
+from .regions import MATCH_RADIUS, match_catalog, match_regions, resolve_blends, truth_geometry
 
 __all__ = ["InjectedFrame", "inject_frame", "INJECTION_CROP", "COLOR_EXCESS", "CANDIDATE_COLUMNS",
            "candidate_features", "Definition", "NEW_DEFINITION", "OLD_DEFINITION", "BLUER_MARGIN_GR",
            "find_all_evidence", "label_simulated", "label_injected", "simulated_candidates", "injected_candidates",
-           "score_candidates", "clump_color_excess", "simulated_truth", "injected_truth"]
+           "score_candidates", "merge_duplicates", "clump_color_excess", "simulated_truth", "injected_truth"]
 
 #: Catalog columns kept with each labelled candidate (the inputs of
 #: :func:`~galcolor.regions.knot_features`, and where the candidate is).
@@ -100,7 +100,13 @@ OLD_DEFINITION = Definition("old", 1.0, 0.08, 1.0, None)
 
 def find_all_evidence(cutout: Cutout, colorization: Colorization | None, kinds: Sequence[str] = EVIDENCE_KINDS,
                       psf_fwhm: float | None = None, **options: Any) -> dict[str, QTable]:
-    """Every candidate of one image, once per kind of evidence (scores uninformative)."""
+    """Every candidate of one image, once per kind of evidence (scores uninformative, none merged).
+
+    The classifiers are fitted on every candidate; the merge of candidates
+    closer than ``merge_radius`` follows the scores
+    (:func:`merge_duplicates`).
+    """
+    options.setdefault("merge_radius", 0.0)
     catalogs = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoRegionsWarning)
@@ -360,6 +366,50 @@ def injected_candidates(paths: Sequence[Any], colorizer: Any, *, seed: int, kind
         candidates.append(c)
         truths.append(t)
     return pd.concat(candidates, ignore_index=True), pd.concat(truths, ignore_index=True)
+
+
+def merge_duplicates(candidates: pd.DataFrame, truth: pd.DataFrame,
+                     merge_radius: float = RegionParameters.merge_radius) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scored candidate sets as the finder's catalogs would hold them: duplicates merged, then matched again.
+
+    Within each image, kind of evidence and definition, a candidate closer
+    than ``merge_radius`` PSF FWHM to a higher-scoring one is dropped
+    (:func:`~galcolor.regions.merged_candidates`, as
+    ``find_star_forming_regions`` does), and the rest are matched to the
+    truth again as the sets were built (:data:`MATCH_RADIUS` times the
+    finder's PSF in simulation, the injected knots' FWHM in real galaxies):
+    ``label``, ``matched_kind`` and the truth's ``detection`` follow.
+    ``candidates`` needs a ``score`` column.
+    """
+    kept_frames, truth_frames = [], []
+    truth_groups = dict(iter(truth.groupby(["image", "kind_of_evidence", "definition"], sort=False)))
+    for key, group in candidates.groupby(["image", "kind", "definition"], sort=False):
+        psf = float(group["psf_fwhm"].iloc[0])
+        merged = merged_candidates(group["x"].to_numpy(), group["y"].to_numpy(), group["score"].to_numpy(),
+                                   merge_radius * psf) if merge_radius > 0 else np.zeros(len(group), bool)
+        group = group[~merged].copy()
+        objects = truth_groups.pop(key, None)
+        if objects is None or objects.empty:
+            kept_frames.append(group)
+            continue
+        injected = key[2] == "injected"
+        radius = MATCH_RADIUS * (float(np.median(objects["fwhm"])) if injected else psf)
+        detected, truth_match = match_regions(group["x"].to_numpy(), group["y"].to_numpy(),
+                                              objects["x"].to_numpy(), objects["y"].to_numpy(), radius)
+        label = np.full(len(group), -1 if injected else 0, dtype=np.int64)
+        hit = detected >= 0
+        rows = objects.iloc[detected[hit]]
+        label[hit] = np.where(rows["positive"].to_numpy(), 1, np.where(rows["kind"].to_numpy() == "clump", -1, 0))
+        group["label"] = label
+        group["matched_kind"] = [objects["kind"].iloc[j] if j >= 0 else "" for j in detected]
+        ids = group["id"].to_numpy()
+        objects = objects.copy()
+        objects["detection"] = [int(ids[i]) if i >= 0 else -1 for i in truth_match]
+        kept_frames.append(group)
+        truth_frames.append(objects)
+    truth_frames += [frame.assign(detection=-1) for frame in truth_groups.values()]  # images without candidates
+    return (pd.concat(kept_frames, ignore_index=True) if kept_frames else candidates.iloc[:0],
+            pd.concat(truth_frames, ignore_index=True) if truth_frames else truth.iloc[:0])
 
 
 def candidate_features(candidates: pd.DataFrame, kind: str) -> np.ndarray:

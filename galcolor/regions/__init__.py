@@ -54,7 +54,8 @@ from .._lazy import lazy_exports
 if TYPE_CHECKING:  # imported on first use (galcolor._lazy): the parameters need no photutils
     from .classifier import (COLOR_FEATURES, EVIDENCE_KINDS, LIGHT_FEATURES, RegionClassifier, feature_names,
                              fit_region_classifier, knot_features, load_region_classifier)
-    from .detect import NoRegionsWarning, RegionMaps, UncalibratedScoreWarning, find_star_forming_regions
+    from .detect import (NoRegionsWarning, RegionMaps, UncalibratedScoreWarning, find_star_forming_regions,
+                         merged_candidates)
     from .parameters import RegionParameters
     from .psf import frame_psf_fwhm, lightness_psf_fwhm, psf_fwhm_pixels
     from .score import (SCORE_FEATURES, ScoreCalibration, fit_score_calibration, load_score_calibration,
@@ -63,8 +64,8 @@ if TYPE_CHECKING:  # imported on first use (galcolor._lazy): the parameters need
 __getattr__, __dir__ = lazy_exports(__name__, {
     **dict.fromkeys(["COLOR_FEATURES", "EVIDENCE_KINDS", "LIGHT_FEATURES", "RegionClassifier", "feature_names",
                      "fit_region_classifier", "knot_features", "load_region_classifier"], ".classifier"),
-    **dict.fromkeys(["NoRegionsWarning", "RegionMaps", "UncalibratedScoreWarning", "find_star_forming_regions"],
-                    ".detect"),
+    **dict.fromkeys(["NoRegionsWarning", "RegionMaps", "UncalibratedScoreWarning", "find_star_forming_regions",
+                     "merged_candidates"], ".detect"),
     "RegionParameters": ".parameters",
     **dict.fromkeys(["frame_psf_fwhm", "lightness_psf_fwhm", "psf_fwhm_pixels"], ".psf"),
     **dict.fromkeys(["SCORE_FEATURES", "ScoreCalibration", "fit_score_calibration", "load_score_calibration",
@@ -72,6 +73,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
 
 __all__ = [
     "find_star_forming_regions",
+    "merged_candidates",
     "RegionParameters",
     "RegionMaps",
     "NoRegionsWarning",
