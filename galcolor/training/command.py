@@ -1,19 +1,12 @@
 """The ``galcolor train`` command (also ``pipelines/train_colorizer.py``): train and export a colorizer.
 
-:func:`add_train_arguments` (:mod:`galcolor.training.arguments`, without torch) adds the
-options to an :mod:`argparse` parser and :func:`train_command` runs them: it builds the datasets (an image folder, the
-simulator, or both), the model (``galcolor.models.get_model``), a
-:class:`~galcolor.training.Trainer`, trains, and exports the best epoch's
-weights with ``galcolor.models.save_weights``.
-
-Examples
---------
->>> import argparse
->>> from galcolor.training.command import add_train_arguments
->>> parser = add_train_arguments(argparse.ArgumentParser(prog="galcolor train"))
->>> options = parser.parse_args(["--model", "unet", "--width", "16", "--crop", "208"])
->>> options.model, options.width, options.crop, options.epochs
-('unet', 16, 208, 20)
+:func:`~galcolor.training.arguments.add_train_arguments` (without torch,
+so that ``galcolor --help`` is fast) adds the options to an :mod:`argparse`
+parser and :func:`train_command` runs them: it builds the datasets (an
+image folder, the simulator, or both), the model
+(``galcolor.models.get_model``), a :class:`~galcolor.training.Trainer`,
+trains, and exports the best epoch's weights with
+``galcolor.models.save_weights``.
 """
 
 from __future__ import annotations
