@@ -12,7 +12,7 @@ from PIL import Image
 
 import galcolor
 from galcolor import FileFormatError, InputError
-from galcolor._fuzz import DEFECTS, cases, run_case
+from galcolor._fuzz import DEFECTS, SYNTHESIZED, cases, run_batch, run_case
 
 
 def _galaxy(size: int = 48) -> np.ndarray:
@@ -41,6 +41,47 @@ def test_a_fixed_sample_of_fuzz_cases_has_no_defect(sources, tmp_path):
         assert record["outcome"] not in DEFECTS, record
     # the sample exercises both sides: hostile inputs refused, harmless mutations loaded
     assert outcomes.count("refused") > 30 and outcomes.count("loaded") > 30
+
+
+def test_every_synthesized_format_and_path_is_loaded_or_refused_by_name(tmp_path):
+    # 16-bit and palette PNGs, CMYK and progressive JPEGs, odd TIFFs, bombs,
+    # folders and symbolic link loops: made from scratch, half then mutated
+    seen = set()
+    for case in cases([], tmp_path, 120, seed=3, array_share=0.0, synthesized_share=1.0):
+        record = run_case(case, timeout=30)
+        seen.add(case.mutation.split(": ", 1)[1].split(",")[0])
+        assert record["outcome"] not in DEFECTS, record
+    assert seen == set(SYNTHESIZED)
+
+
+def test_a_tiff_damaged_in_its_tags_warns_by_name_not_on_bare_stderr(tmp_path, caplog):
+    import tifffile
+
+    path = tmp_path / "damaged.tif"
+    tifffile.imwrite(path, _galaxy().astype(np.float32), description="x" * 40)
+    data = bytearray(path.read_bytes())
+    data[data.index(b"x" * 40) - 60:data.index(b"x" * 40) - 40] = bytes(range(200, 220))  # tags' neighbourhood
+    path.write_bytes(bytes(data))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            galcolor.load(path)
+        except galcolor.GalcolorError as error:
+            assert "damaged.tif" in str(error)
+    assert all("damaged.tif" in str(warning.message) for warning in caught)
+    assert not [record for record in caplog.records if record.name.startswith("tifffile")]
+
+
+def test_batch_tools_report_every_bad_file_and_write_every_good_one(sources, tmp_path):
+    files, refused = list(sources[:3]), []  # three good files (one galaxy.*: the products are named by stem)
+    for case in cases(sources, tmp_path / "cases", 12, seed=11, array_share=0.0, synthesized_share=0.3):
+        record = run_case(case, timeout=30)
+        files.append(case.path)
+        if record["outcome"] == "refused":
+            refused.append(case.path.name)
+    assert 3 <= len(refused) <= len(files) - 3  # good and bad mixed
+    result = run_batch(files, tmp_path / "batch", refused=refused)
+    assert result["problems"] == []
 
 
 def test_a_negative_axis_length_is_refused_at_once(tmp_path):

@@ -216,6 +216,8 @@ def _load_path(path: Path, *, band, hdu, stretch) -> Cutout:
     if path.is_dir():  # whatever its name: a folder is not an image
         raise FileFormatError(f"{name}: is a directory, not an image file (galcolor pipeline reads folders)")
     if not path.exists():
+        if path.is_symlink():
+            raise FileFormatError(f"{name}: a symbolic link to nothing (its target is missing, or a loop)")
         raise FileFormatError(f"{name}: file not found")
     kind = file_kind(path)
     if path.stat().st_size == 0:

@@ -7,14 +7,18 @@ TIFFs are read with tifffile (16-bit color, float data).
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import warnings
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import png
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
-from ..exceptions import FileFormatError
+from ..exceptions import FileFormatError, GalcolorWarning
 
 __all__ = ["read_raster", "RASTER_SUFFIXES"]
 
@@ -51,7 +55,8 @@ def read_raster(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, str]:
     suffix = path.suffix.lower()
     try:
         if suffix in (".tif", ".tiff"):
-            return (*_read_tiff(path), "tiff")
+            with _tifffile_log_as_warnings(name):
+                return (*_read_tiff(path), "tiff")
         if suffix == ".png" and _is_16bit_color_png(path):
             return (*_read_png16(path), "png")
         return _read_pillow(path)
@@ -105,10 +110,36 @@ def _read_png16(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return _split_alpha(array)
 
 
+@contextlib.contextmanager
+def _tifffile_log_as_warnings(name: str) -> Iterator[None]:
+    """tifffile's log records (a damaged tag it skips, ...) as warnings that name the file, not bare stderr lines."""
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("tifffile")
+    handler, propagate = Collect(logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+        for record in records[:3]:
+            warnings.warn(f"{name}: {record.getMessage()}", GalcolorWarning, stacklevel=4)
+        if len(records) > 3:
+            warnings.warn(f"{name}: {len(records) - 3} more tifffile messages", GalcolorWarning, stacklevel=4)
+
+
 def _read_tiff(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     with tifffile.TiffFile(path) as tiff:
         page = tiff.pages.first
         array = page.asarray()
+        if array.dtype == bool:  # a bilevel image: as Pillow reads mode "1"
+            array = array.astype(np.uint8) * np.uint8(255)
         if page.photometric == tifffile.PHOTOMETRIC.PALETTE and page.colormap is not None:
             colormap = np.asarray(page.colormap)
             array = (colormap[:, array].transpose(1, 2, 0) >> 8).astype(np.uint8)
