@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     write_json(RESULTS / "fuzz.json", results, header)
     lines = ["# Bad input fuzzed", "",
              f"{arguments.n} seeded cases (seed {arguments.seed}) from {len(sources)} real files of ../shared/data, "
-             "synthesized files of other formats and paths that are no file, and odd arrays, each through `galcolor.load`; {deep} of those that loaded (every "
+             "synthesized files of other formats, paths that are no file and odd arrays, each through "
+             f"`galcolor.load`; {deep} of those that loaded (every "
              f"{arguments.deep_every}th) also through `Colorizer(tta=False)` and `find_star_forming_regions`. "
              f"{seconds:.0f} s in all, the slowest case {slowest:.1f} s.", "",
              "| outcome | cases |", "|---|---:|"]
