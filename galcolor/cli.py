@@ -606,6 +606,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     arguments = build_parser().parse_args(argv)
     limit_heap_growth()  # batch commands would otherwise grow by ~25 MB per image
+    # astropy, once imported, prints warnings through its own logger
+    # (several lines, "WARNING: ... [module]"): imported first, so that the
+    # one-line display below replaces its hook, not the other way round
+    import astropy  # noqa: F401
+
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         return arguments.handler(arguments)

@@ -139,3 +139,19 @@ def test_help_imports_neither_torch_nor_astropy() -> None:
             "print(heavy)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_astropy_warnings_print_as_one_clean_line_naming_the_file(tmp_path):
+    # astropy's logger printed its warnings its own way, over several lines
+    # ("WARNING: ... [galcolor.colorizer]"), once the command had imported it
+    path = tmp_path / "odd_card.fits"
+    fits.writeto(path, (100 * np.exp(-np.hypot(*np.mgrid[-24:24, -24:24]) / 5)).astype(np.float32))
+    data = bytearray(path.read_bytes())
+    end = data.index(b"END     ")
+    data[end:end + 160] = b"BAD!KEY = 5 / garbage".ljust(80) + b"END".ljust(80)
+    path.write_bytes(bytes(data))
+    # a fresh interpreter: there the command imports astropy after main() began
+    done = subprocess.run([sys.executable, "-m", "galcolor", "colorize", str(path), "-o", str(tmp_path / "out"),
+                           "--no-tta", "--quiet"], capture_output=True, text=True, check=True)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines and all(line.startswith("galcolor: ") and "odd_card.fits" in line for line in lines), lines
