@@ -206,7 +206,7 @@ def _synthesize(kind: str, rng: np.random.Generator, stem: Path) -> Path:
                 "tiff complex": (grey + 1j * grey).astype(np.complex64), "tiff bilevel": grey > 0.3,
                 "tiff float64 rgb": rgb.astype(np.float64),
                 "tiff stack": np.stack([grey] * int(rng.integers(2, 6))).astype(np.float32)}[kind]
-        tifffile.imwrite(path, data, photometric="rgb" if kind == "tiff float64 rgb" else None)
+        tifffile.imwrite(path, data, photometric="rgb" if kind == "tiff float64 rgb" else "minisblack")
     elif kind == "png 20000 x 20000":  # a decompression bomb: a few kB declaring 400 million pixels
         path = stem.with_suffix(".png")
         Image.new("L", (20000, 20000)).save(path)
