@@ -6,7 +6,8 @@ synthesized files of other formats, paths that are no file, and odd arrays
 ``--deep-every``-th case that loads through ``Colorizer(tta=False)`` and
 :func:`~galcolor.regions.find_star_forming_regions`; then ``--batch`` file
 cases, half loaded and half refused, together through ``galcolor colorize``
-and ``run_pipeline`` (:func:`galcolor._fuzz.run_batch`). Counts the outcomes:
+and ``run_pipeline``, and mutated copies of the run's region catalog
+through :func:`galcolor.catalog.read` (:func:`galcolor._fuzz.run_batch`). Counts the outcomes:
 loaded; refused (a :class:`~galcolor.GalcolorError` naming the file, or
 "array input"); and the defects: another exception type, a message or a
 warning without the name, the input modified, a case over ``--timeout``
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
               f"Batch tools: {batch_result['n_files']} file cases ({len(refused)} refused by `load`) through "
               "`galcolor colorize` and `run_pipeline` together: "
               f"**{len(batch_result['problems'])} broken promises** (every bad file reported by name, every good "
-              "one written, exit status, failures table, catalog read back)."
+              "one written, exit status, failures table, catalog read back; "
+              f"{batch_result.get('catalog_cases', 0)} mutated copies of the catalog through `catalog.read`)."
               + "".join(f"\n- {problem}" for problem in batch_result["problems"]), "", "| mutation | " + " | ".join(OUTCOMES[:2]) + " | defects |",
               "|---|---:|---:|---:|"]
     for name, value in sorted(by_mutation.items()):

@@ -364,7 +364,7 @@ def run_case(case: FuzzCase, *, timeout: int = 30, deep: bool = False, colorizer
 
 
 def run_batch(paths: Sequence[str | os.PathLike], folder: str | os.PathLike, *, refused: Sequence[str] = (),
-              model: str = "default", timeout: int = 900) -> dict[str, Any]:
+              model: str = "default", timeout: int = 900, catalog_cases: int = 40, seed: int = 0) -> dict[str, Any]:
     """Put a mix of good and bad files through ``galcolor colorize`` and :func:`~galcolor.pipeline.run_pipeline`.
 
     The contract checked: every file ``refused`` by :func:`run_case` is
@@ -372,8 +372,11 @@ def run_batch(paths: Sequence[str | os.PathLike], folder: str | os.PathLike, *, 
     ``failures.csv``), every file not reported has its product, the exit
     status is 1 exactly when something failed, nothing else reaches stderr
     (no traceback, no bare warning line), the run's counts add up and its
-    region catalog reads back with as many rows as the run says. Folders
-    among ``paths`` are left to the command (``run_pipeline`` reads folders).
+    region catalog reads back with as many rows as the run says; then
+    ``catalog_cases`` mutated copies of that catalog (FITS, Parquet, ECSV)
+    are read with :func:`galcolor.catalog.read`: each read, or refused with
+    a galcolor error naming it, and any warning naming it. Folders among
+    ``paths`` are left to the command (``run_pipeline`` reads folders).
 
     Returns
     -------
@@ -429,4 +432,27 @@ def run_batch(paths: Sequence[str | os.PathLike], folder: str | os.PathLike, *, 
     regions = catalog.read(result.regions, extra="keep")  # the pipeline adds cutout_id
     if len(regions) != result.n_regions:
         problems.append(f"run_pipeline: the catalog reads back {len(regions)} rows of {result.n_regions}")
-    return {"n_files": len(paths), "problems": problems}
+    rng = np.random.default_rng(seed)
+    written = {}
+    for suffix in (".fits", ".parquet", ".ecsv"):
+        written[suffix] = catalog.write(regions, folder / f"catalog{suffix}", extra="keep").read_bytes()
+    for number in range(catalog_cases):
+        suffix = str(rng.choice(sorted(written)))
+        data, mutation = _mutate_bytes(written[suffix], rng, suffix == ".fits")
+        target = folder / f"catalog-case-{number:03d}{suffix}"
+        target.write_bytes(data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                catalog.read(target, extra="keep")
+            except GalcolorError as error:
+                if target.name not in str(error):
+                    problems.append(f"catalog.read ({mutation}): an error without the file name: {error}"[:300])
+            except Exception as error:  # noqa: BLE001 - what the harness is looking for
+                problems.append(f"catalog.read ({mutation}): {type(error).__name__}: {error}"[:300])
+        for warning in caught:
+            if target.name not in str(warning.message):
+                problems.append(f"catalog.read ({mutation}): a warning without the file name: "
+                                f"{warning.message}"[:300])
+                break
+    return {"n_files": len(paths), "catalog_cases": catalog_cases, "problems": problems}

@@ -53,7 +53,7 @@ from astropy.io.votable.tree import Info
 from astropy.table import Column, QTable, Table
 
 from ._atomic import atomic_write
-from .exceptions import FileFormatError, InputError
+from .exceptions import FileFormatError, InputError, warnings_named
 
 __all__ = [
     "CatalogColumn",
@@ -547,15 +547,16 @@ def read(
     file_format = _format_of(path, format)
     if not path.is_file():
         raise FileFormatError(f"{path}: file not found")
-    try:
-        table, meta = _read_csv(path, schema) if file_format == "csv" else _READERS[file_format](path)
-    except Exception as error:  # astropy and pyarrow raise OSError, ValueError, KeyError...
-        raise FileFormatError(f"{path}: not a readable {file_format} catalog ({error})") from error
-    try:
-        catalog = conform(table, extra=extra, schema=schema)
-    except InputError as error:
-        kind = "region catalog" if schema is REGION_COLUMNS else "catalog of this schema"
-        raise FileFormatError(f"{path}: not a galcolor {kind}: {error}") from error
+    with warnings_named(str(path)):  # astropy's warnings about a damaged file say which file
+        try:
+            table, meta = _read_csv(path, schema) if file_format == "csv" else _READERS[file_format](path)
+        except Exception as error:  # astropy and pyarrow raise OSError, ValueError, KeyError...
+            raise FileFormatError(f"{path}: not a readable {file_format} catalog ({error})") from error
+        try:
+            catalog = conform(table, extra=extra, schema=schema)
+        except InputError as error:
+            kind = "region catalog" if schema is REGION_COLUMNS else "catalog of this schema"
+            raise FileFormatError(f"{path}: not a galcolor {kind}: {error}") from error
     catalog.meta = meta
     return catalog
 

@@ -19,9 +19,11 @@ array input: expected a 2-D image (H, W) or an RGB image (H, W, 3), got shape (5
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import warnings
 from pathlib import Path
+from typing import Iterator
 
 __all__ = [
     "GalcolorError",
@@ -30,6 +32,7 @@ __all__ = [
     "DownloadError",
     "GalcolorWarning",
     "warn",
+    "warnings_named",
 ]
 
 
@@ -74,3 +77,37 @@ def warn(message: str, category: type[Warning] = GalcolorWarning) -> None:
         frame = frame.f_back
         level += 1
     warnings.warn(message, category, stacklevel=level + 1)
+
+
+@contextlib.contextmanager
+def warnings_named(name: str) -> Iterator[None]:
+    """Warnings issued inside, issued again on the way out with ``name`` in front (once each, same category).
+
+    A library's warning about a file (astropy's "File may have been
+    truncated", a non-standard FITS card, ...) rarely says which file; in a
+    batch over thousands it must. Warnings that already name it pass as
+    they are; the re-issued ones reach the caller's filters.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     with warnings_named("a.fits"):
+    ...         warnings.warn("card garbled", UserWarning)
+    >>> str(caught[0].message)
+    'a.fits: card garbled'
+    """
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        seen = set()
+        for warning in caught:
+            text = str(warning.message)
+            text = text if name in text else f"{name}: {text}"
+            if (warning.category, text) not in seen:
+                seen.add((warning.category, text))
+                warnings.warn(text, warning.category, stacklevel=3)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Union
 
@@ -11,7 +10,7 @@ import numpy as np
 from astropy.io import fits
 
 from ..color import rgb_lightness
-from ..exceptions import FileFormatError, GalcolorError, InputError
+from ..exceptions import FileFormatError, GalcolorError, InputError, warnings_named
 from .cutout import Cutout
 from .fitsfile import FITS_SUFFIXES, load_fits, load_hdus
 from .raster import RASTER_SUFFIXES, read_raster
@@ -126,10 +125,8 @@ def _naming(name: str, wrapper: type[GalcolorError], function: Callable[..., Cut
     the original, which stays chained. Warnings raised while loading are
     issued again with the input's name in front, in their own category.
     """
-    caught: list[warnings.WarningMessage] = []
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with warnings_named(name):  # outside the recording: the warnings reach the caller's filters
             result = function(*args, **kwargs)
     except GalcolorError as error:
         if name in str(error):
@@ -139,22 +136,7 @@ def _naming(name: str, wrapper: type[GalcolorError], function: Callable[..., Cut
         raise wrapper(f"{name}: too large to load in this machine's memory") from error
     except Exception as error:  # noqa: BLE001 - a corrupt file may raise anything; it is named here
         raise wrapper(f"{name}: cannot be read ({type(error).__name__}: {error})") from error
-    finally:  # outside the recording: the warnings reach the caller's filters
-        _reissue(caught, name)
     return result
-
-
-def _reissue(caught: list[warnings.WarningMessage], name: str) -> None:
-    """Warnings of a load, issued again with the input's name (and once each)."""
-    seen = set()
-    for warning in caught:
-        text = str(warning.message)
-        text = text if name in text else f"{name}: {text}"
-        key = (warning.category, text)
-        if key in seen:
-            continue
-        seen.add(key)
-        warnings.warn(text, warning.category, stacklevel=4)
 
 
 def _load_source(source: Any, name: str, *, band, hdu, stretch) -> Cutout:
