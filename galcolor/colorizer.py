@@ -58,8 +58,8 @@ from .geometry import SCALE_RANGE, galaxy_radius, reference_radius
 from . import models
 from .models import bundle_for_weights
 
-__all__ = ["Colorizer", "colorize", "fold_batch_norm", "tile_starts", "DEFAULT_TILE", "DEFAULT_OVERLAP",
-           "MIN_SIDE"]
+__all__ = ["Colorizer", "colorize", "check_colorizable", "fold_batch_norm", "tile_starts", "DEFAULT_TILE",
+           "DEFAULT_OVERLAP", "MIN_SIDE"]
 
 #: Arithmetic choices of :class:`Colorizer` (``precision``).
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -81,12 +81,29 @@ _SINGLE_TYPES = (str, os.PathLike, np.ndarray, fits.HDUList, fits.PrimaryHDU, fi
                  fits.CompImageHDU, Cutout)
 
 
-def _check_colorizable(cutout: Cutout) -> None:
+def check_colorizable(cutout: Cutout) -> None:
     """Refuse an image with nothing to colorize: smaller than :data:`MIN_SIDE`, all masked, or blank.
 
     Such inputs load (``galcolor info`` describes them), but a colorized
     product of a 1 x 1 or all-zero frame would be a black image written
-    with exit status 0.
+    with exit status 0. :meth:`Colorizer.colorize_cutouts` checks every
+    cutout; batch tools check each first, so that one blank cutout does not
+    fail the batch it would have shared.
+
+    Raises
+    ------
+    galcolor.InputError
+        Naming the cutout's source and what is wrong.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import galcolor
+    >>> from galcolor.colorizer import check_colorizable
+    >>> check_colorizable(galcolor.load(np.zeros((32, 32))))
+    Traceback (most recent call last):
+    ...
+    galcolor.exceptions.InputError: array input: the image is blank (every unmasked pixel has L = 0); nothing to colorize
     """
     height, width = cutout.shape
     if min(height, width) < MIN_SIDE:
@@ -351,7 +368,7 @@ class Colorizer:
         """Colorize loaded cutouts; cutouts of equal network size share forward passes."""
         started = time.perf_counter()
         for cutout in cutouts:
-            _check_colorizable(cutout)
+            check_colorizable(cutout)
         plans = [self._plan(cutout) for cutout in cutouts]
         predictions: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(plans)
         # group single-tile images of the same network size into batches

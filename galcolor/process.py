@@ -22,7 +22,7 @@ from astropy.io import fits
 from astropy.table import QTable
 
 from .colorization import COLOR_PLANES, Colorization
-from .colorizer import Colorizer
+from .colorizer import Colorizer, check_colorizable
 from .exceptions import InputError
 from .io import Cutout, load
 from .io.load import file_kind
@@ -202,6 +202,16 @@ def _prepare(item: Any, color: str, load_options: dict[str, Any]) -> Processed:
 
 
 def _colorize(colorizer: Colorizer, entries: Sequence[Processed]) -> None:
+    ready = []
+    for entry in entries:  # a blank or tiny cutout is refused alone, before it can fail a whole batch
+        try:
+            check_colorizable(entry.cutout)
+            ready.append(entry)
+        except InputError as error:
+            entry.error = error
+    entries = ready
+    if not entries:
+        return
     try:
         results = colorizer.colorize_cutouts([entry.cutout for entry in entries])
     except Exception:  # noqa: BLE001 - one bad cutout must not sink its batch: retry one at a time

@@ -47,6 +47,25 @@ def test_good_inputs_are_done_and_bad_ones_recorded_by_name(galaxies, colorizer,
         assert entry.regions.meta["parameters"]["min_score"] == 0
 
 
+def test_a_blank_cutout_is_refused_alone_and_the_others_stay_one_batch(galaxies, tiny_unet_module):
+    # A blank cutout used to fail its batch, so that every cutout of it was
+    # colorized again one at a time.
+    class Counting(galcolor.Colorizer):
+        calls: list[int] = []
+
+        def colorize_cutouts(self, cutouts):
+            self.calls.append(len(cutouts))
+            return super().colorize_cutouts(cutouts)
+
+    counting = Counting(tiny_unet_module, tta=False)
+    cutouts = [galaxy.to_cutout("r") for galaxy in galaxies]
+    blank = galcolor.load(np.zeros((64, 64), np.float32))
+    done = process([cutouts[0], blank, cutouts[1]], colorizer=counting, colorize_only=True)
+    assert [entry.ok for entry in done] == [True, False, True]
+    assert "blank" in done[1].message and "array input" in done[1].message
+    assert counting.calls == [2]
+
+
 def test_a_color_product_is_read_not_colorized_again(galaxies, colorizer, tmp_path):
     result = colorizer(galaxies[0].to_cutout("r"))
     product = result.to_fits(tmp_path / "product.fits")
