@@ -390,7 +390,7 @@ def run_batch(paths: Sequence[str | os.PathLike], folder: str | os.PathLike, *, 
     import pandas as pd
 
     from . import catalog
-    from .pipeline import run_pipeline
+    from .pipeline import cutout_ids, run_pipeline
 
     folder = Path(folder)
     paths = [Path(path) for path in paths]
@@ -405,10 +405,10 @@ def run_batch(paths: Sequence[str | os.PathLike], folder: str | os.PathLike, *, 
         if not line.startswith("galcolor"):
             problems.append(f"colorize: stray stderr line: {line[:200]}")
     reported = {path for path in paths if any(f"FAILED {path}:" in line for line in failed)}
-    for path in paths:
+    for path, stem in zip(paths, cutout_ids(paths)):  # the command's own product names
         if path.name in refused and path not in reported:
             problems.append(f"colorize: {path.name} was refused by load but not reported")
-        product = out / f"{path.name.split('.')[0]}_galcolor.fits"
+        product = out / f"{stem}_galcolor.fits"
         if path not in reported and not product.is_file():
             problems.append(f"colorize: {path.name} neither reported nor written")
     if done.returncode != (1 if failed else 0):

@@ -151,18 +151,35 @@ def clump_color_excess(galaxy: Any, truth: QTable, psf_fwhm: float) -> np.ndarra
     return result
 
 
+def _labels(detected: np.ndarray, truth: pd.DataFrame, unmatched_label: int) -> np.ndarray:
+    """Each candidate's label from the object it matched: 1 a positive, -1 another clump (unknown), 0 anything else.
+
+    ``unmatched_label`` for a candidate that matched nothing (0 in
+    simulation, where every object is known; -1 in real galaxies).
+    """
+    label = np.full(len(detected), unmatched_label, dtype=np.int64)
+    matched = detected >= 0
+    if matched.any():
+        rows = truth.iloc[detected[matched]]
+        label[matched] = np.where(rows["positive"].to_numpy(), 1, np.where(rows["kind"].to_numpy() == "clump", -1, 0))
+    return label
+
+
+def _matched_kinds(detected: np.ndarray, truth: pd.DataFrame) -> list[str]:
+    return [truth["kind"].iloc[j] if j >= 0 else "" for j in detected]
+
+
+def _detections(truth_match: np.ndarray, ids: np.ndarray) -> list[int]:
+    return [int(ids[i]) if i >= 0 else -1 for i in truth_match]
+
+
 def _frames(key: Any, catalogs: dict[str, QTable], truth: pd.DataFrame, radius: float,
             unmatched_label: int, definition: str) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
     candidate_frames, truth_frames = [], []
     for kind, catalog in catalogs.items():
         psf = float(catalog.meta["parameters"]["psf_fwhm"])
         detected, truth_match = match_catalog(catalog, truth["x"].to_numpy(), truth["y"].to_numpy(), radius)
-        label = np.full(len(catalog), unmatched_label, dtype=np.int64)
-        matched = detected >= 0
-        if matched.any():
-            rows = truth.iloc[detected[matched]]
-            label[matched] = np.where(rows["positive"].to_numpy(), 1,
-                                      np.where(rows["kind"].to_numpy() == "clump", -1, 0))
+        label = _labels(detected, truth, unmatched_label)
         if kind == COLOR_EXCESS:  # scored when found (its logistic calibration), no knot features
             frame = pd.DataFrame({"stored_score": np.asarray(catalog["score"], dtype=np.float64)})
         else:
@@ -172,7 +189,7 @@ def _frames(key: Any, catalogs: dict[str, QTable], truth: pd.DataFrame, radius: 
         frame.insert(0, "image", key)
         frame["definition"] = definition
         frame["label"] = label
-        frame["matched_kind"] = [truth["kind"].iloc[j] if j >= 0 else "" for j in detected]
+        frame["matched_kind"] = _matched_kinds(detected, truth)
         frame["psf_fwhm"] = psf
         for name in CANDIDATE_COLUMNS:  # the measurements, so features can be computed again
             values = catalog[name] if len(catalog) else np.zeros(0)
@@ -183,7 +200,7 @@ def _frames(key: Any, catalogs: dict[str, QTable], truth: pd.DataFrame, radius: 
         rows.insert(0, "image", key)
         rows["definition"] = definition
         ids = np.asarray(catalog["id"], dtype=np.int64) if len(catalog) else np.zeros(0, np.int64)
-        rows["detection"] = [int(ids[i]) if i >= 0 else -1 for i in truth_match]
+        rows["detection"] = _detections(truth_match, ids)
         truth_frames.append(rows)
     return candidate_frames, truth_frames
 
@@ -396,15 +413,10 @@ def merge_duplicates(candidates: pd.DataFrame, truth: pd.DataFrame,
         radius = MATCH_RADIUS * (float(np.median(objects["fwhm"])) if injected else psf)
         detected, truth_match = match_regions(group["x"].to_numpy(), group["y"].to_numpy(),
                                               objects["x"].to_numpy(), objects["y"].to_numpy(), radius)
-        label = np.full(len(group), -1 if injected else 0, dtype=np.int64)
-        hit = detected >= 0
-        rows = objects.iloc[detected[hit]]
-        label[hit] = np.where(rows["positive"].to_numpy(), 1, np.where(rows["kind"].to_numpy() == "clump", -1, 0))
-        group["label"] = label
-        group["matched_kind"] = [objects["kind"].iloc[j] if j >= 0 else "" for j in detected]
-        ids = group["id"].to_numpy()
+        group["label"] = _labels(detected, objects, -1 if injected else 0)
+        group["matched_kind"] = _matched_kinds(detected, objects)
         objects = objects.copy()
-        objects["detection"] = [int(ids[i]) if i >= 0 else -1 for i in truth_match]
+        objects["detection"] = _detections(truth_match, group["id"].to_numpy())
         kept_frames.append(group)
         truth_frames.append(objects)
     truth_frames += [frame.assign(detection=-1) for frame in truth_groups.values()]  # images without candidates
