@@ -32,7 +32,9 @@ with no color at all (a plain :class:`~galcolor.Cutout`), with the same code:
    ``true``, ``lightness``), fitted on simulated galaxies and on real SDSS
    galaxies with injected knots (``pipelines/fit_region_classifiers.py``);
    ``meta["evidence"]`` and ``meta["calibration"]`` say which one scored a
-   catalog.
+   catalog. Of candidates closer together than ``merge_radius`` (1.5 PSF
+   FWHM) only the highest-scoring one stays: one knot at the PSF's
+   resolution (:func:`merged_candidates`).
 
 galcolor 0.1's method, candidates only where the color already shows an
 excess over a disk-color model (:mod:`~galcolor.regions.disk`), is kept as
