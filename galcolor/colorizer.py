@@ -388,9 +388,12 @@ class Colorizer:
                     predictions[index] = (ab[offset], variance[offset])
         elapsed = time.perf_counter() - started
         results = []
-        for cutout, plan, prediction in zip(cutouts, plans, predictions):
+        for index, (cutout, plan) in enumerate(zip(cutouts, plans)):
+            prediction, predictions[index] = predictions[index], None
             assert prediction is not None
-            results.append(self._finish(cutout, plan, *prediction, seconds=elapsed / max(len(cutouts), 1)))
+            plan["ab"], plan["variance"] = prediction
+            del prediction, plan["network_lightness"]  # _finish holds the only references: it frees them as it goes
+            results.append(self._finish(cutout, plan, seconds=elapsed / max(len(cutouts), 1)))
         return results
 
     # ------------------------------------------------------------- internals
@@ -505,14 +508,15 @@ class Colorizer:
                 weight_sum[where] += weight
             bar.update(len(chunk))
         bar.close()
-        return ab_sum / weight_sum, variance_sum / weight_sum
+        return ab_sum.div_(weight_sum), variance_sum.div_(weight_sum)
 
-    def _finish(self, cutout: Cutout, plan: dict[str, Any], ab: torch.Tensor, variance: torch.Tensor,
-                *, seconds: float) -> Colorization:
+    def _finish(self, cutout: Cutout, plan: dict[str, Any], *, seconds: float) -> Colorization:
+        """The Colorization of one cutout from its plan, whose ``ab`` and ``variance`` it takes (and frees)."""
         from ._version import __version__
 
         height, width = cutout.shape
-        std = variance.clamp_min(0.0).sqrt()
+        ab = plan.pop("ab")
+        std = plan.pop("variance").clamp_min_(0.0).sqrt_()
         if tuple(ab.shape[-2:]) != (height, width):
             def resample(planes: torch.Tensor) -> torch.Tensor:
                 return F.interpolate(planes[None], size=(height, width), mode="bilinear", align_corners=False)[0]
@@ -523,10 +527,13 @@ class Colorizer:
             else:  # a regression head without TTA has no spread to resample
                 ab = resample(ab)
                 std = torch.zeros_like(ab)
-        ab_map = ab.permute(1, 2, 0).numpy().astype(np.float32)
-        std_map = std.permute(1, 2, 0).numpy().astype(np.float32)
+        # (H, W, 2) float32 arrays: one copy each, the (2, H, W) tensor freed before the next
+        ab_map = np.ascontiguousarray(ab.permute(1, 2, 0).numpy(), dtype=np.float32)
+        del ab
+        std_map = np.ascontiguousarray(std.permute(1, 2, 0).numpy(), dtype=np.float32)
+        del std
         if self.residual_table is not None:
-            std_map = self.residual_table.combine(cutout.lightness, std_map).astype(np.float32)
+            self.residual_table.combine(cutout.lightness, std_map, out=std_map)
         ab_map[cutout.mask] = 0.0
         std_map[cutout.mask] = 0.0
         stretch = cutout.meta.get("stretch", {})

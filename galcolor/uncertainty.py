@@ -78,18 +78,20 @@ class ResidualTable:
         """(..., 2) standard deviations of a*, b* at each lightness."""
         return np.asarray(self.sigma, dtype=np.float64)[_bin_index(self.edges, lightness)]
 
-    def combine(self, lightness: np.ndarray, ab_std: np.ndarray) -> np.ndarray:
+    def combine(self, lightness: np.ndarray, ab_std: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """sqrt(ab_std^2 + table(L)^2): the calibrated uncertainty, shape of ``ab_std``.
 
         float32 for float32 ``ab_std`` (a colorized image: ~3 ms for 424 x 424
-        pixels), float64 otherwise.
+        pixels), float64 otherwise. ``out`` (``ab_std`` itself, say) receives
+        the result instead of a new array.
         """
         ab_std = np.asarray(ab_std)
         dtype = np.float32 if ab_std.dtype == np.float32 else np.float64
         ab_std = ab_std.astype(dtype, copy=False)
         index = _bin_index(self.edges, lightness)
         sigma = np.asarray(self.sigma, dtype=dtype)
-        out = np.empty(np.broadcast_shapes(ab_std.shape, index.shape + (2,)), dtype=dtype)
+        if out is None:
+            out = np.empty(np.broadcast_shapes(ab_std.shape, index.shape + (2,)), dtype=dtype)
         for channel in range(2):  # 1-D gathers: ~5x faster than gathering (N, 2) table rows
             table = sigma[:, channel].take(index)
             np.sqrt(ab_std[..., channel] ** 2 + table * table, out=out[..., channel])

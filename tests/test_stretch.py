@@ -97,3 +97,26 @@ def test_stretch_returning_the_wrong_shape_is_an_input_error():
 def test_unknown_stretch_name_is_an_input_error():
     with pytest.raises(InputError, match="unknown stretch 'log'"):
         galcolor.load(galaxy_image(), stretch="log")
+
+
+def test_a_large_frame_is_stretched_a_band_of_rows_at_a_time_with_the_same_result(monkeypatch):
+    # The robust peak (3x3 median filter) and the stretch work on bands of
+    # rows so that a large frame holds no full-size temporaries; the bands
+    # give exactly what the whole frame gives.
+    from scipy import ndimage
+
+    from galcolor.io import stretch as module
+
+    rng = np.random.default_rng(3)
+    image = rng.normal(10.0, 1.0, (203, 157))
+    image[100:103, 40:43] += 500.0  # the peak sits across two bands
+    image[7, 9] = np.nan
+    mask = rng.random(image.shape) < 0.02
+    whole = AsinhStretch.from_data(image, mask)
+    lightness = module.apply_stretch(whole, image, "test")
+    monkeypatch.setattr(module, "_BLOCK_PIXELS", 157 * 10)  # bands of 10 rows
+    assert len(module._row_blocks(image.shape)) == 21
+    filled = np.where(np.isfinite(image) & ~mask, image, 10.0)
+    assert module._median_filtered_max(image, mask, 10.0) == ndimage.median_filter(filled, size=3).max()
+    assert AsinhStretch.from_data(image, mask) == whole
+    np.testing.assert_array_equal(module.apply_stretch(whole, image, "test"), lightness)

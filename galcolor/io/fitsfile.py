@@ -215,7 +215,9 @@ def load_hdus(
             truth_mask = None
             notes.append(f"{source}: no pixel is valid in all three color bands; no true color")
 
-    data = np.where(mask, np.nan, stack.planes[index])
+    n_zero = int(np.count_nonzero((stack.planes[index] == 0) & mask))
+    data = stack.planes[index]  # the loader's own float64 copy of the band (_read_plane_data): NaN in place
+    data[mask] = np.nan
     stretch_used = resolve_stretch(stretch, data, mask, default="asinh")
     lightness = apply_stretch(stretch_used, data, source)
     lightness[mask] = 0.0
@@ -235,7 +237,6 @@ def load_hdus(
     }
     if truth_bands is not None:
         meta["truth_bands"] = truth_bands
-    n_zero = int(((stack.planes[index] == 0) & mask).sum())
     if n_zero:
         meta["zero_pixels_masked"] = n_zero  # no-data pixels of the band that became L
     for note in notes:

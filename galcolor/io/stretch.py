@@ -80,15 +80,18 @@ def sky_statistics(data: np.ndarray, mask: np.ndarray | None = None) -> tuple[fl
     >>> round(sky), round(noise, 1)
     (100, 2.0)
     """
-    values = np.asarray(data, dtype=np.float64)
+    values = np.asarray(data).reshape(-1)
+    flags = None if mask is None else np.asarray(mask).reshape(-1)
+    if values.size > _MAX_SKY_SAMPLES:  # a regular subsample of the frame, never a copy of all of it
+        step = values.size // _MAX_SKY_SAMPLES + 1
+        values = values[::step]
+        flags = None if flags is None else flags[::step]
     good = np.isfinite(values)
-    if mask is not None:
-        good &= ~mask
-    values = values[good]
+    if flags is not None:
+        good &= ~flags
+    values = values[good].astype(np.float64)
     if values.size == 0:
         raise InputError("no unmasked finite pixels to estimate the sky from")
-    if values.size > _MAX_SKY_SAMPLES:
-        values = values[:: values.size // _MAX_SKY_SAMPLES + 1]
     _, median, std = sigma_clipped_stats(values, sigma=3.0, maxiters=10)
     return float(median), float(std)
 
@@ -181,14 +184,10 @@ class AsinhStretch:
         >>> round(float(stretch.lightness(np.array([1000.0]))[0]))
         75
         """
-        values = np.asarray(data, dtype=np.float64)
+        values = np.asarray(data)
         sky, noise = sky_statistics(values, mask)
         if peak is None:
-            filled = np.where(np.isfinite(values), values, sky)
-            if mask is not None:
-                filled = np.where(mask, sky, filled)
-            size = 3 if min(filled.shape) >= 3 else 1
-            peak = float(ndimage.median_filter(filled, size=size).max()) - sky
+            peak = _median_filtered_max(values, mask, sky) - sky
         # A constant (or noiseless) image has no scale of its own; any
         # positive width maps it to black, which is what flat sky should be.
         if not noise > 0:
@@ -201,9 +200,12 @@ class AsinhStretch:
 
     def __call__(self, data: np.ndarray) -> np.ndarray:
         """Display value in [0, 1] of each flux value (NaN stays NaN)."""
-        values = np.asarray(data, dtype=np.float64)
-        display = np.arcsinh(self.q * (values - self.sky) / self.stretch) / self.q
-        return np.clip(display, 0.0, 1.0)
+        display = np.array(data, dtype=np.float64)  # one copy, worked on in place
+        display -= self.sky
+        display *= self.q / self.stretch
+        np.arcsinh(display, out=display)
+        display /= self.q
+        return np.clip(display, 0.0, 1.0, out=display)
 
     def lightness(self, data: np.ndarray) -> np.ndarray:
         """CIELAB lightness (float32, [0, 100]) of each flux value."""
@@ -236,6 +238,45 @@ class IdentityStretch:
 
 
 StretchLike = Union[str, AsinhStretch, IdentityStretch, Callable[[np.ndarray], np.ndarray]]
+
+# Large frames are median-filtered and stretched this many pixels at a time,
+# so that the loader's temporary arrays stay a few MB whatever the frame.
+_BLOCK_PIXELS = 1 << 20
+
+
+def _row_blocks(shape: tuple[int, ...]) -> list[slice]:
+    """Slices of rows of an (H, W, ...) array, each about ``_BLOCK_PIXELS`` pixels."""
+    height = shape[0] if shape else 1
+    width = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else 1
+    rows = max(1, _BLOCK_PIXELS // max(width, 1))
+    return [slice(start, min(start + rows, height)) for start in range(0, height, rows)]
+
+
+def _median_filtered_max(values: np.ndarray, mask: np.ndarray | None, fill: float) -> float:
+    """The maximum of the 3x3 median-filtered image (bad pixels read as ``fill``), a band of rows at a time.
+
+    Equal to ``ndimage.median_filter(filled, 3).max()`` on the whole image:
+    each band carries one row of its neighbours, so every window it keeps is
+    whole, and the image's own edges are reflected as before.
+    """
+    if values.ndim != 2 or min(values.shape) < 3:
+        filled = np.where(np.isfinite(values), values, fill).astype(np.float64)
+        if mask is not None:
+            filled[np.asarray(mask)] = fill
+        size = 3 if min(filled.shape) >= 3 else 1
+        return float(ndimage.median_filter(filled, size=size).max())
+    best = -np.inf
+    height = values.shape[0]
+    for rows in _row_blocks(values.shape):
+        low, high = max(rows.start - 1, 0), min(rows.stop + 1, height)
+        band = np.array(values[low:high], dtype=np.float64)
+        bad = ~np.isfinite(band)
+        if mask is not None:
+            bad |= mask[low:high]
+        band[bad] = fill
+        filtered = ndimage.median_filter(band, size=3, mode="reflect") if high - low >= 3 else band
+        best = max(best, float(filtered[rows.start - low:rows.stop - low].max()))
+    return best
 
 
 def _lightness_to_gray(lightness: float) -> float:
@@ -300,6 +341,17 @@ def apply_stretch(stretch, data: np.ndarray, source: str) -> np.ndarray:
     numpy.ndarray
         float32 lightness in [0, 100].
     """
+    if isinstance(stretch, (AsinhStretch, IdentityStretch)) and data.ndim >= 1:
+        # Elementwise: a band of rows at a time, so a large frame never has
+        # more than one float64 copy (the caller's) in memory.
+        lightness = np.empty(data.shape, dtype=np.float32)
+        for rows in _row_blocks(data.shape):
+            lightness[rows] = _display_lightness(stretch, data[rows], source)
+        return lightness
+    return _display_lightness(stretch, data, source)
+
+
+def _display_lightness(stretch, data: np.ndarray, source: str) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         display = np.ma.filled(stretch(data), np.nan)
     display = np.asarray(display, dtype=np.float64)
