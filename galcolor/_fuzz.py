@@ -429,13 +429,14 @@ def run_batch(paths: Sequence[str | os.PathLike], folder: str | os.PathLike, *, 
                         f"!= {result.n_inputs} inputs")
     if len(failures) != result.n_failed:
         problems.append(f"run_pipeline: {len(failures)} rows in failures.csv, {result.n_failed} failed")
-    regions = catalog.read(result.regions, extra="keep")  # the pipeline adds cutout_id
+    regions = catalog.read(result.regions)  # a run's regions: RUN_REGION_COLUMNS, with cutout_id
     if len(regions) != result.n_regions:
         problems.append(f"run_pipeline: the catalog reads back {len(regions)} rows of {result.n_regions}")
     rng = np.random.default_rng(seed)
     written = {}
     for suffix in (".fits", ".parquet", ".ecsv"):
-        written[suffix] = catalog.write(regions, folder / f"catalog{suffix}", extra="keep").read_bytes()
+        written[suffix] = catalog.write(regions, folder / f"catalog{suffix}",
+                                        schema=catalog.RUN_REGION_COLUMNS).read_bytes()
     for number in range(catalog_cases):
         suffix = str(rng.choice(sorted(written)))
         data, mutation = _mutate_bytes(written[suffix], rng, suffix == ".fits")
@@ -444,7 +445,7 @@ def run_batch(paths: Sequence[str | os.PathLike], folder: str | os.PathLike, *, 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                catalog.read(target, extra="keep")
+                catalog.read(target)
             except GalcolorError as error:
                 if target.name not in str(error):
                     problems.append(f"catalog.read ({mutation}): an error without the file name: {error}"[:300])

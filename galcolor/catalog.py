@@ -58,6 +58,7 @@ from .exceptions import FileFormatError, InputError, warnings_named
 __all__ = [
     "CatalogColumn",
     "REGION_COLUMNS",
+    "RUN_REGION_COLUMNS",
     "GALAXY_COLUMNS",
     "RegionFlag",
     "FORMATS",
@@ -83,6 +84,10 @@ class CatalogColumn:
         Unit of the values; None for dimensionless numbers and text.
     description : str
         One sentence, stored on the column as ``column.info.description``.
+    optional : bool, optional
+        A float column added to the schema after catalogs were written
+        without it: :func:`conform` fills it with NaN where a table lacks it,
+        so that older catalogs still read.
 
     Examples
     --------
@@ -95,6 +100,7 @@ class CatalogColumn:
     dtype: np.dtype
     unit: u.UnitBase | None
     description: str
+    optional: bool = False
 
 
 _INT64 = np.dtype(np.int64)
@@ -152,6 +158,21 @@ REGION_COLUMNS: tuple[CatalogColumn, ...] = (
         "Local disk a* minus the region's a* (positive = less red than the disk around it).",
     ),
     CatalogColumn(
+        "mirror_blue_excess",
+        _FLOAT64,
+        None,
+        "b* at the region's point-symmetric counterpart in its galaxy minus the region's (positive = bluer than "
+        "what lies beneath it at the same radius; the local disk's where there is no counterpart).",
+        optional=True,
+    ),
+    CatalogColumn(
+        "mirror_a_excess",
+        _FLOAT64,
+        None,
+        "a* at the region's point-symmetric counterpart minus the region's (positive = less red).",
+        optional=True,
+    ),
+    CatalogColumn(
         "light_significance",
         _FLOAT64,
         None,
@@ -176,6 +197,13 @@ REGION_COLUMNS: tuple[CatalogColumn, ...] = (
         None,
         "Bit flags (RegionFlag): 1 EDGE, 2 MASKED, 4 DEBLENDED, 8 NUCLEUS, 16 LOW_SNR_COLOR.",
     ),
+)
+
+#: The regions of a pipeline run (``regions.parquet``/``.fits``): every
+#: column of :data:`REGION_COLUMNS`, then the cutout each region belongs to.
+RUN_REGION_COLUMNS: tuple[CatalogColumn, ...] = REGION_COLUMNS + (
+    CatalogColumn("cutout_id", _TEXT, None,
+                  "Cutout the region was found in (the cutout_id of the run's galaxies table)"),
 )
 
 #: The per-galaxy summary of a pipeline run (``galaxies.parquet``/``.csv``), one
@@ -296,7 +324,8 @@ def conform(table: Table, *, extra: Literal["error", "keep"] = "error",
     Columns are put in schema order and cast to the schema dtypes; values with
     a unit are converted to the schema unit and plain columns get it attached;
     descriptions are set from :data:`REGION_COLUMNS`; ``meta`` is copied.
-    Missing values of a masked column become NaN (floats) or ``""`` (text).
+    Missing values of a masked column become NaN (floats) or ``""`` (text);
+    an optional column (:attr:`CatalogColumn.optional`) the table lacks is NaN.
 
     Parameters
     ----------
@@ -336,7 +365,7 @@ def conform(table: Table, *, extra: Literal["error", "keep"] = "error",
     if extra not in ("error", "keep"):
         raise InputError(f"extra must be 'error' or 'keep', got {extra!r}")
     names = [column.name for column in schema]
-    missing = [name for name in names if name not in table.colnames]
+    missing = [column.name for column in schema if column.name not in table.colnames and not column.optional]
     if missing:
         raise InputError(f"missing catalog column(s): {', '.join(missing)}")
     extras = [name for name in table.colnames if name not in names]
@@ -347,6 +376,10 @@ def conform(table: Table, *, extra: Literal["error", "keep"] = "error",
         )
     catalog = QTable(meta=copy.deepcopy(dict(table.meta)))
     for column in schema:
+        if column.name not in table.colnames:  # optional, and the table predates it
+            catalog[column.name] = np.full(len(table), np.nan, dtype=column.dtype) * (column.unit or 1)
+            catalog[column.name].info.description = column.description
+            continue
         catalog[column.name] = _conform_column(table[column.name], column)
         catalog[column.name].info.description = column.description
     for name in extras:
@@ -355,14 +388,15 @@ def conform(table: Table, *, extra: Literal["error", "keep"] = "error",
 
 
 def merge(tables: Sequence[Table], *, meta: Mapping[str, Any] | None = None,
-          extra: Literal["error", "keep"] = "error") -> QTable:
+          extra: Literal["error", "keep"] = "error", schema: Sequence[CatalogColumn] = REGION_COLUMNS) -> QTable:
     """Stack region catalogs of many images into one, ids renumbered 1..N.
 
     Each row keeps its ``source``; the metadata is that of the first table
     (model, weights, parameters), with ``source`` replaced by the number of
     inputs and the per-input sources listed under ``sources``, updated with
-    ``meta``. ``extra`` is passed to :func:`conform` (``"keep"`` keeps
-    columns beyond the schema, such as the pipeline's ``cutout_id``).
+    ``meta``. ``extra`` and ``schema`` (:data:`REGION_COLUMNS`, or
+    :data:`RUN_REGION_COLUMNS` for regions that name their cutout) are
+    passed to :func:`conform`.
 
     Examples
     --------
@@ -374,9 +408,10 @@ def merge(tables: Sequence[Table], *, meta: Mapping[str, Any] | None = None,
     from astropy.table import vstack
 
     # a catalog of find_star_forming_regions is conformed already: checked, not rebuilt (vstack copies)
-    conformed = [table if _conforms(table, extra) else conform(table, extra=extra) for table in tables]
-    merged = vstack(conformed, metadata_conflicts="silent") if conformed else empty_table()
-    merged = merged if _conforms(merged, extra) else conform(merged, extra=extra)
+    conformed = [table if _conforms(table, extra, schema) else conform(table, extra=extra, schema=schema)
+                 for table in tables]
+    merged = vstack(conformed, metadata_conflicts="silent") if conformed else empty_table(schema=schema)
+    merged = merged if _conforms(merged, extra, schema) else conform(merged, extra=extra, schema=schema)
     merged["id"] = np.arange(1, len(merged) + 1, dtype=np.int64)
     first = dict(conformed[0].meta) if conformed else {}
     first.pop("source", None)
@@ -501,7 +536,7 @@ def read(
     *,
     format: str | None = None,
     extra: Literal["error", "keep"] = "error",
-    schema: Sequence[CatalogColumn] = REGION_COLUMNS,
+    schema: Sequence[CatalogColumn] | None = None,
 ) -> QTable:
     """Read a region catalog written by :func:`write` (or any table with its columns).
 
@@ -515,7 +550,9 @@ def read(
     extra : {"error", "keep"}, optional
         Passed to :func:`conform`.
     schema : sequence of CatalogColumn, optional
-        :data:`REGION_COLUMNS` (default) or :data:`GALAXY_COLUMNS`.
+        :data:`REGION_COLUMNS`, :data:`RUN_REGION_COLUMNS` or
+        :data:`GALAXY_COLUMNS`. By default a region catalog, with the
+        ``cutout_id`` of a pipeline run's regions when the file has one.
 
     Returns
     -------
@@ -549,13 +586,15 @@ def read(
         raise FileFormatError(f"{path}: file not found")
     with warnings_named(str(path)):  # astropy's warnings about a damaged file say which file
         try:
-            table, meta = _read_csv(path, schema) if file_format == "csv" else _READERS[file_format](path)
+            table, meta = _read_csv(path, schema or RUN_REGION_COLUMNS) if file_format == "csv" else _READERS[file_format](path)
         except Exception as error:  # astropy and pyarrow raise OSError, ValueError, KeyError...
             raise FileFormatError(f"{path}: not a readable {file_format} catalog ({error})") from error
+        if schema is None:
+            schema = RUN_REGION_COLUMNS if "cutout_id" in table.colnames else REGION_COLUMNS
         try:
             catalog = conform(table, extra=extra, schema=schema)
         except InputError as error:
-            kind = "region catalog" if schema is REGION_COLUMNS else "catalog of this schema"
+            kind = "region catalog" if schema in (REGION_COLUMNS, RUN_REGION_COLUMNS) else "catalog of this schema"
             raise FileFormatError(f"{path}: not a galcolor {kind}: {error}") from error
     catalog.meta = meta
     return catalog

@@ -72,7 +72,7 @@ from ._version import __version__
 from ._atomic import atomic_write
 from ._json import plain_json
 from .exceptions import GalcolorError, InputError
-from .catalog import GALAXY_COLUMNS, empty_table, merge, read, write
+from .catalog import GALAXY_COLUMNS, RUN_REGION_COLUMNS, empty_table, merge, read, write
 from .geometry import central_galaxy_mask
 from .io import load
 from .io.load import is_readable_name
@@ -498,11 +498,9 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
         first = failed[0]
         raise PipelineError(f"{first['source']}: {first['error_type']}: {first['error']} "
                             f"(strict run: {len(failed)} failure(s) in part {part})")
-    regions = merge(tables, extra="keep")
-    if "cutout_id" not in regions.colnames:  # no regions in the whole part
-        regions["cutout_id"] = np.zeros(0, dtype=str)
+    regions = merge(tables, schema=RUN_REGION_COLUMNS)
     regions.meta = {"part": part}
-    write(regions, folder / f"{_PART.format(part)}.regions.parquet", overwrite=True, extra="keep")
+    write(regions, folder / f"{_PART.format(part)}.regions.parquet", overwrite=True, schema=RUN_REGION_COLUMNS)
     galaxies = QTable.from_pandas(pd.DataFrame(rows, columns=[column.name for column in GALAXY_COLUMNS]))
     galaxies.meta = {"part": part}
     # the galaxies file marks the part done, so it is written last
@@ -854,8 +852,9 @@ def _merge(output: Path, parts_folder: Path, n_parts: int, record: dict[str, Any
     galaxy_table = vstack(galaxy_tables, metadata_conflicts="silent") if galaxy_tables else \
         empty_table(schema=GALAXY_COLUMNS)
     galaxies = galaxy_table.to_pandas()
-    tables = [read(parts_folder / f"{_PART.format(part)}.regions.parquet", extra="keep") for part in range(n_parts)]
-    regions = merge(tables, extra="keep")
+    tables = [read(parts_folder / f"{_PART.format(part)}.regions.parquet", schema=RUN_REGION_COLUMNS)
+              for part in range(n_parts)]
+    regions = merge(tables, schema=RUN_REGION_COLUMNS)
     regions.meta = {"run": output.name, "galcolor_version": __version__,
                     "model": record.get("config", {}).get("model"),
                     "parameters": record.get("config", {}).get("regions"),
@@ -863,8 +862,8 @@ def _merge(output: Path, parts_folder: Path, n_parts: int, record: dict[str, Any
     paths = {"regions": output / "regions.parquet", "regions_fits": output / "regions.fits",
              "galaxies": output / "galaxies.parquet", "galaxies_csv": output / "galaxies.csv",
              "failures": output / "failures.csv"}
-    write(regions, paths["regions"], overwrite=True, extra="keep")
-    write(regions, paths["regions_fits"], overwrite=True, extra="keep")
+    write(regions, paths["regions"], overwrite=True, schema=RUN_REGION_COLUMNS)
+    write(regions, paths["regions_fits"], overwrite=True, schema=RUN_REGION_COLUMNS)
     galaxy_table.meta = {key: regions.meta[key] for key in ("run", "galcolor_version", "model", "parameters",
                                                               "n_cutouts", "created")}
     write(galaxy_table, paths["galaxies"], overwrite=True, schema=GALAXY_COLUMNS)

@@ -84,6 +84,8 @@ def sample_regions() -> QTable:
     table["blue_excess"] = [11.2, 4.6, -0.5]
     table["significance"] = [14.0, 4.2, -0.3125]
     table["a_excess"] = [0.5, -1.25, np.nan]
+    table["mirror_blue_excess"] = [12.5, 3.875, -0.75]
+    table["mirror_a_excess"] = [0.25, -1.5, np.nan]
     table["light_significance"] = [40.0, 6.5, 3.25]
     table["contrast"] = [0.75, 0.125, 0.0625]
     table["size_psf"] = [1.0, 1.5, 0.875]
@@ -134,7 +136,7 @@ def test_schema_lists_the_documented_columns_in_order():
     assert [column.name for column in REGION_COLUMNS] == [
         "id", "galaxy_id", "source", "x", "y", "ra", "dec", "area", "flux_fraction",
         "r_gal", "r_gal_norm", "a_mean", "a_err", "b_mean", "b_err", "blue_excess",
-        "significance", "a_excess", "light_significance", "contrast", "size_psf", "elongation", "origin",
+        "significance", "a_excess", "mirror_blue_excess", "mirror_a_excess", "light_significance", "contrast", "size_psf", "elongation", "origin",
         "score", "flags",
     ]
 
@@ -148,7 +150,7 @@ def test_schema_types_and_units():
         "x": u.pix, "y": u.pix, "ra": u.deg, "dec": u.deg, "area": u.pix**2, "r_gal": u.pix,
     }
     floats = [name for name, column in schema.items() if column.dtype == np.float64]
-    assert len(floats) == 20  # every other column is float64
+    assert len(floats) == 22  # every other column is float64
 
 
 def test_schema_records_are_frozen():
@@ -481,3 +483,22 @@ def test_merge_of_conformed_catalogs_equals_merge_of_raw_ones() -> None:
     extra = conformed.copy()
     extra["cutout_id"] = ["a", "b", "c"]
     assert catalog._conforms(extra, "keep") and not catalog._conforms(extra, "error")
+
+
+def test_a_catalog_written_before_the_optional_columns_reads_with_them_nan(tmp_path):
+    # mirror_blue_excess and mirror_a_excess came after catalogs were written
+    # without them: those files still read, the new columns NaN.
+    optional = [column.name for column in REGION_COLUMNS if column.optional]
+    assert optional == ["mirror_blue_excess", "mirror_a_excess"]
+    old = sample_regions()
+    old.remove_columns(optional)
+    path = tmp_path / "old.ecsv"
+    old.write(path, format="ascii.ecsv")
+    regions = catalog.read(path)
+    assert regions.colnames == [column.name for column in REGION_COLUMNS]
+    assert np.isnan(regions["mirror_blue_excess"]).all() and len(regions) == 3
+    assert regions["mirror_a_excess"].description.startswith("a* at the region's point-symmetric")
+    without_flags = sample_regions()
+    del without_flags["flags"]
+    with pytest.raises(InputError, match=r"missing catalog column\(s\): flags$"):
+        catalog.conform(without_flags)

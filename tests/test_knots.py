@@ -292,3 +292,43 @@ def test_the_benchmark_merges_scored_candidates_and_matches_them_again() -> None
     assert matched["detection"].tolist() == [2, 3]  # ... and is now the clump's detection
     kept, _ = merge_duplicates(candidates, truth, merge_radius=0.0)
     assert len(kept) == 3
+
+
+def _graded_galaxy(knot: tuple[float, float], knot_rgb: tuple[float, float, float] | None,
+                   size: int = 96, fwhm: float = 3.5) -> np.ndarray:
+    """A point-symmetric galaxy red at its centre and bluer outwards, with one knot.
+
+    ``knot_rgb`` None: the knot has the color of the galaxy where it sits (a
+    bump of light, not of color).
+    """
+    y, x = np.mgrid[:size, :size].astype(np.float64)
+    c = (size - 1) / 2.0
+    r = np.hypot(x - c, (y - c) / 0.7)
+    light = 0.35 * np.exp(-r / 9.0) + 0.5 * np.exp(-r / 2.5)
+    red_share = np.exp(-r / 5.0)[..., None]
+    color = red_share * np.array([1.3, 1.0, 0.6]) + (1 - red_share) * np.array([0.9, 1.0, 1.1])
+    sigma = fwhm / 2.3548
+    blob = 0.25 * np.exp(-((x - knot[0]) ** 2 + (y - knot[1]) ** 2) / (2 * sigma ** 2))
+    rgb = light[..., None] * color + blob[..., None] * (color if knot_rgb is None else np.array(knot_rgb))
+    rgb = rgb + 0.004 * np.random.default_rng(0).normal(size=rgb.shape)
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+
+
+def test_a_knot_is_measured_against_the_color_at_its_point_symmetric_counterpart() -> None:
+    # 1.5 PSF FWHM from a red nucleus, on a disk that grows bluer outwards. The
+    # disk color beneath (a broad average, knots left out) is bluer than the
+    # galaxy at that radius, so a knot of the local color seems red against it;
+    # against its counterpart across the centre it is neither.
+    knot = (47.5 + 1.5 * 3.5, 47.5)
+    plain = _find(_cutout(_graded_galaxy(knot, None)), "true")
+    distance, row = _nearest(plain, *knot)
+    assert distance < 1.5
+    assert plain["blue_excess"][row] < -1.0
+    assert abs(plain["mirror_blue_excess"][row]) < 0.5 * abs(plain["blue_excess"][row])
+    blue = _find(_cutout(_graded_galaxy(knot, (0.6, 0.8, 1.3))), "true")
+    distance, row = _nearest(blue, *knot)
+    assert distance < 1.5 and blue["mirror_blue_excess"][row] > 3.0
+    # without a symmetric model there is no counterpart: the disk color stands in
+    smooth = _find(_cutout(_graded_galaxy(knot, None)), "true", galaxy_model="smooth")
+    distance, row = _nearest(smooth, *knot)
+    assert smooth["mirror_blue_excess"][row] == smooth["blue_excess"][row]

@@ -56,8 +56,8 @@ def reference(cutouts, tmp_path_factory):
 
 def _assert_same_catalogs(first: Path, second: Path) -> None:
     """Equal regions (every column, exactly) and equal per-galaxy tables."""
-    one = catalog.read(first / "regions.parquet", extra="keep")
-    two = catalog.read(second / "regions.parquet", extra="keep")
+    one = catalog.read(first / "regions.parquet")
+    two = catalog.read(second / "regions.parquet")
     assert one.colnames == two.colnames
     assert len(one) == len(two)
     for name in one.colnames:
@@ -163,8 +163,9 @@ def test_run_writes_catalogs_summary_failures_and_record(reference, cutouts):
     assert failures["path"].tolist() == [str(cutouts / "sim05_truncated.fits")]
     assert failures["error_type"].tolist() == ["FileFormatError"]
 
-    regions = catalog.read(output / "regions.parquet", extra="keep")
+    regions = catalog.read(output / "regions.parquet")  # a run's regions read as such, cutout_id documented
     assert regions.colnames == [column.name for column in REGION_COLUMNS] + ["cutout_id"]
+    assert regions["cutout_id"].description.startswith("Cutout the region was found in")
     assert regions["id"].tolist() == list(range(1, len(regions) + 1))
     counts = regions.to_pandas()["cutout_id"].value_counts()
     for row in ok.itertuples():
@@ -173,7 +174,7 @@ def test_run_writes_catalogs_summary_failures_and_record(reference, cutouts):
         assert row.summed_score == pytest.approx(float(np.sum(selected["score"])))
         assert set(selected["source"]) <= {row.source}
     assert reference.n_regions == len(regions) > 0
-    fits_copy = catalog.read(output / "regions.fits", extra="keep")
+    fits_copy = catalog.read(output / "regions.fits")
     np.testing.assert_array_equal(fits_copy["score"], regions["score"])
 
     record = read_run(output)

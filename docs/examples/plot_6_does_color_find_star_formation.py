@@ -131,9 +131,12 @@ plt.show()
 # galaxy's symmetric part whatever its color, and galcolor 0.1's method,
 # which waited for the predicted color to show an excess, found almost
 # none. The true color adds what the light cannot say, whether the knot is
-# bluer than its disk: ten points of completeness, and it rejects red and
-# neutral point sources (on real galaxies 10 % of them score as clumps,
-# against 74 % from the light alone). The predicted color adds nothing yet:
+# bluer than what lies beneath it (the disk around it, and the galaxy at its
+# point-symmetric counterpart, which shows the bulge's color near the
+# nucleus): in simulation it rejects most of the light's false knots
+# (purity 0.86 against 0.65), and it rejects red and neutral point sources
+# (on real galaxies 7 % of them score as clumps, against 79 % from the
+# light alone). The predicted color adds nothing yet:
 # the colorizer paints knots nearly the color of their disk (the injected
 # knots above look the same in the bottom row whatever their true color),
 # which is the next step of the project. The numbers of each release are in

@@ -74,8 +74,8 @@ __all__ = ["InjectedFrame", "inject_frame", "INJECTION_CROP", "COLOR_EXCESS", "C
 #: Catalog columns kept with each labelled candidate (the inputs of
 #: :func:`~galcolor.regions.knot_features`, and where the candidate is).
 CANDIDATE_COLUMNS = ("x", "y", "area", "flux_fraction", "r_gal", "r_gal_norm", "a_mean", "a_err", "b_mean", "b_err",
-                     "blue_excess", "significance", "a_excess", "light_significance", "contrast", "size_psf",
-                     "elongation", "origin")
+                     "blue_excess", "significance", "a_excess", "mirror_blue_excess", "mirror_a_excess",
+                     "light_significance", "contrast", "size_psf", "elongation", "origin")
 #: The kind of evidence of galcolor 0.1's method (candidates only where the
 #: predicted color shows an excess, ``candidates="color"``), for the ablation.
 COLOR_EXCESS = "color-excess"

@@ -56,6 +56,8 @@ class KnotMaps:
     b_std: np.ndarray
     blue_significance: np.ndarray  # (disk_b - b_psf) / b_std
     valid: np.ndarray
+    mirror_a: np.ndarray  # a*, b* (PSF-smoothed) of each pixel's point-symmetric counterpart (else the disk's)
+    mirror_b: np.ndarray
     centres: list[tuple[float, float]] | None = None  # (y, x) centre of symmetry of each piece of valid
 
 
@@ -135,7 +137,7 @@ def _asymmetry_centre(light: np.ndarray, own: np.ndarray, guess: tuple[int, int]
 
 def _symmetric_model(light: np.ndarray, valid: np.ndarray, fallback: np.ndarray, smooth_light: np.ndarray,
                      psf_fwhm: float, centres: list[tuple[float, float]] | None = None
-                     ) -> tuple[np.ndarray, list[tuple[float, float]]]:
+                     ) -> tuple[np.ndarray, list[tuple[float, float]], np.ndarray]:
     """The part of each galaxy's light that its 180-degree rotation shares: min(I, I rotated).
 
     Bulges, disks, bars and two-armed spirals are point-symmetric about the
@@ -152,9 +154,12 @@ def _symmetric_model(light: np.ndarray, valid: np.ndarray, fallback: np.ndarray,
     centred right, found fewer injected knots in real galaxies: 0.865 of
     them against 0.887, 150 frames.) Returns the model and the centre of
     each piece, which a second call on the same ``light`` and ``valid``
-    can pass as ``centres`` instead of searching again.
+    can pass as ``centres`` instead of searching again, and the (2, H, W)
+    row and column of each pixel's mirror image (NaN where the model is
+    ``fallback``).
     """
     model = fallback.copy()
+    mirror = np.full((2,) + light.shape, np.nan)
     found = []
     pieces, _ = ndimage.label(valid)
     rows, cols = np.indices(light.shape, dtype=np.float64)
@@ -176,7 +181,9 @@ def _symmetric_model(light: np.ndarray, valid: np.ndarray, fallback: np.ndarray,
         rotated = ndimage.map_coordinates(light, [mirror_y, mirror_x], order=1, mode="nearest")
         use = own & inside
         model[box] = np.where(use, np.minimum(light[box], rotated), model[box])
-    return model, found
+        mirror[0][box] = np.where(use, mirror_y, mirror[0][box])
+        mirror[1][box] = np.where(use, mirror_x, mirror[1][box])
+    return model, found, mirror
 
 
 def knot_maps(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: float, params: RegionParameters,
@@ -217,17 +224,47 @@ def knot_maps(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: float, par
         broad_light = previous.broad_light
     keep = weights if exclude is None else weights * ~exclude
     model = broad_light if exclude is None else np.nan_to_num(smooth(luminance, keep, model_sigma))
-    centres = None
+    centres, mirror = None, None
     if params.galaxy_model == "symmetric":
-        model, centres = _symmetric_model(luminance_psf, valid, model, broad_light, psf_fwhm,
-                                          None if previous is None else previous.centres)
+        model, centres, mirror = _symmetric_model(luminance_psf, valid, model, broad_light, psf_fwhm,
+                                                  None if previous is None else previous.centres)
     contrast = np.where(valid, luminance_psf - model, np.nan)
     light_significance = contrast / light_noise
     disk_sigma = max(params.disk_color_scale * psf_fwhm / FWHM_PER_SIGMA, 2.0)
     disk_a, disk_b = smooth_many([planes.a, planes.b], keep, disk_sigma)
     blue_significance = np.where(valid, (disk_b - b_psf) / b_std, np.nan)
+    mirror_a, mirror_b = _mirrored([a_psf, b_psf], [disk_a, disk_b], mirror, exclude)
     return KnotMaps(luminance, luminance_psf, light_noise, broad_light, model, contrast, light_significance, a_psf, b_psf,
-                    disk_a, disk_b, a_std, b_std, blue_significance, valid, centres)
+                    disk_a, disk_b, a_std, b_std, blue_significance, valid, mirror_a, mirror_b, centres)
+
+
+def _mirrored(maps: list[np.ndarray], fallbacks: list[np.ndarray], mirror: np.ndarray | None,
+              exclude: np.ndarray | None) -> list[np.ndarray]:
+    """Each map at every pixel's point-symmetric counterpart (:func:`_symmetric_model`'s ``mirror``).
+
+    The color a knot would have without its own light: a point-symmetric
+    galaxy has the same color on both sides of its centre, so the
+    counterpart shows what lies beneath the knot, bulge or disk, at the
+    same radius, where the disk color (a broad average, knots left out)
+    mixes bulge and disk near the nucleus. Where there is no counterpart in
+    the galaxy, or it is itself a knot (``exclude``), the ``fallbacks``.
+    """
+    if mirror is None:
+        return [fallback.copy() for fallback in fallbacks]
+    rows, cols = np.nonzero(np.isfinite(mirror[0]))
+    coordinates = mirror[:, rows, cols]
+    if exclude is not None:
+        near = np.clip(np.rint(coordinates).astype(np.int64), 0, np.asarray(exclude.shape)[:, None] - 1)
+        keep = ~exclude[near[0], near[1]]
+        rows, cols, coordinates = rows[keep], cols[keep], coordinates[:, keep]
+    results = []
+    for values, fallback in zip(maps, fallbacks):
+        result = fallback.copy()
+        if rows.size:
+            found = ndimage.map_coordinates(values, coordinates, order=1, mode="nearest")
+            result[rows, cols] = np.where(np.isfinite(found), found, fallback[rows, cols])
+        results.append(result)
+    return results
 
 
 def _segments(detection: np.ndarray, threshold: float, min_area: int, valid: np.ndarray) -> SegmentationImage | None:
@@ -335,8 +372,11 @@ def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segme
     contrast-weighted ``a_mean``, ``b_mean`` of the PSF-smoothed color,
     ``blue_excess`` (disk b* minus the knot's, positive: bluer),
     ``a_excess`` (disk a* minus the knot's, positive: less red), their
-    uncertainties ``a_err``, ``b_err`` and ``significance`` (peak blue
-    excess over its uncertainty).
+    uncertainties ``a_err``, ``b_err``, ``significance`` (peak blue
+    excess over its uncertainty), and ``mirror_blue_excess``,
+    ``mirror_a_excess``: the same against the color at the knot's
+    point-symmetric counterpart in the galaxy (:func:`_mirrored`), what
+    lies beneath it at the same radius.
     """
     labels = segments.labels
     data = segments.data
@@ -381,6 +421,7 @@ def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segme
     r_gal = np.hypot(x - gx, y - gy)
     b_mean, a_mean = weighted(maps.b_psf), weighted(maps.a_psf)
     disk_b, disk_a = weighted(maps.disk_b), weighted(maps.disk_a)
+    mirror_b, mirror_a = weighted(maps.mirror_b), weighted(maps.mirror_a)
     b_err, a_err = weighted(maps.b_std), weighted(maps.a_std)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
@@ -395,6 +436,8 @@ def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segme
             "a_mean": a_mean, "b_mean": b_mean, "a_err": a_err, "b_err": b_err,
             "blue_excess": disk_b - b_mean,
             "a_excess": disk_a - a_mean,
+            "mirror_blue_excess": mirror_b - b_mean,
+            "mirror_a_excess": mirror_a - a_mean,
             "significance": label_max(maps.blue_significance),
         }
 

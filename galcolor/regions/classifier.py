@@ -52,7 +52,8 @@ EVIDENCE_KINDS = ("predicted", "true", "lightness")
 LIGHT_FEATURES = ("log_light_significance", "log_contrast", "log_flux_fraction", "log_size_psf", "elongation",
                   "r_gal_norm", "log_area_psf", "found_in_light", "r_gal_psf", "log_galaxy_size_psf")
 #: Color evidence, added for predicted and true color.
-COLOR_FEATURES = ("blue_excess", "a_excess", "color_significance", "b_mean", "a_mean", "log_b_err")
+COLOR_FEATURES = ("blue_excess", "a_excess", "color_significance", "b_mean", "a_mean", "log_b_err",
+                  "mirror_blue_excess", "mirror_a_excess")
 
 
 def feature_names(kind: str) -> tuple[str, ...]:
@@ -105,6 +106,8 @@ def knot_features(table: Mapping[str, Any], kind: str, psf_fwhm: float) -> np.nd
             column("b_mean"),
             column("a_mean"),
             np.log10(np.clip(column("b_err"), 1e-2, None)),
+            column("mirror_blue_excess"),
+            column("mirror_a_excess"),
         ]
     features = np.stack(columns, axis=1) if len(columns[0]) else np.zeros((0, len(columns)))
     return np.nan_to_num(features, nan=0.0, posinf=10.0, neginf=-10.0)

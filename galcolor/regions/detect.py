@@ -157,7 +157,7 @@ def find_star_forming_regions(
     True
     >>> correct, _, _ = label_candidates(regions, galaxy.truth)
     >>> len(regions), int(correct.sum()), int((galaxy.truth["kind"] == "clump").sum())
-    (3, 3, 4)
+    (2, 2, 4)
     >>> regions.meta["evidence"], regions.meta["calibration"]
     ('true', 'galcolor (true)')
 
@@ -388,10 +388,12 @@ def _measure_knots(planes: ColorPlanes, segments: SegmentationImage, origin: np.
     table["area"] = values["area"] * u.pix ** 2
     table["r_gal"] = values["r_gal"] * u.pix
     for name in ("flux_fraction", "r_gal_norm", "a_mean", "a_err", "b_mean", "b_err", "blue_excess", "significance",
-                 "a_excess", "light_significance", "contrast", "size_psf", "elongation"):
+                 "a_excess", "mirror_blue_excess", "mirror_a_excess", "light_significance", "contrast", "size_psf",
+                 "elongation"):
         table[name] = values[name]
     if planes.color == "none":  # no color was searched: the color columns say so
-        for name in ("a_mean", "a_err", "b_mean", "b_err", "blue_excess", "significance", "a_excess"):
+        for name in ("a_mean", "a_err", "b_mean", "b_err", "blue_excess", "significance", "a_excess",
+                     "mirror_blue_excess", "mirror_a_excess"):
             table[name] = np.full(len(labels), np.nan)
     table["origin"] = np.asarray(origin, dtype=np.int32)
     table["score"] = np.zeros(len(labels))
@@ -548,7 +550,8 @@ def _measure(planes: ColorPlanes, segments: SegmentationImage, parents: np.ndarr
     table["blue_excess"] = blue_excess
     table["significance"] = peak_significance
     nothing_measured = np.full(len(labels), np.nan)
-    for name in ("a_excess", "light_significance", "contrast", "size_psf", "elongation"):
+    for name in ("a_excess", "mirror_blue_excess", "mirror_a_excess", "light_significance", "contrast", "size_psf",
+                 "elongation"):
         table[name] = nothing_measured
     table["origin"] = np.full(len(labels), ORIGIN_COLOR, dtype=np.int32)
     table["score"] = np.zeros(len(labels))
