@@ -15,9 +15,10 @@ by side in one run through the same harness (:class:`galcolor.Colorizer`) for
 r-band file in ``../shared/data/fits`` and draw grey | galcolor | truth
 (``real_fits_colorized.png``), with the galaxy-pixel color error of each.
 
-``--large``: a 4000 x 4000 wide field (simulated galaxies scattered over a
-noisy sky) colorized through the tiling path at scale 1: time, peak memory
-(resident set size of the process) and a seam check (the tile grid drawn over
+``--large``: a 6000 x 6000 single-band FITS wide field (simulated galaxies
+scattered over a noisy sky) loaded, colorized through the tiling path at
+scale 1 and written as a product, in a fresh process: time and peak memory
+(resident set size) after each step, the product's size, and a seam check (the tile grid drawn over
 the color image and the map of |gradient of ab|, where seams would show as
 lines), in ``large_frame.md`` and ``large_frame.png``.
 
@@ -261,8 +262,38 @@ def real(arguments, header: dict) -> None:
     print("\n".join(lines))
 
 
+_LARGE_CHILD = """
+import json, resource, sys, time
+import galcolor
+
+def rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+path, product = sys.argv[1], sys.argv[2]
+colorizer = galcolor.Colorizer("default", device="cpu", tta=False, scale=1.0)
+before = rss()
+started = time.perf_counter()
+cutout = galcolor.load(path)
+loaded, load_seconds = rss(), time.perf_counter() - started
+result = colorizer(cutout)
+colorized, seconds = rss(), time.perf_counter() - started
+result.to_fits(product)
+written, total = rss(), time.perf_counter() - started
+print(json.dumps({"before": before, "loaded": loaded, "colorized": colorized, "written": written,
+                  "load_seconds": load_seconds, "seconds": seconds, "total_seconds": total,
+                  "tiles": result.meta["tiles"], "scale": result.meta["scale"],
+                  "network_shape": result.meta["network_shape"],
+                  "result_mb": sum(a.nbytes for a in (result.ab, result.ab_std, result.lightness, result.mask))
+                  / 2 ** 20}))
+"""
+
+
 def large(arguments, header: dict) -> None:
-    import resource
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
 
     import matplotlib
 
@@ -273,47 +304,71 @@ def large(arguments, header: dict) -> None:
     from galcolor.datasets import iter_simulate
     from galcolor.colorizer import DEFAULT_OVERLAP, DEFAULT_TILE, tile_starts
 
-    side, rng = 4000, np.random.default_rng(7)
+    side, rng = arguments.side, np.random.default_rng(7)
+    n_galaxies = int(150 * (side / 4000) ** 2)
     frame = rng.normal(0.0, 0.02, (side, side)).astype(np.float32)  # sky noise, nanomaggies
-    for galaxy in tqdm(iter_simulate(150, size=128, seed=11), total=150, desc="wide field"):
+    for galaxy in tqdm(iter_simulate(n_galaxies, size=128, seed=11), total=n_galaxies, desc="wide field"):
         top, left = rng.integers(0, side - 128, 2)
         frame[top:top + 128, left:left + 128] += galaxy.bands[1]  # r band, noise included
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    colorizer = galcolor.Colorizer("default", device="cpu", tta=False, scale=1.0)
-    started = time.perf_counter()
-    result = colorizer(frame)
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    gradient = np.hypot(*np.gradient(result.ab[..., 1]))
-    starts = tile_starts(side, DEFAULT_TILE, DEFAULT_OVERLAP)
+    with tempfile.TemporaryDirectory() as folder:
+        path, product = os.path.join(folder, "wide_r.fits"), os.path.join(folder, "wide_r_color.fits")
+        hdu = fits.PrimaryHDU(frame)
+        hdu.header["FILTER"] = "r"
+        hdu.header["BUNIT"] = "nanomaggy"
+        hdu.writeto(path)
+        input_mb = os.path.getsize(path) / 2 ** 20
+        del frame, hdu
+        # a fresh process, so that its peak resident memory is the load's and the colorizer's alone
+        child = subprocess.run([sys.executable, "-c", _LARGE_CHILD, path, product], check=True,
+                               capture_output=True, text=True)
+        numbers = json.loads(child.stdout.strip().splitlines()[-1])
+        product_mb = os.path.getsize(product) / 2 ** 20
+        with fits.open(product) as hdus:
+            rgb = np.moveaxis(np.asarray(hdus["RGB"].data, dtype=np.float32), 0, -1)
+            b = np.asarray(hdus["B"].data, dtype=np.float32)
+    gradient = np.hypot(*np.gradient(b))
+    scale = numbers["scale"]  # frames beyond the network's largest side are colorized smaller
+    starts = tile_starts(numbers["network_shape"][0], DEFAULT_TILE, DEFAULT_OVERLAP)
     # seams would be steps along the tile edges: compare the gradient there with elsewhere
-    edges = sorted({start for start in starts[1:]} | {start + DEFAULT_TILE - 1 for start in starts[:-1]})
+    edges = sorted({min(side - 1, round(start / scale)) for start in starts[1:]}
+                   | {min(side - 1, round((start + DEFAULT_TILE - 1) / scale)) for start in starts[:-1]})
     on_edges = np.concatenate([gradient[:, edges].ravel(), gradient[edges, :].ravel()])
     figure, axes = plt.subplots(1, 3, figsize=(16, 5.6), layout="constrained")
     window = (slice(300, 1500), slice(300, 1500))
-    axes[0].imshow(result.rgb[window], origin="lower")
+    axes[0].imshow(rgb[window], origin="lower")
     for top in starts:
         for left in starts:
-            if 300 <= top < 1500 and 300 <= left < 1500:
-                axes[0].add_patch(Rectangle((left - 300, top - 300), DEFAULT_TILE, DEFAULT_TILE, fill=False,
-                                            lw=0.6, ec="cyan", alpha=0.6))
+            if 300 <= top / scale < 1500 and 300 <= left / scale < 1500:
+                axes[0].add_patch(Rectangle((left / scale - 300, top / scale - 300), DEFAULT_TILE / scale,
+                                            DEFAULT_TILE / scale, fill=False, lw=0.6, ec="cyan", alpha=0.6))
     axes[0].set_title("color, with the tile grid (cyan)")
-    axes[1].imshow(np.clip(result.rgb[window] * 4.0, 0, 1), origin="lower")
+    axes[1].imshow(np.clip(rgb[window] * 4.0, 0, 1), origin="lower")
     axes[1].set_title("color x4 (faint structure)")
     image = axes[2].imshow(gradient[window], origin="lower", cmap="magma", vmax=np.percentile(gradient, 99.5))
     axes[2].set_title("|gradient of b*|: seams would show as straight lines")
     figure.colorbar(image, ax=axes[2], shrink=0.8)
     save_figure(figure, RESULTS / "large_frame.png", header, dpi=90)
+    gb = 1024.0
     lines = [
-        "A 4000 x 4000 frame through the tiling path",
-        "===========================================",
+        f"A {side} x {side} single-band FITS through galcolor.load, the tiling path and to_fits",
+        "=" * 80,
         "",
-        f"Frame:    {side} x {side} px, 150 simulated r-band galaxies on sky noise; scale 1.0, "
-        f"tiles {DEFAULT_TILE} px with {DEFAULT_OVERLAP} px feathered overlap "
-        f"({result.meta['tiles']} tiles), TTA off",
+        f"Frame:    {side} x {side} px float32 ({input_mb:.0f} MB), {n_galaxies} simulated r-band galaxies on sky "
+        f"noise; asked scale 1.0, colorized at {scale:.3f} (network image {numbers['network_shape'][1]} x "
+        f"{numbers['network_shape'][0]} px, the largest side the colorizer takes), tiles {DEFAULT_TILE} px with "
+        f"{DEFAULT_OVERLAP} px feathered overlap ({numbers['tiles']} tiles), TTA off; measured in a fresh process "
+        "(max RSS after each step)",
         "",
-        f"time                         {seconds:8.1f} s",
-        f"peak memory (max RSS)        {peak / 1024.0:8.2f} GB (before colorizing: {before / 1024.0:.2f} GB)",
+        f"load                         {numbers['load_seconds']:8.1f} s",
+        f"load + colorize              {numbers['seconds']:8.1f} s",
+        f"load + colorize + to_fits    {numbers['total_seconds']:8.1f} s",
+        f"resident before loading      {numbers['before'] / gb:8.2f} GB (Python, torch, the model)",
+        f"peak after load              {numbers['loaded'] / gb:8.2f} GB",
+        f"peak after colorize          {numbers['colorized'] / gb:8.2f} GB "
+        f"(the Colorization's maps: {numbers['result_mb'] / gb:.2f} GB)",
+        f"peak after to_fits           {numbers['written'] / gb:8.2f} GB",
+        f"product                      {product_mb / gb:8.2f} GB ({product_mb / input_mb:.1f}x the input; "
+        "--no-rgb-cube leaves the RGB cube out)",
         f"median |grad b*| on tile edges {np.median(on_edges):8.4f}, everywhere {np.median(gradient):.4f}",
         f"99th pct |grad b*| on edges  {np.percentile(on_edges, 99):8.4f}, everywhere "
         f"{np.percentile(gradient, 99):.4f}",
@@ -340,6 +395,7 @@ def main() -> None:
     parser.add_argument("--large", action="store_true")
     parser.add_argument("--reference-radius", action="store_true")
     parser.add_argument("--n", type=int, default=48, help="JPEGs to time (default 48)")
+    parser.add_argument("--side", type=int, default=6000, help="--large: side of the frame in pixels (default 6000)")
     parser.add_argument("--batch", type=int, default=8, help="images per call (default 8)")
     parser.add_argument("--repeats", type=int, default=3, help="--speed: timed passes per row (default 3)")
     arguments = parser.parse_args()

@@ -39,6 +39,15 @@ _COPIED_KEYWORDS = ("OBJECT", "TELESCOP", "INSTRUME", "FILTER", "DATE-OBS", "MJD
                     "RADESYS", "SEEING", "PSF_FWHM", "PSFFWHM", "FWHM")
 
 
+# The RGB cube of a product is converted and written this many pixels at a time.
+_BAND_PIXELS = 1 << 20
+
+#: The float32 planes of a color product (:meth:`Colorization.to_fits`), in HDU order, and what each holds.
+_PRODUCT_PLANES = {"L": "CIELAB lightness L* of the input (0-100)", "A": "predicted CIELAB a*",
+                   "B": "predicted CIELAB b*", "A_STD": "standard deviation of predicted a*",
+                   "B_STD": "standard deviation of predicted b*"}
+
+
 @dataclass(eq=False)
 class Colorization:
     """A colorized galaxy image: lightness, predicted ab, its uncertainty, provenance.
@@ -303,39 +312,75 @@ class Colorization:
         if path.exists() and not overwrite:
             raise InputError(f"{path}: file exists (pass overwrite=True to replace it)")
         header = self._product_header()
-
-        def plane(values: np.ndarray) -> np.ndarray:
-            values = values.astype(np.float32, copy=True)
-            values[self.mask] = np.nan
-            return values
-
-        images = [("L", plane(self.lightness)), ("A", plane(self.ab[..., 0])), ("B", plane(self.ab[..., 1])),
-                  ("A_STD", plane(self.ab_std[..., 0])), ("B_STD", plane(self.ab_std[..., 1]))]
-        descriptions = {"L": "CIELAB lightness L* of the input (0-100)", "A": "predicted CIELAB a*",
-                        "B": "predicted CIELAB b*", "A_STD": "standard deviation of predicted a*",
-                        "B_STD": "standard deviation of predicted b*"}
-        hdus: list[fits.ImageHDU | fits.PrimaryHDU] = []
-        primary = fits.PrimaryHDU(images[0][1], header=header.copy())
-        primary.name = "L"
-        primary.header["CONTENT"] = descriptions["L"]
-        hdus.append(primary)
-        if rgb:
-            hdus.append(self._rgb_cube(header))
-        for name, values in images[1:]:
-            hdu = fits.ImageHDU(values, header=header.copy(), name=name)
-            hdu.header["CONTENT"] = descriptions[name]
-            hdus.append(hdu)
-        mask = fits.ImageHDU(self.mask.astype(np.uint8), header=header.copy(), name="MASK")
-        mask.header["CONTENT"] = "1 where the input pixel was bad (masked in every map)"
-        hdus.append(mask)
+        compressed = path.suffix.lower() in (".gz", ".bz2")
         with atomic_write(path) as temporary:
-            fits.HDUList(hdus).writeto(temporary, output_verify="exception")
+            if compressed:  # astropy cannot append to a compressed file: every HDU at once
+                hdus = [self._plane_hdu(name, header) for name in _PRODUCT_PLANES]
+                if rgb:
+                    cube = np.moveaxis(self.rgb, -1, 0).astype(np.float32, copy=True)
+                    cube[:, self.mask] = np.nan
+                    hdus.insert(1, fits.ImageHDU(cube, header=self._rgb_header(header)))
+                hdus.append(self._mask_hdu(header))
+                fits.HDUList(hdus).writeto(temporary, output_verify="exception")
+            else:  # one HDU at a time, the cube a band of rows at a time: about one plane in memory
+                self._plane_hdu("L", header).writeto(temporary, output_verify="exception")
+                if rgb:
+                    self._stream_rgb(temporary, header)
+                for name in list(_PRODUCT_PLANES)[1:]:
+                    hdu = self._plane_hdu(name, header)
+                    fits.append(temporary, hdu.data, hdu.header, verify=False)
+                    del hdu
+                hdu = self._mask_hdu(header)
+                fits.append(temporary, hdu.data, hdu.header, verify=False)
         return path
 
-    def _rgb_cube(self, header: fits.Header) -> fits.ImageHDU:
-        """The ``RGB`` HDU of :meth:`to_fits`: a (3, H, W) cube, its WCS given a channel axis."""
-        cube_rgb = np.moveaxis(self.rgb, -1, 0).astype(np.float32, copy=True)
-        cube_rgb[:, self.mask] = np.nan
+    def _plane_hdu(self, name: str, header: fits.Header) -> fits.PrimaryHDU | fits.ImageHDU:
+        """One float32 plane of :meth:`to_fits` (a copy, NaN where masked); ``L`` is the primary HDU."""
+        values = {"L": lambda: self.lightness, "A": lambda: self.ab[..., 0], "B": lambda: self.ab[..., 1],
+                  "A_STD": lambda: self.ab_std[..., 0], "B_STD": lambda: self.ab_std[..., 1]}[name]()
+        values = values.astype(np.float32, copy=True)
+        values[self.mask] = np.nan
+        if name == "L":
+            hdu = fits.PrimaryHDU(values, header=header.copy())
+            hdu.name = "L"
+        else:
+            hdu = fits.ImageHDU(values, header=header.copy(), name=name)
+        hdu.header["CONTENT"] = _PRODUCT_PLANES[name]
+        return hdu
+
+    def _mask_hdu(self, header: fits.Header) -> fits.ImageHDU:
+        hdu = fits.ImageHDU(self.mask.astype(np.uint8), header=header.copy(), name="MASK")
+        hdu.header["CONTENT"] = "1 where the input pixel was bad (masked in every map)"
+        return hdu
+
+    def _stream_rgb(self, path: Path, header: fits.Header) -> None:
+        """Append the ``RGB`` cube to ``path`` channel by channel, a band of rows at a time.
+
+        The colors of a band are converted once per channel unless
+        :attr:`rgb` is already computed: the whole (H, W, 3) image is never
+        held for the file's sake.
+        """
+        height, width = self.shape
+        cube_header = fits.ImageHDU(np.zeros((3, 1, 1), np.float32), header=self._rgb_header(header)).header
+        cube_header["NAXIS1"], cube_header["NAXIS2"] = width, height
+        stream = fits.StreamingHDU(str(path), cube_header)
+        rows = max(1, _BAND_PIXELS // max(width, 1))
+        try:
+            for channel in range(3):
+                for top in range(0, height, rows):
+                    band = slice(top, min(top + rows, height))
+                    if self._rgb is not None:
+                        values = self._rgb[band, :, channel].astype(np.float32, copy=True)
+                    else:
+                        lab = np.concatenate([self.lightness[band, :, None], self.ab[band]], axis=-1)
+                        values = np.ascontiguousarray(lab_to_rgb_numpy(lab)[..., channel], dtype=np.float32)
+                    values[self.mask[band]] = np.nan
+                    stream.write(values)
+        finally:
+            stream.close()
+
+    def _rgb_header(self, header: fits.Header) -> fits.Header:
+        """The header of the ``RGB`` cube of :meth:`to_fits`: its WCS given a channel axis, and EXTNAME."""
         cube_header = header.copy()
         if self.wcs is not None:
             cube_wcs = self.wcs.sub([1, 2, 0])  # a third, linear axis: the channel
@@ -351,9 +396,9 @@ class Colorization:
             for key in self.wcs.to_header(relax=True):
                 cube_header.remove(key, ignore_missing=True, remove_all=True)
             cube_header.update(cube_wcs.to_header(relax=True))
-        cube = fits.ImageHDU(cube_rgb, header=cube_header, name="RGB")
-        cube.header["CONTENT"] = "sRGB color image in [0, 1], planes R, G, B"
-        return cube
+        cube_header["EXTNAME"] = "RGB"
+        cube_header["CONTENT"] = "sRGB color image in [0, 1], planes R, G, B"
+        return cube_header
 
     @classmethod
     def read_fits(cls, path: str | os.PathLike) -> "Colorization":

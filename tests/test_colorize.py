@@ -278,6 +278,29 @@ def test_fits_product_carries_the_wcs_and_provenance(masked_result, tmp_path):
         result.to_fits(path)
 
 
+def test_the_streamed_product_is_the_product_written_at_once(masked_result, tmp_path, monkeypatch):
+    # A .fits product is written one HDU at a time, the RGB cube a band of
+    # rows at a time (a large frame never holds its cube); a .fits.gz one,
+    # which astropy cannot append to, all at once. They hold the same.
+    import galcolor.colorization as module
+
+    result, _ = masked_result
+    fresh = Colorization(result.lightness, result.ab, result.ab_std, result.mask, wcs=result.wcs,
+                         header=result.header, source=result.source, meta=result.meta)
+    monkeypatch.setattr(module, "_BAND_PIXELS", 7 * result.shape[1] + 3)  # bands of 7 rows, the last short
+    streamed = fresh.to_fits(tmp_path / "streamed.fits")
+    assert fresh._rgb is None  # the cube was converted band by band, never kept
+    at_once = result.to_fits(tmp_path / "at_once.fits.gz")
+    with fits.open(streamed) as one, fits.open(at_once) as two:
+        assert [hdu.name for hdu in one] == [hdu.name for hdu in two] == [
+            "L", "RGB", "A", "B", "A_STD", "B_STD", "MASK"]
+        for first, second in zip(one, two):
+            np.testing.assert_array_equal(first.data, second.data, err_msg=first.name)
+            assert first.data.dtype == second.data.dtype
+            assert dict(first.header) == dict(second.header), first.name
+    np.testing.assert_array_equal(Colorization.read_fits(streamed).ab, result.ab)
+
+
 def test_save_writes_8_and_16_bit_png_tiff_and_jpeg(tmp_path):
     result = colorize(blob(shape=(40, 50), centre=(20, 25)), model=Pointwise(), tta=False)
     eight = np.asarray(Image.open(result.save(tmp_path / "a.png", origin="upper")))
