@@ -336,9 +336,9 @@ class Colorization:
 
     def _plane_hdu(self, name: str, header: fits.Header) -> fits.PrimaryHDU | fits.ImageHDU:
         """One float32 plane of :meth:`to_fits` (a copy, NaN where masked); ``L`` is the primary HDU."""
-        values = {"L": lambda: self.lightness, "A": lambda: self.ab[..., 0], "B": lambda: self.ab[..., 1],
-                  "A_STD": lambda: self.ab_std[..., 0], "B_STD": lambda: self.ab_std[..., 1]}[name]()
-        values = values.astype(np.float32, copy=True)
+        planes = {"L": self.lightness, "A": self.ab[..., 0], "B": self.ab[..., 1],  # views, not copies
+                  "A_STD": self.ab_std[..., 0], "B_STD": self.ab_std[..., 1]}
+        values = planes[name].astype(np.float32, copy=True)
         values[self.mask] = np.nan
         if name == "L":
             hdu = fits.PrimaryHDU(values, header=header.copy())

@@ -73,8 +73,6 @@ from ._atomic import atomic_write
 from ._json import plain_json
 from .exceptions import GalcolorError, InputError
 from .catalog import GALAXY_COLUMNS, RUN_REGION_COLUMNS, empty_table, merge, read, write
-
-_CUTOUT_ID_DESCRIPTION = RUN_REGION_COLUMNS[-1].description
 from .geometry import central_galaxy_mask
 from .io import load
 from .io.load import is_readable_name
@@ -491,7 +489,8 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
             _fail(row, error)
             continue
         table["cutout_id"] = np.asarray([row["cutout_id"]] * len(table), dtype=str)
-        table["cutout_id"].info.description = _CUTOUT_ID_DESCRIPTION  # the table stays conformed: no rebuild
+        # the schema's description: the table stays conformed, and merge takes it as it is
+        table["cutout_id"].info.description = RUN_REGION_COLUMNS[-1].description
         row["n_regions"] = len(table)
         row["summed_score"] = float(np.sum(table["score"])) if len(table) else 0.0
         tables.append(table)

@@ -120,3 +120,8 @@ def test_a_large_frame_is_stretched_a_band_of_rows_at_a_time_with_the_same_resul
     assert module._median_filtered_max(image, mask, 10.0) == ndimage.median_filter(filled, size=3).max()
     assert AsinhStretch.from_data(image, mask) == whole
     np.testing.assert_array_equal(module.apply_stretch(whole, image, "test"), lightness)
+    # a last band of one row (201 = 20 x 10 + 1) still has its hot pixel filtered away
+    short = image[:201].copy()
+    short[200, 80] = 1e6
+    filled = np.where(np.isfinite(short) & ~mask[:201], short, 10.0)
+    assert module._median_filtered_max(short, mask[:201], 10.0) == ndimage.median_filter(filled, size=3).max() < 1e3

@@ -89,7 +89,7 @@ def sky_statistics(data: np.ndarray, mask: np.ndarray | None = None) -> tuple[fl
     good = np.isfinite(values)
     if flags is not None:
         good &= ~flags
-    values = values[good].astype(np.float64)
+    values = np.asarray(values[good], dtype=np.float64)
     if values.size == 0:
         raise InputError("no unmasked finite pixels to estimate the sky from")
     _, median, std = sigma_clipped_stats(values, sigma=3.0, maxiters=10)
@@ -255,18 +255,16 @@ def _row_blocks(shape: tuple[int, ...]) -> list[slice]:
 def _median_filtered_max(values: np.ndarray, mask: np.ndarray | None, fill: float) -> float:
     """The maximum of the 3x3 median-filtered image (bad pixels read as ``fill``), a band of rows at a time.
 
-    Equal to ``ndimage.median_filter(filled, 3).max()`` on the whole image:
-    each band carries one row of its neighbours, so every window it keeps is
-    whole, and the image's own edges are reflected as before.
+    Equal to ``ndimage.median_filter(filled, size).max()`` on the whole
+    image (``size`` 3, or 1 when a side is shorter than 3): each band
+    carries one row of its neighbours, so every window it keeps is whole,
+    and the image's own edges are reflected as before, however few rows the
+    last band has.
     """
-    if values.ndim != 2 or min(values.shape) < 3:
-        filled = np.where(np.isfinite(values), values, fill).astype(np.float64)
-        if mask is not None:
-            filled[np.asarray(mask)] = fill
-        size = 3 if min(filled.shape) >= 3 else 1
-        return float(ndimage.median_filter(filled, size=size).max())
+    size = 3 if values.ndim and min(values.shape) >= 3 else 1
+    mask = None if mask is None else np.asarray(mask)
     best = -np.inf
-    height = values.shape[0]
+    height = values.shape[0] if values.ndim else 1
     for rows in _row_blocks(values.shape):
         low, high = max(rows.start - 1, 0), min(rows.stop + 1, height)
         band = np.array(values[low:high], dtype=np.float64)
@@ -274,7 +272,7 @@ def _median_filtered_max(values: np.ndarray, mask: np.ndarray | None, fill: floa
         if mask is not None:
             bad |= mask[low:high]
         band[bad] = fill
-        filtered = ndimage.median_filter(band, size=3, mode="reflect") if high - low >= 3 else band
+        filtered = ndimage.median_filter(band, size=size, mode="reflect")
         best = max(best, float(filtered[rows.start - low:rows.stop - low].max()))
     return best
 

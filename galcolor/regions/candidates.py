@@ -250,7 +250,7 @@ def _mirrored(maps: list[np.ndarray], fallbacks: list[np.ndarray], mirror: np.nd
     the galaxy, or it is itself a knot (``exclude``), the ``fallbacks``.
     """
     if mirror is None:
-        return [fallback.copy() for fallback in fallbacks]
+        return list(fallbacks)
     rows, cols = np.nonzero(np.isfinite(mirror[0]))
     coordinates = mirror[:, rows, cols]
     if exclude is not None:
