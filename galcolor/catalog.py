@@ -317,7 +317,7 @@ def empty_table(meta: Mapping[str, Any] | None = None, *,
     return conform(QTable(columns, meta=copy.deepcopy(dict(meta or {}))), schema=schema)
 
 
-def conform(table: Table, *, extra: Literal["error", "keep"] = "error",
+def conform(table: Table | Mapping[str, Any], *, extra: Literal["error", "keep"] = "error",
             schema: Sequence[CatalogColumn] = REGION_COLUMNS) -> QTable:
     """A new region catalog with exactly the schema's columns, types and units.
 
@@ -329,8 +329,10 @@ def conform(table: Table, *, extra: Literal["error", "keep"] = "error",
 
     Parameters
     ----------
-    table : astropy.table.Table or astropy.table.QTable
-        The regions. Column order does not matter.
+    table : astropy.table.Table, astropy.table.QTable or mapping
+        The regions, or their columns by name (arrays or Quantities of one
+        length; the catalog then has no ``meta``). Column order does not
+        matter.
     extra : {"error", "keep"}, optional
         What to do with columns that are not in the schema: raise (default),
         or keep them, unchanged, after the schema columns.
@@ -360,30 +362,39 @@ def conform(table: Table, *, extra: Literal["error", "keep"] = "error",
     >>> regions["ra"].round(4), regions["x"].unit, regions["id"].dtype
     (<Quantity [28.6479] deg>, Unit("pix"), dtype('int64'))
     """
-    if not isinstance(table, Table):
-        raise InputError(f"expected an astropy Table or QTable, got {type(table).__name__}")
+    if isinstance(table, Table):
+        colnames, meta = table.colnames, table.meta
+    elif isinstance(table, Mapping):
+        colnames, meta = list(table), {}
+        lengths = {len(np.atleast_1d(values)) for values in table.values()}
+        if len(lengths) > 1:
+            raise InputError(f"the columns have different lengths: {sorted(lengths)}")
+    else:
+        raise InputError(f"expected an astropy Table or QTable or a mapping of columns, got {type(table).__name__}")
     if extra not in ("error", "keep"):
         raise InputError(f"extra must be 'error' or 'keep', got {extra!r}")
     names = [column.name for column in schema]
-    missing = [column.name for column in schema if column.name not in table.colnames and not column.optional]
+    missing = [column.name for column in schema if column.name not in colnames and not column.optional]
     if missing:
         raise InputError(f"missing catalog column(s): {', '.join(missing)}")
-    extras = [name for name in table.colnames if name not in names]
+    extras = [name for name in colnames if name not in names]
     if extras and extra == "error":
         raise InputError(
             f"column(s) not in the catalog schema: {', '.join(extras)} "
             "(pass extra='keep' to keep them)"
         )
-    catalog = QTable(meta=copy.deepcopy(dict(table.meta)))
+    length = len(table) if isinstance(table, Table) else (lengths.pop() if lengths else 0)
+    columns = []
     for column in schema:
-        if column.name not in table.colnames:  # optional, and the table predates it
-            catalog[column.name] = np.full(len(table), np.nan, dtype=column.dtype) * (column.unit or 1)
-            catalog[column.name].info.description = column.description
-            continue
-        catalog[column.name] = _conform_column(table[column.name], column)
+        if column.name not in colnames:  # optional, and the table predates it
+            columns.append(np.full(length, np.nan, dtype=column.dtype) * (column.unit or 1))
+        else:
+            columns.append(_conform_column(table[column.name], column))
+    # one constructor for all columns: adding them one by one costs more than the catalog's numbers
+    catalog = QTable(columns + [copy.deepcopy(table[name]) for name in extras], names=names + extras,
+                     meta=copy.deepcopy(dict(meta)), copy=False)
+    for column in schema:
         catalog[column.name].info.description = column.description
-    for name in extras:
-        catalog[name] = copy.deepcopy(table[name])
     return catalog
 
 

@@ -204,6 +204,22 @@ def test_conform_gives_the_schema_and_leaves_the_input_alone():
     assert table.meta["parameters"]["nsigma"] == 3.0  # meta copied, deeply
 
 
+def test_conform_takes_the_columns_by_name_as_well_as_a_table():
+    table = sample_regions()
+    columns = {name: table[name] for name in reversed(table.colnames)}
+    regions = catalog.conform(columns)
+    assert_schema(regions)
+    assert_same_values(regions, sample_regions())
+    assert regions.meta == {}
+    for column in REGION_COLUMNS:
+        assert regions[column.name].info.description == column.description
+    columns["x"] = columns["x"][:2]
+    with pytest.raises(InputError, match="different lengths"):
+        catalog.conform(columns)
+    with pytest.raises(InputError, match="mapping of columns, got list"):
+        catalog.conform([table])
+
+
 def test_conform_puts_columns_in_schema_order():
     table = sample_regions()
     shuffled = table[list(reversed(table.colnames))]

@@ -239,19 +239,21 @@ def find_star_forming_regions(
                           float(psf_fwhm), knots.contrast, knots.light_significance)
         if segments is None:
             return nothing("no knot of light or color was found", maps)
-        table = _measure_knots(planes, segments, origin, deblended, knots, galaxy_segments, psf_fwhm)
-        features = knot_features(table, kind, psf_fwhm)
+        # the columns by name: the catalog is built once, from the rows that are kept
+        rows = _measure_knots(planes, segments, origin, deblended, knots, galaxy_segments, psf_fwhm)
+        features = knot_features(rows, kind, psf_fwhm)
     else:
-        table, maps = _color_regions(planes, galaxy_mask, galaxy_segments, psf_fwhm, params)
-        if table is None:
+        rows, maps = _color_regions(planes, galaxy_mask, galaxy_segments, psf_fwhm, params)
+        if rows is None:
             return nothing("no region is bluer than its disk", maps)
-        features = score_features(table, psf_fwhm)
-    table["score"] = calibration(features) if len(table) else np.zeros(0)
-    keep = np.asarray(table["score"]) >= params.min_score
+        features = score_features(rows, psf_fwhm)
+    score = calibration(features) if len(features) else np.zeros(0)
+    keep = score >= params.min_score
     if params.candidates == "light+color" and params.merge_radius > 0:
-        keep &= ~merged_candidates(u.Quantity(table["x"]).value, u.Quantity(table["y"]).value,
-                                   np.asarray(table["score"]), params.merge_radius * psf_fwhm)
-    table = conform(table[keep])
+        keep &= ~merged_candidates(u.Quantity(rows["x"]).value, u.Quantity(rows["y"]).value, score,
+                                   params.merge_radius * psf_fwhm)
+    rows["score"] = score
+    table = conform(rows[keep] if isinstance(rows, QTable) else {name: values[keep] for name, values in rows.items()})
     table.meta.update(meta)
     if len(table) == 0:
         return nothing(f"no region scores {params.min_score} or more", maps)
@@ -369,36 +371,28 @@ def _sky_positions(planes: ColorPlanes, x: np.ndarray, y: np.ndarray) -> tuple[n
 
 
 def _measure_knots(planes: ColorPlanes, segments: SegmentationImage, origin: np.ndarray, deblended: np.ndarray,
-                   knots: Any, galaxy_segments: SegmentationImage, psf_fwhm: float) -> QTable:
-    """The catalog rows of light-and-color candidates (score still 0)."""
+                   knots: Any, galaxy_segments: SegmentationImage, psf_fwhm: float) -> dict[str, Any]:
+    """The catalog columns, by name, of light-and-color candidates (score still 0)."""
     values = measure_candidates(segments, knots, galaxy_segments, planes.mask, psf_fwhm)
     labels = segments.labels
     x, y = values["x"], values["y"]
     flags = _flags(segments, galaxy_segments, planes.mask, values["r_gal"] < psf_fwhm,
                    values["b_err"] > values["blue_excess"], deblended=deblended)
     ra, dec = _sky_positions(planes, x, y)
-    table = QTable()
-    table["id"] = np.asarray(labels, dtype=np.int64)
-    table["galaxy_id"] = values["galaxy_id"].astype(np.int64)
-    table["source"] = np.asarray([planes.source] * len(labels), dtype=str)
-    table["x"] = x * u.pix
-    table["y"] = y * u.pix
-    table["ra"] = ra * u.deg
-    table["dec"] = dec * u.deg
-    table["area"] = values["area"] * u.pix ** 2
-    table["r_gal"] = values["r_gal"] * u.pix
+    columns = {"id": np.asarray(labels, dtype=np.int64), "galaxy_id": values["galaxy_id"].astype(np.int64),
+               "source": np.asarray([planes.source] * len(labels), dtype=str),
+               "x": x * u.pix, "y": y * u.pix, "ra": ra * u.deg, "dec": dec * u.deg,
+               "area": values["area"] * u.pix ** 2, "r_gal": values["r_gal"] * u.pix}
     for name in ("flux_fraction", "r_gal_norm", "a_mean", "a_err", "b_mean", "b_err", "blue_excess", "significance",
                  "a_excess", "mirror_blue_excess", "mirror_a_excess", "light_significance", "contrast", "size_psf",
                  "elongation"):
-        table[name] = values[name]
+        columns[name] = values[name]
     if planes.color == "none":  # no color was searched: the color columns say so
         for name in ("a_mean", "a_err", "b_mean", "b_err", "blue_excess", "significance", "a_excess",
                      "mirror_blue_excess", "mirror_a_excess"):
-            table[name] = np.full(len(labels), np.nan)
-    table["origin"] = np.asarray(origin, dtype=np.int32)
-    table["score"] = np.zeros(len(labels))
-    table["flags"] = flags
-    return table
+            columns[name] = np.full(len(labels), np.nan)
+    columns.update(origin=np.asarray(origin, dtype=np.int32), score=np.zeros(len(labels)), flags=flags)
+    return columns
 
 
 def _color_regions(planes: ColorPlanes, galaxy_mask: np.ndarray, galaxy_segments: SegmentationImage,

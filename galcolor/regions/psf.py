@@ -69,7 +69,9 @@ def psf_fwhm_pixels(header: Any = None, wcs: WCS | None = None, *,
                 wcs = None
     if wcs is None or not wcs.has_celestial:
         return seeing / SDSS_PIXEL_SCALE_ARCSEC
-    scale_arcsec = float(np.mean(proj_plane_pixel_scales(wcs.celestial))) * 3600.0
+    # .celestial copies the WCS: not needed when it has only the two sky axes
+    celestial = wcs if wcs.naxis == 2 and (wcs.wcs.lng, wcs.wcs.lat) == (0, 1) else wcs.celestial
+    scale_arcsec = float(np.mean(proj_plane_pixel_scales(celestial))) * 3600.0
     return seeing / scale_arcsec
 
 
