@@ -332,3 +332,54 @@ def test_a_knot_is_measured_against_the_color_at_its_point_symmetric_counterpart
     smooth = _find(_cutout(_graded_galaxy(knot, None)), "true", galaxy_model="smooth")
     distance, row = _nearest(smooth, *knot)
     assert smooth["mirror_blue_excess"][row] == smooth["blue_excess"][row]
+
+
+def _armed_galaxy(knot: tuple[float, float]) -> np.ndarray:
+    """A reddish disk with a one-sided arm (y = 57.5, x = 50 to 70) and a blue knot on it, the arm's only peak."""
+    size, sigma = 96, 3.5 / 2.3548
+    y, x = np.mgrid[:size, :size].astype(np.float64)
+    r = np.hypot(x - 47.5, y - 47.5)
+    light = 0.3 * np.exp(-r / 14.0) + 0.4 * np.exp(-r / 2.5)
+    along = np.clip(x, 50.0, 70.0)  # the ridge runs at constant height
+    arm = 0.06 * np.exp(-((x - along) ** 2 + (y - 57.5) ** 2) / (2 * sigma ** 2))
+    blob = 0.1 * np.exp(-((x - knot[0]) ** 2 + (y - knot[1]) ** 2) / (2 * sigma ** 2))
+    rgb = (light + arm)[..., None] * np.array([1.15, 1.0, 0.8]) + blob[..., None] * np.array([0.6, 0.8, 1.3])
+    rgb = rgb + 0.003 * np.random.default_rng(0).normal(size=rgb.shape)
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+
+
+def test_a_knot_on_an_arm_is_measured_in_its_core_not_along_the_arm() -> None:
+    # The knot is the arm's only peak, so no threshold splits it from the
+    # arm: the segment of light is the whole arm. Measured over the segment,
+    # the candidate sits mid-arm with the arm's color; in its core, 1 PSF
+    # FWHM around the peak, it is the knot.
+    knot = (62.0, 57.5)
+    cored = _find(_cutout(_armed_galaxy(knot)), "true")
+    distance, row = _nearest(cored, *knot)
+    assert distance < 1.0
+    assert u.Quantity(cored["area"][row]).value <= np.pi * 3.5 ** 2 + 1
+    whole = _find(_cutout(_armed_galaxy(knot)), "true", core_radius=0.0)
+    far, whole_row = _nearest(whole, *knot)
+    assert far > 3.0
+    assert u.Quantity(whole["area"][whole_row]).value > 2 * u.Quantity(cored["area"][row]).value
+    # the arm's color dilutes the knot's: 1.5 b* units bluer than the disk against 2.8 in the core
+    assert cored["blue_excess"][row] > 1.5 * whole["blue_excess"][whole_row] > 0
+
+
+def test_a_segment_splits_at_peaks_that_rise_above_the_noise_only() -> None:
+    from photutils.segmentation import SegmentationImage
+
+    from galcolor.regions.candidates import _split_knots
+
+    y, x = np.mgrid[:40, :60].astype(np.float64)
+    sigma = 3.0
+    # two knots 3 sigma apart: the contrast dips by a third between them
+    contrast = sum(np.exp(-((x - x0) ** 2 + (y - 20.0) ** 2) / (2 * sigma ** 2)) for x0 in (25.5, 34.5))
+    segments = SegmentationImage((contrast > 0.2).astype(np.int32))
+    assert segments.n_labels == 1
+    pieces, split = _split_knots(segments, contrast, np.full(contrast.shape, 0.01), 3.0, 5)
+    assert pieces.n_labels == 2 and split == {1, 2}
+    assert {int(pieces.data[20, 25]), int(pieces.data[20, 35])} == {1, 2}
+    # a dip of a third is not 3 noise when the noise is 0.15: one knot
+    same, none = _split_knots(segments, contrast, np.full(contrast.shape, 0.15), 3.0, 5)
+    assert same.n_labels == 1 and none == set()

@@ -23,6 +23,8 @@ import numpy as np
 from photutils.segmentation import SegmentationImage, SourceCatalog, detect_sources
 from photutils.utils import NoDetectionsWarning
 from scipy import ndimage
+from skimage.morphology import local_maxima, reconstruction
+from skimage.segmentation import watershed
 
 from ..color import lightness_to_luminance
 from .galaxy import host_galaxies
@@ -291,6 +293,72 @@ def _light_detection(maps: KnotMaps, params: RegionParameters) -> np.ndarray:
         return np.where(maps.light_significance >= params.light_n_sigma, _relative_contrast(maps), 0.0)
 
 
+def _split_knots(segments: SegmentationImage, contrast: np.ndarray, noise: np.ndarray, n_sigma: float,
+                 min_area: int) -> tuple[SegmentationImage, set[int]]:
+    """Segments split at each peak of ``contrast`` that rises ``n_sigma`` ``noise`` above its saddles.
+
+    Two knots 1.5-2.5 PSF FWHM apart, seen in a contrast already smoothed
+    by the PSF, dip by a few per cent between them: above the levels that
+    :func:`~galcolor.regions.segments.deblend` resolves, yet a dip many
+    times the noise. Each peak whose height over the highest saddle to a
+    higher peak (its dynamic: the regional maxima of the morphological
+    reconstruction of the contrast lowered by that height,
+    :func:`skimage.morphology.reconstruction`) is at least ``n_sigma``
+    times the segment's median ``noise`` seeds a
+    watershed of the segment (:func:`skimage.segmentation.watershed` on the
+    negative contrast); a segment stays whole when a piece would have
+    fewer than ``min_area`` pixels. Returns the segments and the labels of
+    the pieces of every split segment.
+    """
+    data = segments.data.copy()
+    next_label = int(data.max()) + 1
+    split: set[int] = set()
+    for label, box in zip(segments.labels, segments.slices):
+        inside = segments.data[box] == label
+        if np.count_nonzero(inside) < 2 * min_area:
+            continue
+        values = np.where(inside & np.isfinite(contrast[box]), contrast[box], 0.0)
+        if np.count_nonzero((ndimage.maximum_filter(values, size=3) == values) & inside) < 2:
+            continue  # a single peak (a plateau counts as many): nothing to split
+        height = n_sigma * float(np.median(noise[box][inside]))
+        # the regional maxima of the contrast lowered by ``height`` and rebuilt under it: one per peak of that dynamic
+        # (equal peaks joined by a shallower dip are one plateau there, one knot)
+        rebuilt = reconstruction(values - height, values, method="dilation")
+        markers, count = ndimage.label(local_maxima(rebuilt, connectivity=2, allow_borders=True) & inside,
+                                       structure=np.ones((3, 3)))
+        if count < 2:
+            continue
+        pieces = watershed(-values, markers, mask=inside)
+        if np.bincount(pieces.ravel(), minlength=count + 1)[1:].min() < min_area:
+            continue
+        region = data[box]
+        split.add(int(label))
+        for piece in range(2, count + 1):
+            region[pieces == piece] = next_label
+            split.add(next_label)
+            next_label += 1
+    return (SegmentationImage(data) if split else segments), split
+
+
+def _cores(segments: SegmentationImage, contrast: np.ndarray, radius: float) -> SegmentationImage:
+    """Each segment cut to its pixels within ``radius`` of its peak of ``contrast`` (labels kept).
+
+    A knot on a ridge of the contrast (an arm, a bar, the disk beside the
+    nucleus) that is the ridge's only peak does not come apart from it at
+    any threshold, so deblending leaves it in a segment many PSFs long:
+    its centroid and mean color would be the ridge's. The core around the
+    peak is where a compact knot is, whatever the segment's extent.
+    """
+    data = segments.data.copy()
+    values = np.where(np.isfinite(contrast), contrast, -np.inf)
+    for label, box in zip(segments.labels, segments.slices):
+        inside = segments.data[box] == label
+        peak = np.unravel_index(np.argmax(np.where(inside, values[box], -np.inf)), inside.shape)
+        rows, cols = np.ogrid[:inside.shape[0], :inside.shape[1]]
+        data[box][inside & (np.hypot(rows - peak[0], cols - peak[1]) > radius)] = 0
+    return SegmentationImage(data)
+
+
 def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: float, params: RegionParameters,
                     use_color: bool = True) -> tuple[SegmentationImage | None, np.ndarray, np.ndarray, KnotMaps]:
     """Candidate knots: segments of the light contrast, deblended, plus blue patches the light missed.
@@ -314,7 +382,14 @@ def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: floa
         light, pieces = deblend(np.nan_to_num(maps.contrast), light, min_area, n_levels=params.deblend_levels,
                                 contrast=params.deblend_contrast)
         split = {int(label) for label in light.labels[pieces]}
-    data = np.zeros(galaxy_mask.shape, dtype=np.int32) if light is None else light.data.astype(np.int32)
+        if params.split_peaks:
+            light, peaks_split = _split_knots(light, maps.contrast, maps.light_noise, params.light_n_sigma, min_area)
+            split |= peaks_split
+    # the segments of light before their cores: a blue patch within one is that knot's color, not a candidate
+    whole = np.zeros(galaxy_mask.shape, dtype=np.int32) if light is None else light.data.astype(np.int32)
+    if light is not None and params.core_radius > 0:
+        light = _cores(light, maps.contrast, params.core_radius * psf_fwhm)
+    data = whole.copy() if light is None else light.data.astype(np.int32)
     origin = {int(label): ORIGIN_LIGHT for label in np.unique(data) if label}
     if use_color and planes.color != "none":
         blue = _segments(maps.blue_significance, params.min_significance, min_area, maps.valid)
@@ -322,12 +397,12 @@ def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: floa
             next_label = int(data.max()) + 1
             for label, box in zip(blue.labels, blue.slices):
                 inside = blue.data[box] == label
-                overlap = data[box][inside]
+                overlap = whole[box][inside]
                 if (overlap > 0).mean() >= 0.5:  # mostly a light candidate: that one is blue too
                     for hit in np.unique(overlap[overlap > 0]):
                         origin[int(hit)] |= ORIGIN_COLOR
                     continue
-                own = inside & (data[box] == 0)
+                own = inside & (whole[box] == 0)
                 if own.sum() < min_area:
                     continue
                 data[box][own] = next_label

@@ -54,6 +54,13 @@ class RegionParameters:
         highest-scoring one stays in the catalog (``candidates="light+color"``):
         at the PSF's resolution they are one knot, as the region benchmark
         counts blends. 0 keeps every candidate.
+    core_radius : float
+        A candidate of the light is the core of its segment: the pixels
+        within this many PSF FWHM of the segment's peak of contrast, where
+        every measurement (position, light, color) is made
+        (``candidates="light+color"``). A compact knot lies within it,
+        however far the segment it sits in reaches along an arm or the
+        disk; 0 measures whole segments.
     galaxies : {"central", "all"}
         Analyse the galaxy at (or nearest) the centre, or every galaxy in
         the frame (wide fields).
@@ -146,10 +153,13 @@ class RegionParameters:
     deblend_levels : int
         photutils deblending levels (regions and neighbors).
     split_peaks : bool
-        Split deblended regions further at the local maxima of their
-        lightness contrast, smoothed by a Gaussian of ``peak_smoothing``
-        FWHM, at least ``peak_separation`` FWHM apart and with at least
-        ``peak_min_ratio`` of the region's brightest peak.
+        Split deblended regions further at the peaks of their lightness
+        contrast. ``candidates="light+color"``: at every peak that rises
+        ``light_n_sigma`` times the noise above its saddles to higher
+        peaks. ``candidates="color"``: at the local maxima of the contrast,
+        smoothed by a Gaussian of ``peak_smoothing`` FWHM, at least
+        ``peak_separation`` FWHM apart and with at least ``peak_min_ratio``
+        of the region's brightest peak.
     peak_smoothing, peak_separation, peak_min_ratio : float
 
     Examples
@@ -170,6 +180,7 @@ class RegionParameters:
     min_area: int = 5
     min_score: float = 0.5
     merge_radius: float = 1.5
+    core_radius: float = 1.0
     galaxies: str = "central"
     psf_fwhm: float | None = None
     psf_from_stars: bool = True
@@ -215,6 +226,8 @@ class RegionParameters:
             raise InputError(f"min_score must be in [0, 1], got {self.min_score}")
         if not (self.merge_radius >= 0.0 and math.isfinite(self.merge_radius)):
             raise InputError(f"merge_radius must be >= 0 PSF FWHM, got {self.merge_radius}")
+        if not (self.core_radius >= 0.0 and math.isfinite(self.core_radius)):
+            raise InputError(f"core_radius must be >= 0 PSF FWHM, got {self.core_radius}")
         if self.psf_fwhm is not None and not (self.psf_fwhm > 0 and math.isfinite(self.psf_fwhm)):
             raise InputError(f"psf_fwhm must be a positive number of pixels, got {self.psf_fwhm}")
         if self.profile_sectors < 1 or self.disk_iterations < 1 or self.deblend_levels < 1:
