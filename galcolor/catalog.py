@@ -124,7 +124,8 @@ REGION_COLUMNS: tuple[CatalogColumn, ...] = (
     CatalogColumn(
         "dec", _FLOAT64, u.deg, "ICRS declination of the centroid (NaN when the image has no WCS)."
     ),
-    CatalogColumn("area", _FLOAT64, u.pix**2, "Area of the region's segment."),
+    CatalogColumn("area", _FLOAT64, u.pix**2, "Area of the segment the region was found in (of a knot of light, "
+                  "the whole segment of light, beyond the core where it is measured)."),
     CatalogColumn(
         "flux_fraction",
         _FLOAT64,
@@ -182,9 +183,11 @@ REGION_COLUMNS: tuple[CatalogColumn, ...] = (
         "contrast", _FLOAT64, None, "Peak of the region's luminance over the smooth galaxy model beneath it, minus 1."
     ),
     CatalogColumn(
-        "size_psf", _FLOAT64, None, "FWHM of the region's light (second moments of its contrast) over the PSF FWHM."
+        "size_psf", _FLOAT64, None, "FWHM of the light of the segment the region was found in (second moments of its "
+        "contrast) over the PSF FWHM."
     ),
-    CatalogColumn("elongation", _FLOAT64, None, "Major over minor axis of the region's light (1 = round)."),
+    CatalogColumn("elongation", _FLOAT64, None,
+                  "Major over minor axis of the light of the segment the region was found in (1 = round)."),
     CatalogColumn(
         "origin", _INT32, None, "How the candidate was found (bits): 1 knot in the light, 2 blue patch in the color."
     ),

@@ -360,14 +360,17 @@ def _cores(segments: SegmentationImage, contrast: np.ndarray, radius: float) -> 
 
 
 def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: float, params: RegionParameters,
-                    use_color: bool = True) -> tuple[SegmentationImage | None, np.ndarray, np.ndarray, KnotMaps]:
+                    use_color: bool = True
+                    ) -> tuple[SegmentationImage | None, np.ndarray, np.ndarray, KnotMaps, SegmentationImage | None]:
     """Candidate knots: segments of the light contrast, deblended, plus blue patches the light missed.
 
-    Returns the segmentation (None when there is no candidate), the
+    Returns the segmentation (None when there is no candidate; a knot of
+    light is the core of its segment, ``params.core_radius``), the
     ``origin`` bits of each label (:data:`ORIGIN_LIGHT`, :data:`ORIGIN_COLOR`),
     whether each label is one of several knots deblended from one segment of
-    the light, and the maps, computed with the candidates left out of the galaxy model
-    and the disk color.
+    the light, the maps, computed with the candidates left out of the galaxy model
+    and the disk color, and the segments the candidates were found in (the
+    whole segment of light of each core; same labels).
     """
     min_area = params.min_area
     maps = knot_maps(planes, galaxy_mask, psf_fwhm, params)
@@ -409,10 +412,11 @@ def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: floa
                 origin[next_label] = ORIGIN_COLOR
                 next_label += 1
     if not origin:
-        return None, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=bool), maps
+        return None, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=bool), maps, None
     segments = SegmentationImage(data)
+    parents = SegmentationImage(np.where(whole > 0, whole, data))
     return (segments, np.asarray([origin[int(label)] for label in segments.labels], dtype=np.int32),
-            np.isin(segments.labels, list(split)), maps)
+            np.isin(segments.labels, list(split)), maps, parents)
 
 
 def _galaxy_light(luminance: np.ndarray, segment: np.ndarray, mask: np.ndarray) -> tuple[float, float, float, float]:
@@ -435,8 +439,15 @@ def _galaxy_light(luminance: np.ndarray, segment: np.ndarray, mask: np.ndarray) 
 
 
 def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segments: SegmentationImage,
-                       mask: np.ndarray, psf_fwhm: float) -> dict[str, np.ndarray]:
+                       mask: np.ndarray, psf_fwhm: float,
+                       parents: SegmentationImage | None = None) -> dict[str, np.ndarray]:
     """The light and color measurements of each candidate, by column name (one value per label).
+
+    The shape of the light (``area``, ``size_psf``, ``elongation``) is
+    measured over the segment each candidate was found in (``parents``,
+    same labels; default ``segments``): a knot alone in its segment fills
+    it, a knot on an arm has the arm's extent. Everything else over
+    ``segments``, the candidates' cores.
 
     Light: centroid of the positive contrast, area, ``light_significance``
     (peak), ``contrast`` (peak contrast over the galaxy model there),
@@ -459,14 +470,15 @@ def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segme
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         light = SourceCatalog(positive + 1e-12, segments)
+        shape = light if parents is None else SourceCatalog(positive + 1e-12, parents)
     x = np.asarray(light.x_centroid, dtype=np.float64)
     y = np.asarray(light.y_centroid, dtype=np.float64)
-    area = np.asarray(light.area.value, dtype=np.float64)
     flux = np.asarray(light.segment_flux, dtype=np.float64)
-    second = np.asarray(light.semimajor_axis.value, dtype=np.float64) ** 2 \
-        + np.asarray(light.semiminor_axis.value, dtype=np.float64) ** 2
+    area = np.asarray(shape.area.value, dtype=np.float64)
+    second = np.asarray(shape.semimajor_axis.value, dtype=np.float64) ** 2 \
+        + np.asarray(shape.semiminor_axis.value, dtype=np.float64) ** 2
     size_psf = FWHM_PER_SIGMA * np.sqrt(np.clip(second / 2.0, 0.0, None)) / psf_fwhm
-    elongation = np.nan_to_num(np.asarray(light.elongation.value, dtype=np.float64), nan=1.0)
+    elongation = np.nan_to_num(np.asarray(shape.elongation.value, dtype=np.float64), nan=1.0)
 
     inside = data > 0
     position = np.searchsorted(labels, data[inside])  # labels are sorted

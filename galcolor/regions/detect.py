@@ -231,7 +231,7 @@ def find_star_forming_regions(
         maps = RegionMaps(galaxy_mask, galaxy_segments, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing(f"no galaxy pixel reaches L = {params.min_lightness}", maps)
     if params.candidates == "light+color":
-        segments, origin, deblended, knots = find_candidates(planes, galaxy_mask, psf_fwhm, params,
+        segments, origin, deblended, knots, parents = find_candidates(planes, galaxy_mask, psf_fwhm, params,
                                                              use_color=kind != "lightness")
         excess = np.where(knots.valid, knots.disk_b - knots.b_psf, np.nan)
         disk_b = np.where(knots.valid, knots.disk_b, np.nan)
@@ -240,7 +240,7 @@ def find_star_forming_regions(
         if segments is None:
             return nothing("no knot of light or color was found", maps)
         # the columns by name: the catalog is built once, from the rows that are kept
-        rows = _measure_knots(planes, segments, origin, deblended, knots, galaxy_segments, psf_fwhm)
+        rows = _measure_knots(planes, segments, origin, deblended, knots, galaxy_segments, psf_fwhm, parents)
         features = knot_features(rows, kind, psf_fwhm)
     else:
         rows, maps = _color_regions(planes, galaxy_mask, galaxy_segments, psf_fwhm, params)
@@ -371,9 +371,10 @@ def _sky_positions(planes: ColorPlanes, x: np.ndarray, y: np.ndarray) -> tuple[n
 
 
 def _measure_knots(planes: ColorPlanes, segments: SegmentationImage, origin: np.ndarray, deblended: np.ndarray,
-                   knots: Any, galaxy_segments: SegmentationImage, psf_fwhm: float) -> dict[str, Any]:
+                   knots: Any, galaxy_segments: SegmentationImage, psf_fwhm: float,
+                   parents: SegmentationImage | None = None) -> dict[str, Any]:
     """The catalog columns, by name, of light-and-color candidates (score still 0)."""
-    values = measure_candidates(segments, knots, galaxy_segments, planes.mask, psf_fwhm)
+    values = measure_candidates(segments, knots, galaxy_segments, planes.mask, psf_fwhm, parents)
     labels = segments.labels
     x, y = values["x"], values["y"]
     flags = _flags(segments, galaxy_segments, planes.mask, values["r_gal"] < psf_fwhm,
