@@ -366,12 +366,12 @@ def conform(table: Table | Mapping[str, Any], *, extra: Literal["error", "keep"]
     (<Quantity [28.6479] deg>, Unit("pix"), dtype('int64'))
     """
     if isinstance(table, Table):
-        colnames, meta = table.colnames, table.meta
+        colnames, meta, length = table.colnames, table.meta, len(table)
     elif isinstance(table, Mapping):
-        colnames, meta = list(table), {}
         lengths = {len(np.atleast_1d(values)) for values in table.values()}
         if len(lengths) > 1:
             raise InputError(f"the columns have different lengths: {sorted(lengths)}")
+        colnames, meta, length = list(table), {}, (lengths.pop() if lengths else 0)
     else:
         raise InputError(f"expected an astropy Table or QTable or a mapping of columns, got {type(table).__name__}")
     if extra not in ("error", "keep"):
@@ -386,7 +386,6 @@ def conform(table: Table | Mapping[str, Any], *, extra: Literal["error", "keep"]
             f"column(s) not in the catalog schema: {', '.join(extras)} "
             "(pass extra='keep' to keep them)"
         )
-    length = len(table) if isinstance(table, Table) else (lengths.pop() if lengths else 0)
     columns = []
     for column in schema:
         if column.name not in colnames:  # optional, and the table predates it

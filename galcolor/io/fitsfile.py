@@ -27,7 +27,7 @@ from .bands import (
 from .cutout import Cutout
 from .stretch import AsinhStretch, StretchLike, apply_stretch, resolve_stretch, sky_statistics, stretch_meta
 
-__all__ = ["load_fits", "load_hdus", "FITS_SUFFIXES", "max_pixels"]
+__all__ = ["load_fits", "load_hdus", "FITS_SUFFIXES", "max_pixels", "sky_axes"]
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts")
 #: The most HDUs galcolor reads from one FITS file.
@@ -457,5 +457,21 @@ def _celestial_wcs(header: fits.Header, source: str, notes: list[str]) -> WCS | 
         return None
     if not wcs.has_celestial:
         return None
-    # .celestial builds a second WCS: skip it when the header has only the two sky axes, in order
+    return sky_axes(wcs)
+
+
+def sky_axes(wcs: WCS) -> WCS:
+    """The celestial part of a WCS that has one: ``wcs`` itself when it has only the two sky axes, in order.
+
+    ``WCS.celestial`` builds a new WCS (a deep copy) every time; a plain
+    two-axis sky WCS needs none.
+
+    Examples
+    --------
+    >>> from astropy.wcs import WCS
+    >>> sky = WCS(naxis=2)
+    >>> sky.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> sky_axes(sky) is sky
+    True
+    """
     return wcs if wcs.naxis == 2 and (wcs.wcs.lng, wcs.wcs.lat) == (0, 1) else wcs.celestial

@@ -24,13 +24,12 @@ from photutils.segmentation import SegmentationImage, SourceCatalog, detect_sour
 from photutils.utils import NoDetectionsWarning
 from scipy import ndimage
 from skimage.morphology import local_maxima, reconstruction
-from skimage.segmentation import watershed
 
 from ..color import lightness_to_luminance
 from .galaxy import host_galaxies
 from .parameters import RegionParameters
 from .planes import FWHM_PER_SIGMA, ColorPlanes, gaussian_kernel_norm, noise_by_lightness, smooth, smooth_many
-from .segments import deblend
+from .segments import splittable_labels, deblend, split_at_markers
 
 __all__ = ["KnotMaps", "knot_maps", "find_candidates", "measure_candidates", "ORIGIN_LIGHT", "ORIGIN_COLOR"]
 
@@ -310,34 +309,20 @@ def _split_knots(segments: SegmentationImage, contrast: np.ndarray, noise: np.nd
     fewer than ``min_area`` pixels. Returns the segments and the labels of
     the pieces of every split segment.
     """
-    data = segments.data.copy()
-    next_label = int(data.max()) + 1
-    split: set[int] = set()
-    for label, box in zip(segments.labels, segments.slices):
-        inside = segments.data[box] == label
-        if np.count_nonzero(inside) < 2 * min_area:
-            continue
-        values = np.where(inside & np.isfinite(contrast[box]), contrast[box], 0.0)
-        if np.count_nonzero((ndimage.maximum_filter(values, size=3) == values) & inside) < 2:
-            continue  # a single peak (a plateau counts as many): nothing to split
+    filled = np.where(np.isfinite(contrast), contrast, 0.0)
+
+    def markers_of(values: np.ndarray, inside: np.ndarray,
+                   box: tuple[slice, slice]) -> tuple[np.ndarray, int]:
         height = n_sigma * float(np.median(noise[box][inside]))
         # the regional maxima of the contrast lowered by ``height`` and rebuilt under it: one per peak of that dynamic
         # (equal peaks joined by a shallower dip are one plateau there, one knot)
         rebuilt = reconstruction(values - height, values, method="dilation")
-        markers, count = ndimage.label(local_maxima(rebuilt, connectivity=2, allow_borders=True) & inside,
-                                       structure=np.ones((3, 3)))
-        if count < 2:
-            continue
-        pieces = watershed(-values, markers, mask=inside)
-        if np.bincount(pieces.ravel(), minlength=count + 1)[1:].min() < min_area:
-            continue
-        region = data[box]
-        split.add(int(label))
-        for piece in range(2, count + 1):
-            region[pieces == piece] = next_label
-            split.add(next_label)
-            next_label += 1
-    return (SegmentationImage(data) if split else segments), split
+        return ndimage.label(local_maxima(rebuilt, connectivity=2, allow_borders=True) & inside,
+                             structure=np.ones((3, 3)))
+
+    # a segment with a single regional maximum never splits (deblend's test)
+    labels = splittable_labels(filled, segments, min_area)
+    return split_at_markers(segments, filled, markers_of, min_area, labels=labels)
 
 
 def _cores(segments: SegmentationImage, contrast: np.ndarray, radius: float) -> SegmentationImage:
@@ -414,7 +399,9 @@ def find_candidates(planes: ColorPlanes, galaxy_mask: np.ndarray, psf_fwhm: floa
     if not origin:
         return None, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=bool), maps, None
     segments = SegmentationImage(data)
-    parents = SegmentationImage(np.where(whole > 0, whole, data))
+    # without cores, the candidates are their segments
+    parents = segments if light is None or params.core_radius <= 0 \
+        else SegmentationImage(np.where(whole > 0, whole, data))
     return (segments, np.asarray([origin[int(label)] for label in segments.labels], dtype=np.int32),
             np.isin(segments.labels, list(split)), maps, parents)
 
@@ -470,7 +457,7 @@ def measure_candidates(segments: SegmentationImage, maps: KnotMaps, galaxy_segme
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         light = SourceCatalog(positive + 1e-12, segments)
-        shape = light if parents is None else SourceCatalog(positive + 1e-12, parents)
+        shape = light if parents is None or parents is segments else SourceCatalog(positive + 1e-12, parents)
     x = np.asarray(light.x_centroid, dtype=np.float64)
     y = np.asarray(light.y_centroid, dtype=np.float64)
     flux = np.asarray(light.segment_flux, dtype=np.float64)

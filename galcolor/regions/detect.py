@@ -18,13 +18,13 @@ from photutils.segmentation import SegmentationImage, SourceCatalog, detect_sour
 from photutils.utils import NoDetectionsWarning
 from scipy import ndimage
 from skimage.feature import peak_local_max
-from skimage.segmentation import watershed
 
 from .._version import __version__
 from ..catalog import RegionFlag, conform, empty_table
 from ..colorization import Colorization
 from ..exceptions import GalcolorWarning, InputError
 from ..io import Cutout
+from ..io.fitsfile import sky_axes
 from .candidates import ORIGIN_COLOR, find_candidates, measure_candidates
 from .classifier import RegionClassifier, knot_features, load_region_classifier
 from .disk import disk_maps
@@ -33,7 +33,7 @@ from .parameters import RegionParameters
 from .planes import FWHM_PER_SIGMA, ColorPlanes, color_planes, smooth
 from .psf import lightness_psf_fwhm, psf_fwhm_pixels
 from .score import ScoreCalibration, load_score_calibration, score_features
-from .segments import deblend
+from .segments import deblend, split_at_markers
 
 __all__ = ["NoRegionsWarning", "UncalibratedScoreWarning", "RegionMaps", "find_star_forming_regions",
            "merged_candidates"]
@@ -364,8 +364,7 @@ def _sky_positions(planes: ColorPlanes, x: np.ndarray, y: np.ndarray) -> tuple[n
     """ICRS ra, dec in degrees of pixel positions (NaN without a celestial WCS)."""
     if planes.wcs is None or not planes.wcs.has_celestial or not len(x):
         return np.full(len(x), np.nan), np.full(len(x), np.nan)
-    wcs = planes.wcs if planes.wcs.naxis == 2 else planes.wcs.celestial  # .celestial copies the WCS
-    sky = wcs.pixel_to_world(x, y)
+    sky = sky_axes(planes.wcs).pixel_to_world(x, y)
     sky = sky.icrs if hasattr(sky, "icrs") else sky
     return np.asarray(sky.ra.deg, dtype=np.float64), np.asarray(sky.dec.deg, dtype=np.float64)
 
@@ -438,29 +437,19 @@ def _split_peaks(segments: SegmentationImage, contrast: np.ndarray, psf_fwhm: fl
     sigma = params.peak_smoothing * psf_fwhm / FWHM_PER_SIGMA
     smoothed = ndimage.gaussian_filter(contrast, sigma) if sigma > 0 else contrast
     distance = max(1, int(round(params.peak_separation * psf_fwhm)))
-    data = segments.data.copy()
-    next_label = int(data.max()) + 1
-    for label, box in zip(segments.labels, segments.slices):
-        inside = segments.data[box] == label
-        values = np.where(inside, smoothed[box], 0.0)
+
+    def markers_of(values: np.ndarray, inside: np.ndarray,
+                   box: tuple[slice, slice]) -> tuple[np.ndarray, int]:
         peaks = peak_local_max(values, min_distance=distance, labels=inside.astype(np.int32),
                                exclude_border=False)
-        if len(peaks) < 2:
-            continue
-        heights = values[tuple(peaks.T)]
-        peaks = peaks[heights >= params.peak_min_ratio * heights.max()]
-        if len(peaks) < 2:
-            continue
+        if len(peaks) >= 2:
+            heights = values[tuple(peaks.T)]
+            peaks = peaks[heights >= params.peak_min_ratio * heights.max()]
         markers = np.zeros(inside.shape, dtype=np.int32)
         markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-        pieces = watershed(-values, markers, mask=inside)
-        if np.bincount(pieces.ravel(), minlength=len(peaks) + 1)[1:].min() < params.min_area:
-            continue
-        region = data[box]
-        for piece in range(2, len(peaks) + 1):
-            region[pieces == piece] = next_label
-            next_label += 1
-    return SegmentationImage(data) if next_label > int(segments.data.max()) + 1 else segments
+        return markers, len(peaks)
+
+    return split_at_markers(segments, smoothed, markers_of, params.min_area)[0]
 
 
 def _measure(planes: ColorPlanes, segments: SegmentationImage, parents: np.ndarray,

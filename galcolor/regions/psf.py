@@ -23,6 +23,7 @@ from photutils.utils import NoDetectionsWarning
 
 from ..color import lightness_to_gray
 from ..io.bands import SDSS_PIXEL_SCALE_ARCSEC
+from ..io.fitsfile import sky_axes
 from ..io.lupton import COMPOSITE_Q, COMPOSITE_STRETCH, SATURATED, linear_from_display, linear_from_grey
 
 __all__ = ["psf_fwhm_pixels", "frame_psf_fwhm", "lightness_psf_fwhm", "SEEING_KEYWORDS", "DEFAULT_SEEING_ARCSEC"]
@@ -69,9 +70,7 @@ def psf_fwhm_pixels(header: Any = None, wcs: WCS | None = None, *,
                 wcs = None
     if wcs is None or not wcs.has_celestial:
         return seeing / SDSS_PIXEL_SCALE_ARCSEC
-    # .celestial copies the WCS: not needed when it has only the two sky axes
-    celestial = wcs if wcs.naxis == 2 and (wcs.wcs.lng, wcs.wcs.lat) == (0, 1) else wcs.celestial
-    scale_arcsec = float(np.mean(proj_plane_pixel_scales(celestial))) * 3600.0
+    scale_arcsec = float(np.mean(proj_plane_pixel_scales(sky_axes(wcs)))) * 3600.0
     return seeing / scale_arcsec
 
 
