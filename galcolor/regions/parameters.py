@@ -57,10 +57,11 @@ class RegionParameters:
     core_radius : float
         A candidate of the light is the core of its segment: the pixels
         within this many PSF FWHM of the segment's peak of contrast, where
-        every measurement (position, light, color) is made
-        (``candidates="light+color"``). A compact knot lies within it,
-        however far the segment it sits in reaches along an arm or the
-        disk; 0 measures whole segments.
+        its position, light and color are measured
+        (``candidates="light+color"``; the shape of its light, ``area``,
+        ``size_psf`` and ``elongation``, is the whole segment's). A compact
+        knot lies within it, however far the segment it sits in reaches
+        along an arm or the disk; 0 measures whole segments.
     galaxies : {"central", "all"}
         Analyse the galaxy at (or nearest) the centre, or every galaxy in
         the frame (wide fields).
