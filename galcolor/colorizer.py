@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import datetime
 import os
 import time
@@ -57,6 +58,7 @@ from .dihedral import dihedral, dihedral_inverse
 from .geometry import SCALE_RANGE, galaxy_radius, reference_radius
 from . import models
 from .models import bundle_for_weights
+from .models.detail import DetailRefiner, refine_in_bands
 
 __all__ = ["Colorizer", "colorize", "check_colorizable", "fold_batch_norm", "tile_starts", "DEFAULT_TILE",
            "DEFAULT_OVERLAP", "MIN_SIDE"]
@@ -135,6 +137,29 @@ def _load_model(model: Any, device: torch.device) -> tuple[torch.nn.Module, str,
                          f"({', '.join(models.list_pretrained())}) nor an existing weights file")
     network = models.load_weights(path, map_location=str(device))
     return network.eval(), str(path), network.weights_info["sha256"]
+
+
+def _load_detail(detail: Any, bundle: Any, device: torch.device) -> tuple[DetailRefiner | None, str | None]:
+    """(refiner in eval mode on ``device``, its weights' sha256) for the ``detail`` option."""
+    if detail is None:
+        return None, None
+    if isinstance(detail, str) and detail == "auto":
+        refiner = None if bundle is None else bundle.detail_refiner()
+    elif isinstance(detail, DetailRefiner):
+        refiner = detail
+    elif isinstance(detail, (str, os.PathLike)):
+        if not Path(detail).is_file():
+            raise InputError(f"detail {str(detail)!r} is neither 'auto', None nor an existing weights file")
+        refiner = models.load_weights(detail)
+        if not isinstance(refiner, DetailRefiner):
+            raise InputError(f"{detail}: holds a {type(refiner).__name__}, not a DetailRefiner")
+    else:
+        raise InputError(f"detail must be 'auto', None, a weights file or a DetailRefiner, "
+                         f"got {type(detail).__name__}")
+    if refiner is None:
+        return None, None
+    info = getattr(refiner, "weights_info", {}) or {}
+    return copy.deepcopy(refiner).eval().to(device), info.get("sha256")
 
 
 def fold_batch_norm(network: torch.nn.Module) -> torch.nn.Module:
@@ -258,6 +283,15 @@ class Colorizer:
         A progress bar over the tiles of a frame that takes more than one
         batch of tiles (default True): a 6000 x 6000 frame is minutes of
         work on a CPU.
+    detail : "auto", None, path or DetailRefiner, optional
+        The full-resolution chroma path
+        (:class:`~galcolor.models.detail.DetailRefiner`): after the
+        network's ab is resampled to the cutout's own pixels, a residual ab
+        computed there from L and that ab is added, so that compact knots
+        a few pixels wide get their own color. ``"auto"`` (default): the
+        refiner shipped with these weights, when their bundle has one;
+        ``None``: the network's ab alone; or a refiner's weights file or
+        the refiner itself.
 
     Examples
     --------
@@ -285,6 +319,7 @@ class Colorizer:
         uncertainty: str = "calibrated",
         precision: str = "auto",
         progress: bool = True,
+        detail: str | os.PathLike | DetailRefiner | None = "auto",
     ) -> None:
         self.device = resolve_device(device)
         if precision not in PRECISIONS:
@@ -303,6 +338,8 @@ class Colorizer:
         self.reference_radius = (self.bundle.reference_radius if self.bundle is not None
                                  else reference_radius(network))
         self.network = fold_batch_norm(network).to(self.device, memory_format=torch.channels_last)
+        #: the full-resolution chroma path applied at the cutout's pixels (None: the network's ab alone)
+        self.detail, self.detail_sha256 = _load_detail(detail, self.bundle, self.device)
         self.stride = int(getattr(self.network, "stride", 1))
         if batch_size is None:
             batch_size = 64 if self.device.type == "cuda" else 8
@@ -527,6 +564,9 @@ class Colorizer:
             else:  # a regression head without TTA has no spread to resample
                 ab = resample(ab)
                 std = torch.zeros_like(ab)
+        if self.detail is not None:
+            lightness = torch.from_numpy(np.nan_to_num(cutout.lightness, nan=0.0).astype(np.float32))[None]
+            ab = refine_in_bands(self.detail, lightness.to(self.device), ab.to(self.device)).cpu()
         # (H, W, 2) float32 arrays: one copy each, the (2, H, W) tensor freed before the next
         ab_map = np.ascontiguousarray(ab.permute(1, 2, 0).numpy(), dtype=np.float32)
         del ab
@@ -546,6 +586,7 @@ class Colorizer:
             "uncertainty": "calibrated" if self.residual_table is not None else "spread",
             "device": str(self.device),
             "precision": self.precision,
+            "detail": (self.detail_sha256 or "in memory") if self.detail is not None else None,
             "scale": plan["scale"],
             "network_shape": list(plan["network_shape"]),
             "tiles": max(1, len(tile_starts(plan["network_shape"][0], self.tile, self.overlap))

@@ -40,6 +40,7 @@ from ..exceptions import InputError
 from ..geometry import training_galaxy_radius
 from ..uncertainty import ResidualTable, read_residual_table
 from .base import ColorizerNet
+from .detail import DetailRefiner
 from .weights import WeightsError, load_weights, sha256_of
 
 __all__ = ["WEIGHTS_DIR", "MANIFEST", "ModelBundle", "list_pretrained", "load_bundle", "bundle_for_weights",
@@ -51,7 +52,8 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 MANIFEST = "manifest.json"
 #: What a manifest lists: kind -> file name in the bundle folder.
 BUNDLE_FILES = {"weights": "weights.pt", "card": "MODEL_CARD.md", "uncertainty": "uncertainty.json",
-                "region_score": "region_score.json", "region_classifier": "region_classifier.json"}
+                "region_score": "region_score.json", "region_classifier": "region_classifier.json",
+                "detail": "detail.pt"}
 #: The kinds every bundle must have (an uncertainty table and a region
 #: calibration are measured after training, so a new bundle may lack them).
 REQUIRED_FILES = ("weights", "card")
@@ -76,7 +78,8 @@ class ModelBundle:
     manifest: dict[str, Any] = field(compare=False, repr=False)
 
     def path(self, kind: str) -> Path | None:
-        """The file of one kind (``weights``, ``card``, ``uncertainty``, ``region_score``, ``region_classifier``), None if absent."""
+        """The file of one kind (``weights``, ``card``, ``uncertainty``, ``region_score``, ``region_classifier``,
+        ``detail``), None if absent."""
         entry = self.manifest["files"].get(kind)
         return None if entry is None else self.folder / entry["path"]
 
@@ -109,6 +112,14 @@ class ModelBundle:
         """The region classifier of this model's predicted color, as stored (None: not fitted)."""
         path = self.path("region_classifier")
         return None if path is None else json.loads(path.read_text())
+
+    def detail_refiner(self, map_location: str = "cpu") -> DetailRefiner | None:
+        """The full-resolution chroma path trained on this model's ab (None: the bundle has none)."""
+        path = self.path("detail")
+        if path is None:
+            return None
+        refiner = load_weights(path, sha256=self.manifest["files"]["detail"]["sha256"], map_location=map_location)
+        return refiner
 
     def load_network(self, map_location: str = "cpu") -> ColorizerNet:
         """The network, in eval mode; ``network.bundle`` is this bundle."""

@@ -13,6 +13,7 @@ from torch import nn
 from .._atomic import atomic_write
 from ..exceptions import FileFormatError, InputError
 from .base import ColorizerNet
+from .detail import DetailRefiner
 from .registry import get_model
 
 __all__ = ["WeightsError", "save_weights", "load_weights", "sha256_of"]
@@ -31,16 +32,16 @@ def sha256_of(path: str | os.PathLike) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _unwrap(model: nn.Module) -> ColorizerNet:
+def _unwrap(model: nn.Module) -> ColorizerNet | DetailRefiner:
     # torch.compile wraps the model in an OptimizedModule (._orig_mod), DDP
     # in a DistributedDataParallel (.module); their state-dict keys carry a
     # prefix that the bare model would not accept back.
     for attribute in ("_orig_mod", "module"):
         inner = getattr(model, attribute, None)
-        if isinstance(inner, nn.Module) and not isinstance(model, ColorizerNet):
+        if isinstance(inner, nn.Module) and not isinstance(model, (ColorizerNet, DetailRefiner)):
             model = inner
-    if not isinstance(model, ColorizerNet):
-        raise TypeError(f"model must be a galcolor ColorizerNet, got {type(model).__name__}")
+    if not isinstance(model, (ColorizerNet, DetailRefiner)):
+        raise TypeError(f"model must be a galcolor ColorizerNet or DetailRefiner, got {type(model).__name__}")
     return model
 
 
@@ -199,7 +200,7 @@ def load_weights(
     if backbone is not None:
         config["backbone"] = backbone
     try:
-        model = get_model(**config)
+        model = DetailRefiner.from_config(config) if config.get("name") == DetailRefiner.name else get_model(**config)
     except InputError as error:
         raise WeightsError(f"{path}: its config does not build a model: {error}") from None
     try:
