@@ -160,6 +160,8 @@ def speed(arguments, header: dict) -> None:
         runs += [
             ("galcolor default (unet), TTA off", galcolor.Colorizer("default", tta=False, **options), "auto"),
             ("galcolor default (unet), TTA on", galcolor.Colorizer("default", tta=True, **options), "auto"),
+            ("galcolor default without the detail path, TTA off",
+             galcolor.Colorizer("default", tta=False, detail=None, **options), "auto"),
             ("baseline network (random weights), TTA off",
              galcolor.Colorizer(baseline_network, tta=False, **options), "auto"),
             ("Zhang et al. 2016 ECCV (random weights) at 256 px",

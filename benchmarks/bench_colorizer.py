@@ -129,6 +129,9 @@ def evaluate_full(arguments, lookup: LightnessLookup) -> dict[str, dict[str, flo
                 if precision != "float32":
                     label += f", {precision}"
                 colorizers[f"{label}, TTA {'on' if tta else 'off'})"] = colorizer
+                if colorizer.detail is not None:  # and the network's ab alone, for comparison
+                    colorizers[f"{label}, TTA {'on' if tta else 'off'}, no detail path)"] = galcolor.Colorizer(
+                        name, tta=tta, device="cpu", precision=precision, detail=None)
     names = ["grey", "lookup", *colorizers]
     sums = {name: np.zeros(4) for name in names}  # ab abs error, dE00 on galaxy; same on whole
     counts = np.zeros(2)

@@ -13,7 +13,8 @@ for the catalog clumps and all clumps of the simulation, the injected clumps
 and the injected hard negatives; a scatter figure and a gallery of injected
 knots in true and predicted color::
 
-    python benchmarks/bench_knot_color.py [--n-sim 500] [--n-injected 400] [--weights FILE] [--name NAME]
+    python benchmarks/bench_knot_color.py [--n-sim 500] [--n-injected 400] [--weights FILE] [--detail FILE|none]
+        [--name NAME]
 
 Results: ``benchmarks/results/knots/knot_color.md``, ``.json``,
 ``knot_color.png``, ``knot_color_examples.png`` (with ``--name NAME``:
@@ -95,12 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-injected", type=int, default=400)
     parser.add_argument("--weights", default="default",
                         help="weights file of the colorizer, or a shipped model's name (default: default)")
+    parser.add_argument("--detail", default="auto",
+                        help="the full-resolution chroma path: 'auto' (the one shipped with the weights, if any), "
+                             "'none', or a refiner's weights file (pipelines/train_detail.py)")
     parser.add_argument("--name", default=None, help="results go to knot_color_NAME.* (default knot_color.*)")
     arguments = parser.parse_args(argv)
-    header = record_header(weights=[arguments.weights])
+    detail = {"auto": "auto", "none": None}.get(arguments.detail, arguments.detail)
+    header = record_header(weights=[arguments.weights] + ([arguments.detail] if detail not in ("auto", None) else []))
     stem = "knot_color" if arguments.name is None else f"knot_color_{arguments.name}"
     path, _ = resolve_weights(arguments.weights)
-    colorizer = galcolor.Colorizer(str(path) if arguments.weights != "default" else "default")
+    colorizer = galcolor.Colorizer(str(path) if arguments.weights != "default" else "default", detail=detail)
     simulated = simulated_knot_colors(simulate(arguments.n_sim, size=128, seed=202), colorizer)
     paths = sorted((SHARED / "val").glob("*.jp*g"))[:arguments.n_injected]
     if not paths:
@@ -115,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
 
     lines = ["# Knot color: predicted against true excess at known knots", "",
              f"{arguments.n_sim} simulated galaxies (seed 202, 128 px) and {len(paths)} SDSS Galaxy Zoo val frames "
-             "with injected knots (seed 12, central 212 px), default model with TTA. Excess: the color of the disk "
+             f"with injected knots (seed 12, central 212 px), {arguments.weights} model with TTA, full-resolution "
+             f"chroma path: {colorizer.detail_sha256[:12] + '…' if colorizer.detail is not None else 'none'}. "
+             "Excess: the color of the disk "
              "beneath (known objects left out) minus the PSF-smoothed color at the object; b* positive is bluer. "
              "Slope: least squares of predicted on true (1: every knot's color right; 0: knots painted the color "
              "of their disk). Target (issue 27): correlation >= 0.6, simulated and injected.", "",

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     table = fit_residual_table(samples, weights_sha256=colorizer.weights_sha256, provenance={
         "script": "pipelines/calibrate_uncertainty.py", "model": colorizer.model_name,
         "images": len(files), "folder": "sdss-gz/train", "every": args.every, "offset": args.offset,
-        "tta": True, "galcolor_version": galcolor.__version__})
+        "tta": True, "detail_sha256": colorizer.detail_sha256, "galcolor_version": galcolor.__version__})
     path = args.output
     if path is None:
         if colorizer.bundle is None:

@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     bundle = load_bundle(args.model)
     for kind in ("predicted",):
         fitted[kind].provenance["weights_sha256"] = bundle.weights_sha256
+        detail = bundle.manifest["files"].get("detail")
+        fitted[kind].provenance["detail_sha256"] = None if detail is None else detail["sha256"]
     bundle_file = bundle.folder / CLASSIFIER_FILE
     with atomic_write(bundle_file) as temporary:
         temporary.write_text(json.dumps({"predicted": fitted["predicted"].to_dict()}))

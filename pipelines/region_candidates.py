@@ -53,7 +53,8 @@ def build(name: str, out: Path, n_sim: int, n_injected: int, colorizer: galcolor
             table.to_parquet(temporary)
     info = {"set": name, "seed": seed, "kinds": list(kinds), "n_images": int(candidates["image"].nunique()),
             "n_candidates": int(len(candidates)), "seconds": round(time.perf_counter() - start, 1),
-            "weights_sha256": colorizer.weights_sha256, "galcolor_version": galcolor.__version__}
+            "weights_sha256": colorizer.weights_sha256, "detail_sha256": colorizer.detail_sha256,
+            "galcolor_version": galcolor.__version__}
     (out / f"{name}.json").write_text(json.dumps(info, indent=2))
     return info
 
