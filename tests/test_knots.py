@@ -250,6 +250,24 @@ def test_knot_color_excess_is_positive_for_a_blue_knot_and_negative_for_a_red_on
     assert 0 < diluted["b_excess"][0] < excess["b_excess"][0]
 
 
+def test_knot_light_excess_measures_the_light_of_a_knot_against_its_disk() -> None:
+    from galcolor.evaluation.knot_color import knot_light_excess
+
+    bright, faint = (56.5, 47.5), (38.5, 47.5)
+    cutout = _cutout(_galaxy([(*bright, 0.4), (*faint, 0.05)]))
+    before = cutout.lightness.copy()
+    light = knot_light_excess(cutout, [bright[0], faint[0], 500.0], [bright[1], faint[1], 47.5], 3.5)
+    assert light["l_excess"][0] > light["l_excess"][1] > 0
+    np.testing.assert_allclose(light["l_excess"][:2], light["l_object"][:2] - light["l_disk"][:2])
+    assert np.isnan(light["l_excess"][2])  # off the image
+    height, width = cutout.lightness.shape
+    expected = np.hypot(bright[0] - (width - 1) / 2, bright[1] - (height - 1) / 2) / 3.5
+    assert light["centre_distance_psf"][0] == pytest.approx(expected)
+    np.testing.assert_array_equal(cutout.lightness, before)
+    empty = knot_light_excess(cutout, [], [], 3.5)
+    assert all(len(value) == 0 for value in empty.values())
+
+
 def test_excess_agreement_measures_slope_and_correlation_over_finite_pairs() -> None:
     from galcolor.evaluation.knot_color import excess_agreement
 

@@ -43,7 +43,8 @@ from ..regions.parameters import RegionParameters
 from ..regions.planes import FWHM_PER_SIGMA, color_planes, smooth_many
 from .knots import inject_frame, injected_truth, simulated_truth
 
-__all__ = ["knot_color_excess", "excess_agreement", "simulated_knot_colors", "injected_knot_colors"]
+__all__ = ["knot_color_excess", "knot_light_excess", "excess_agreement", "simulated_knot_colors",
+           "injected_knot_colors"]
 
 
 def knot_color_excess(data: Colorization | Cutout, x: Sequence[float], y: Sequence[float], psf_fwhm: float, *,
@@ -91,6 +92,57 @@ def knot_color_excess(data: Colorization | Cutout, x: Sequence[float], y: Sequen
     return {"b_excess": at(disk_b - b_psf), "a_excess": at(disk_a - a_psf)}
 
 
+def knot_light_excess(cutout: Cutout, x: Sequence[float], y: Sequence[float], psf_fwhm: float, *,
+                      exclude_radius: float = 1.0, disk_color_scale: float | None = None) -> dict[str, np.ndarray]:
+    """What the lightness alone says about known objects: the same measurement as :func:`knot_color_excess` on L.
+
+    Parameters
+    ----------
+    cutout : galcolor.Cutout
+        The cutout (its ``lightness`` and ``mask``).
+    x, y, psf_fwhm, exclude_radius, disk_color_scale
+        As for :func:`knot_color_excess`.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``l_object`` (the PSF-smoothed L at the object), ``l_disk`` (the
+        L of the disk beneath, known objects left out), ``l_excess``
+        (``l_object - l_disk``: positive is brighter than the disk) and
+        ``centre_distance_psf`` (distance from the cutout's centre in PSF
+        FWHMs), one value per object.
+
+    Examples
+    --------
+    >>> from galcolor.datasets import simulate
+    >>> from galcolor.evaluation.knots import simulated_truth
+    >>> galaxy = simulate(1, size=96, seed=20, max_clumps=4, star_rate=0)[0]
+    >>> truth = simulated_truth(galaxy, 3.5)
+    >>> light = knot_light_excess(galaxy.to_cutout("r"), truth["x"], truth["y"], 3.5)
+    >>> bool(np.all(light["l_excess"] > 0))
+    True
+    """
+    lightness = np.asarray(cutout.lightness, dtype=np.float64)
+    valid = ~np.asarray(cutout.mask, dtype=bool) & np.isfinite(lightness)
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    scale = RegionParameters().disk_color_scale if disk_color_scale is None else float(disk_color_scale)
+    light = np.where(valid, lightness, 0.0)
+    near = near_points(valid.shape, x, y, exclude_radius * psf_fwhm)
+    (at_psf,) = smooth_many([light], valid.astype(np.float64), psf_fwhm / FWHM_PER_SIGMA)
+    (disk,) = smooth_many([light], (valid & ~near).astype(np.float64), max(scale * psf_fwhm / FWHM_PER_SIGMA, 2.0))
+
+    def at(values: np.ndarray) -> np.ndarray:
+        if not len(x):
+            return np.zeros(0)
+        return ndimage.map_coordinates(values, [y, x], order=1, mode="constant", cval=np.nan)
+
+    height, width = valid.shape
+    l_object, l_disk = at(at_psf), at(disk)
+    return {"l_object": l_object, "l_disk": l_disk, "l_excess": l_object - l_disk,
+            "centre_distance_psf": np.hypot(x - (width - 1) / 2, y - (height - 1) / 2) / psf_fwhm}
+
+
 def excess_agreement(true: Sequence[float], predicted: Sequence[float]) -> dict[str, float]:
     """How well the predicted excess follows the true one: slope, intercept, correlation.
 
@@ -134,6 +186,8 @@ def _measure(key: Any, data_true: Cutout, data_predicted: Colorization, frame: p
         frame[f"b_excess_{name}"] = excess["b_excess"]
         frame[f"a_excess_{name}"] = excess["a_excess"]
     frame["psf_fwhm"] = psf_fwhm
+    frame = pd.concat([frame, pd.DataFrame(knot_light_excess(data_true, frame["x"], frame["y"], psf_fwhm),
+                                           index=frame.index)], axis=1)
     return frame
 
 
