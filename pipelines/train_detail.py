@@ -1,10 +1,11 @@
 """Train the full-resolution chroma path (a :class:`~galcolor.models.detail.DetailRefiner`) on knots.
 
-Two steps, both resumable and recorded::
+Three steps, recorded (training resumes from its checkpoint)::
 
     python pipelines/train_detail.py examples --out ../cache/detail/examples.npz [--frames 6704] [--simulated 1500]
-    python pipelines/train_detail.py train --examples ../cache/detail/examples.npz --out runs/detail \
-        [--epochs 12] [--knot-weight 8]
+    python pipelines/train_detail.py frames --out ../cache/detail/frames.npz [--frames 1500] [--start 4000]
+    python pipelines/train_detail.py train --examples ../cache/detail/examples.npz [../cache/detail/frames.npz] \
+        --out runs/detail [--epochs 12] [--knot-weight 8]
 
 ``examples`` runs the shipped colorizer (no TTA, no refiner) over SDSS Galaxy
 Zoo *train* frames with knots injected the way the region benchmark injects
@@ -15,6 +16,12 @@ simulated galaxies (seed 7000, never the benchmark's 202), and keeps, per
 item, the lightness, the true ab, the coarse ab the colorizer predicts and
 the pixels of the galaxy and of the knots. The colorizer is frozen: the
 refiner learns what the coarse ab misses at the cutout's own pixels.
+
+``frames`` colorizes plain train frames whole, at their full 424 px, as
+``galcolor.colorize`` meets them (no knots injected; by default the 1500
+frames after the first 4000 that ``examples --frames 4000`` takes), so that
+the refiner also learns the real stars, companions and sky around the
+galaxy, which the central crops of ``examples`` leave out.
 
 ``train`` fits the refiner on those items
 (:func:`galcolor.training.detail.train_refiner`) and writes
@@ -134,6 +141,50 @@ def examples(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _whole_frames(chunk: list[tuple[int, Path]]) -> list[dict]:
+    """Items of plain SDSS frames colorized whole, at their full size (no knots injected)."""
+    import torch
+    from PIL import Image
+
+    torch.set_num_threads(1)
+    import galcolor
+    from galcolor.io import load
+
+    colorizer = galcolor.Colorizer("default", tta=False, detail=None, progress=False)
+    items = []
+    for _, path in chunk:
+        cutout = load(np.asarray(Image.open(path).convert("RGB")))
+        items.append(_item(cutout, colorizer(cutout), [], [], []))
+    return items
+
+
+def frames(arguments: argparse.Namespace) -> int:
+    from galcolor._atomic import atomic_write
+    from tqdm.auto import tqdm
+
+    paths = sorted((SHARED / "train").glob("*.jp*g"))[arguments.start:arguments.start + arguments.frames]
+    if not paths:
+        raise SystemExit(f"no SDSS Galaxy Zoo train images under {SHARED / 'train'} from number {arguments.start}")
+    started = time.time()
+    chunks = [list(enumerate(paths))[start:start + 50] for start in range(0, len(paths), 50)]
+    items: list[dict] = []
+    with multiprocessing.get_context("spawn").Pool(arguments.workers) as pool:
+        for chunk_items in tqdm(pool.imap(_whole_frames, chunks), total=len(chunks), desc="frames", unit="chunk"):
+            items.extend(chunk_items)
+    shapes = {item["lightness"].shape for item in items}
+    if len(shapes) > 1:
+        raise SystemExit(f"the frames differ in size ({sorted(shapes)}); whole frames must share one")
+    arrays = _stack(items, "whole")
+    arrays["recipe"] = np.array(repr({"whole_frames": len(items), "start": arguments.start,
+                                      "command": " ".join(sys.argv)}))
+    out = Path(arguments.out)
+    with atomic_write(out) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+    print(f"{len(items)} whole frames in {time.time() - started:.0f} s -> {out}")
+    return 0
+
+
 def train(arguments: argparse.Namespace) -> int:
     from galcolor.training.detail import train_refiner
 
@@ -152,8 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--simulated", type=int, default=1500)
     build.add_argument("--seed", type=int, default=27)
     build.add_argument("--workers", type=int, default=2)
+    whole = steps.add_parser("frames", help="colorize plain train frames whole, at their full size")
+    whole.add_argument("--out", required=True)
+    whole.add_argument("--frames", type=int, default=1500)
+    whole.add_argument("--start", type=int, default=4000,
+                       help="number of the first train frame (sorted by name; the default follows the 4000 of "
+                            "'examples --frames 4000')")
+    whole.add_argument("--workers", type=int, default=2)
     fit = steps.add_parser("train", help="fit the refiner on the examples")
-    fit.add_argument("--examples", required=True)
+    fit.add_argument("--examples", required=True, nargs="+", help="one or more files of 'examples' or 'frames'")
     fit.add_argument("--out", required=True)
     fit.add_argument("--epochs", type=int, default=12)
     fit.add_argument("--knot-weight", type=float, default=8.0)
@@ -164,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--window", type=int, default=96)
     fit.add_argument("--seed", type=int, default=0)
     arguments = parser.parse_args(argv)
-    return examples(arguments) if arguments.step == "examples" else train(arguments)
+    return {"examples": examples, "frames": frames, "train": train}[arguments.step](arguments)
 
 
 if __name__ == "__main__":

@@ -123,7 +123,7 @@ def _examples(path, n=6, size=48, seed=0):
 
 def test_examples_are_read_by_group_and_bad_files_refused(tmp_path):
     data = DetailExamples(_examples(tmp_path / "examples.npz"))
-    assert data.recipe == {"frames": 6} and len(data.items()) == 6
+    assert data.recipe == {"real": {"frames": 6}} and len(data.items()) == 6
     window = data.window("real", 0, 32, np.random.default_rng(0), knot_share=1.0)
     assert window["lightness"].shape == (1, 32, 32) and window["ab"].shape == (2, 32, 32)
     assert bool(window["knots"].any())  # centred on the knot

@@ -39,7 +39,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -60,22 +60,40 @@ class DetailExamples:
 
     Parameters
     ----------
-    path : str or os.PathLike
-        An ``.npz`` written by ``pipelines/train_detail.py examples``: per
-        group ``{group}_lightness`` (N, H, W), ``{group}_ab`` and
-        ``{group}_coarse`` (N, 2, H, W), ``{group}_knots`` and
-        ``{group}_valid`` (N, H, W) bool; optionally ``recipe``.
+    path : str, os.PathLike or sequence of them
+        One or more ``.npz`` files written by ``pipelines/train_detail.py``
+        (``examples`` or ``frames``): per group ``{group}_lightness``
+        (N, H, W), ``{group}_ab`` and ``{group}_coarse`` (N, 2, H, W),
+        ``{group}_knots`` and ``{group}_valid`` (N, H, W) bool; optionally
+        ``recipe``. A group name may appear in one file only.
+
+    Attributes
+    ----------
+    groups : dict
+        Group name -> its planes.
+    recipe : dict
+        Group name -> the recipe of the file it came from.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike | Sequence[str | os.PathLike]) -> None:
+        paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+        self.groups: dict[str, dict[str, np.ndarray]] = {}
+        self.recipe: dict[str, Any] = {}
+        for one in paths:
+            self._read(one)
+        if not self.groups:
+            raise InputError(f"{', '.join(map(str, paths)) or 'no file'}: no examples")
+
+    def _read(self, path: str | os.PathLike) -> None:
         try:
             with np.load(path) as data:
                 arrays = {key: data[key] for key in data.files}
         except (OSError, ValueError) as error:
             raise InputError(f"{path}: not a readable examples file ({error})") from None
         groups = sorted({key.rsplit("_", 1)[0] for key in arrays if key != "recipe"})
-        self.groups: dict[str, dict[str, np.ndarray]] = {}
         for group in groups:
+            if group in self.groups:
+                raise InputError(f"{path}: group {group!r} is in an earlier examples file too")
             missing = [plane for plane in _PLANES if f"{group}_{plane}" not in arrays]
             if missing:
                 raise InputError(f"{path}: group {group!r} has no {', '.join(missing)}")
@@ -84,10 +102,10 @@ class DetailExamples:
             if any(len(value) != n for value in planes.values()):
                 raise InputError(f"{path}: the planes of group {group!r} differ in length")
             self.groups[group] = planes
-        if not self.groups:
-            raise InputError(f"{path}: no examples")
         recipe = arrays.get("recipe")
-        self.recipe: dict[str, Any] = ast.literal_eval(str(recipe)) if recipe is not None else {}
+        if recipe is not None:
+            for group in groups:
+                self.recipe[group] = ast.literal_eval(str(recipe))
 
     def items(self) -> list[tuple[str, int]]:
         """Every item as ``(group, index)``."""
@@ -158,7 +176,7 @@ def _evaluate(refiner: DetailRefiner, examples: DetailExamples, items: list[tupl
     return {key: value / max(counts[key.split("_")[0]], 1.0) for key, value in sums.items()}
 
 
-def train_refiner(examples: str | os.PathLike, out: str | os.PathLike, *, epochs: int = 12, knot_weight: float = 8.0,
+def train_refiner(examples: str | os.PathLike | Sequence[str | os.PathLike], out: str | os.PathLike, *, epochs: int = 12, knot_weight: float = 8.0,
                   sky_weight: float = 0.25, width: int = 8, dilations: tuple[int, ...] = (2, 4, 8),
                   batch_size: int = 16, lr: float = 2e-3,
                   window: int = 96, val_share: float = 0.05, seed: int = 0, command: str = "",
@@ -167,7 +185,7 @@ def train_refiner(examples: str | os.PathLike, out: str | os.PathLike, *, epochs
 
     Parameters
     ----------
-    examples : str or os.PathLike
+    examples : str, os.PathLike or sequence of them
         See :class:`DetailExamples`.
     out : str or os.PathLike
         Folder of ``detail.pt`` (the weights, written at the end),
@@ -223,7 +241,8 @@ def train_refiner(examples: str | os.PathLike, out: str | os.PathLike, *, epochs
         scheduler.load_state_dict(state["scheduler"])
         history = [dict(row) for row in state["history"]]
         first_epoch = int(state["epoch"]) + 1
-    recipe = {"examples": str(examples), "examples_recipe": data.recipe, "n_training": len(training),
+    sources = [str(examples)] if isinstance(examples, (str, os.PathLike)) else [str(one) for one in examples]
+    recipe = {"examples": sources, "examples_recipe": data.recipe, "n_training": len(training),
               "n_held_out": len(held_out), "epochs": epochs, "knot_weight": knot_weight,
               "refiner": DetailRefiner(width=width, dilations=dilations).config(), "sky_weight": sky_weight,
               "batch_size": batch_size, "lr": lr, "window": window, "seed": seed, "command": command}
