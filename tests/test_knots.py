@@ -277,6 +277,7 @@ def test_excess_agreement_measures_slope_and_correlation_over_finite_pairs() -> 
     assert stats["n"] == 400 and abs(stats["slope"] - 0.5) < 0.05 and stats["correlation"] > 0.9
     disk_colored = excess_agreement(true, np.full(400, -2.0))  # every knot painted its disk's color
     assert disk_colored["slope"] == 0 and np.isnan(disk_colored["correlation"]) and disk_colored["bluer_too"] == 0
+    assert disk_colored["predicted_bluer"] == 0 and stats["predicted_bluer"] == pytest.approx(0.5, abs=0.1)
     assert np.isnan(excess_agreement([1.0, 2.0], [1.0, 2.0])["slope"])
 
 

@@ -149,8 +149,9 @@ def excess_agreement(true: Sequence[float], predicted: Sequence[float]) -> dict[
     The least-squares line of ``predicted`` on ``true`` (slope 1 and
     correlation 1: the colorizer gets every knot's color; slope 0: it paints
     knots the color of their disk) over the finite pairs, with their number,
-    the median of each side and the fraction of true-bluer objects
-    (``true`` > 0) predicted bluer too.
+    the median of each side, the fraction of true-bluer objects
+    (``true`` > 0) predicted bluer too (``bluer_too``) and the fraction of
+    all objects predicted bluer (``predicted_bluer``).
 
     Examples
     --------
@@ -163,10 +164,12 @@ def excess_agreement(true: Sequence[float], predicted: Sequence[float]) -> dict[
     finite = np.isfinite(true) & np.isfinite(predicted)
     true, predicted = true[finite], predicted[finite]
     result = {"n": int(true.size), "slope": math.nan, "intercept": math.nan, "correlation": math.nan,
-              "median_true": math.nan, "median_predicted": math.nan, "bluer_too": math.nan}
+              "median_true": math.nan, "median_predicted": math.nan, "bluer_too": math.nan,
+              "predicted_bluer": math.nan}
     if true.size == 0:
         return result
-    result.update(median_true=float(np.median(true)), median_predicted=float(np.median(predicted)))
+    result.update(median_true=float(np.median(true)), median_predicted=float(np.median(predicted)),
+                  predicted_bluer=float(np.mean(predicted > 0)))
     if (true > 0).any():
         result["bluer_too"] = float(np.mean(predicted[true > 0] > 0))
     if true.size >= 3 and np.ptp(true) > 0:
