@@ -157,7 +157,7 @@ def _collate(windows: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 
 def _evaluate(refiner: DetailRefiner, examples: DetailExamples, items: list[tuple[str, int]], window: int,
               batch_size: int) -> dict[str, float]:
-    """Mean |error| of the coarse and the refined ab on the galaxy and at the knots of held-out items."""
+    """Mean absolute error of the coarse and the refined ab on the galaxy and at the knots of held-out items."""
     rng = np.random.default_rng(12345)
     sums = {"galaxy_coarse": 0.0, "galaxy_refined": 0.0, "knots_coarse": 0.0, "knots_refined": 0.0}
     counts = {"galaxy": 0.0, "knots": 0.0}
@@ -191,7 +191,7 @@ def train_refiner(examples: str | os.PathLike | Sequence[str | os.PathLike], out
         Folder of ``detail.pt`` (the weights, written at the end),
         ``checkpoint.pt`` (after every epoch: a run started again with the
         same ``out`` resumes from it) and ``history.csv`` (per epoch: the
-        training loss, and the mean |ab error| of the coarse and the refined
+        training loss, and the mean absolute ab error of the coarse and the refined
         ab on the galaxy pixels and at the knots of the held-out items).
     epochs, batch_size, lr, window : optional
         Adam with a cosine decay of ``lr`` over ``epochs`` epochs of one
