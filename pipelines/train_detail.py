@@ -112,37 +112,48 @@ def _stack(items: list[dict], prefix: str) -> dict[str, np.ndarray]:
     return {f"{prefix}_{key}": np.stack([item[key] for item in items]) for key in items[0]}
 
 
-def examples(arguments: argparse.Namespace) -> int:
-    from galcolor._atomic import atomic_write
+def _in_pool(work, paths: list[Path], workers: int, extra: tuple = ()) -> list[dict]:
+    """``work`` over chunks of 50 numbered paths in ``workers`` spawned processes, the items in order."""
     from tqdm.auto import tqdm
 
+    chunks = [list(enumerate(paths))[start:start + 50] for start in range(0, len(paths), 50)]
+    items: list[dict] = []
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for chunk_items in tqdm(pool.imap(work, [(chunk, *extra) for chunk in chunks]), total=len(chunks),
+                                desc="frames", unit="chunk"):
+            items.extend(chunk_items)
+    return items
+
+
+def _save(arrays: dict[str, np.ndarray], recipe: dict, out: str) -> None:
+    """Write the examples file atomically, its recipe (and the command) inside."""
+    from galcolor._atomic import atomic_write
+
+    arrays["recipe"] = np.array(repr({**recipe, "command": " ".join(sys.argv)}))
+    with atomic_write(Path(out)) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+
+
+def examples(arguments: argparse.Namespace) -> int:
     paths = sorted((SHARED / "train").glob("*.jp*g"))[:arguments.frames]
     if not paths:
         raise SystemExit(f"no SDSS Galaxy Zoo train images under {SHARED / 'train'}")
     started = time.time()
-    chunks = [list(enumerate(paths))[start:start + 50] for start in range(0, len(paths), 50)]
-    real: list[dict] = []
-    with multiprocessing.get_context("spawn").Pool(arguments.workers) as pool:
-        for items in tqdm(pool.imap(_real_items, [(chunk, arguments.seed) for chunk in chunks]),
-                          total=len(chunks), desc="frames", unit="chunk"):
-            real.extend(items)
+    real = _in_pool(_real_items, paths, arguments.workers, (arguments.seed,))
     simulated = _simulated_items(arguments.simulated, SIMULATION_SEED) if arguments.simulated else []
     arrays = _stack(real, "real")
     if simulated:
         arrays.update(_stack(simulated, "simulated"))
-    arrays["recipe"] = np.array(repr({"frames": len(paths), "seed": arguments.seed, "plain_share": PLAIN_SHARE,
-                                      "simulated": arguments.simulated, "simulation_seed": SIMULATION_SEED,
-                                      "command": " ".join(sys.argv)}))
-    out = Path(arguments.out)
-    with atomic_write(out) as temporary:
-        with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)
-    print(f"{len(real)} real and {len(simulated)} simulated items in {time.time() - started:.0f} s -> {out}")
+    _save(arrays, {"frames": len(paths), "seed": arguments.seed, "plain_share": PLAIN_SHARE,
+                   "simulated": arguments.simulated, "simulation_seed": SIMULATION_SEED}, arguments.out)
+    print(f"{len(real)} real and {len(simulated)} simulated items in {time.time() - started:.0f} s -> {arguments.out}")
     return 0
 
 
-def _whole_frames(chunk: list[tuple[int, Path]]) -> list[dict]:
+def _whole_frames(arguments: tuple) -> list[dict]:
     """Items of plain SDSS frames colorized whole, at their full size (no knots injected)."""
+    (chunk,) = arguments
     import torch
     from PIL import Image
 
@@ -159,29 +170,16 @@ def _whole_frames(chunk: list[tuple[int, Path]]) -> list[dict]:
 
 
 def frames(arguments: argparse.Namespace) -> int:
-    from galcolor._atomic import atomic_write
-    from tqdm.auto import tqdm
-
     paths = sorted((SHARED / "train").glob("*.jp*g"))[arguments.start:arguments.start + arguments.frames]
     if not paths:
         raise SystemExit(f"no SDSS Galaxy Zoo train images under {SHARED / 'train'} from number {arguments.start}")
     started = time.time()
-    chunks = [list(enumerate(paths))[start:start + 50] for start in range(0, len(paths), 50)]
-    items: list[dict] = []
-    with multiprocessing.get_context("spawn").Pool(arguments.workers) as pool:
-        for chunk_items in tqdm(pool.imap(_whole_frames, chunks), total=len(chunks), desc="frames", unit="chunk"):
-            items.extend(chunk_items)
+    items = _in_pool(_whole_frames, paths, arguments.workers)
     shapes = {item["lightness"].shape for item in items}
     if len(shapes) > 1:
         raise SystemExit(f"the frames differ in size ({sorted(shapes)}); whole frames must share one")
-    arrays = _stack(items, "whole")
-    arrays["recipe"] = np.array(repr({"whole_frames": len(items), "start": arguments.start,
-                                      "command": " ".join(sys.argv)}))
-    out = Path(arguments.out)
-    with atomic_write(out) as temporary:
-        with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)
-    print(f"{len(items)} whole frames in {time.time() - started:.0f} s -> {out}")
+    _save(_stack(items, "whole"), {"whole_frames": len(items), "start": arguments.start}, arguments.out)
+    print(f"{len(items)} whole frames in {time.time() - started:.0f} s -> {arguments.out}")
     return 0
 
 
@@ -189,8 +187,8 @@ def train(arguments: argparse.Namespace) -> int:
     from galcolor.training.detail import train_refiner
 
     train_refiner(arguments.examples, arguments.out, epochs=arguments.epochs, knot_weight=arguments.knot_weight,
-                  width=arguments.width, dilations=tuple(arguments.dilations), batch_size=arguments.batch_size, lr=arguments.lr,
-                  window=arguments.window, seed=arguments.seed, command=" ".join(sys.argv))
+                  width=arguments.width, dilations=tuple(arguments.dilations), batch_size=arguments.batch_size,
+                  lr=arguments.lr, window=arguments.window, seed=arguments.seed, command=" ".join(sys.argv))
     return 0
 
 
