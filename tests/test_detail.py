@@ -135,12 +135,27 @@ def test_examples_are_read_by_group_and_bad_files_refused(tmp_path):
         DetailExamples(tmp_path / "junk.npz")
 
 
-def test_training_learns_the_knot_color_the_coarse_ab_misses_and_resumes(tmp_path):
+def test_training_learns_the_knot_color_the_coarse_ab_misses_and_resumes(tmp_path, monkeypatch):
+    import galcolor.training.detail as detail_training
+
     examples = _examples(tmp_path / "examples.npz", n=12)
     out = tmp_path / "run"
-    train_refiner(examples, out, epochs=3, window=48, batch_size=4, lr=5e-3, val_share=0.25, progress=False)
+    evaluate, calls = detail_training._evaluate, []
+
+    def interrupted(*args, **kwargs):  # the session ends during epoch 4, after 3 checkpoints
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(detail_training, "_evaluate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_refiner(examples, out, epochs=40, window=48, batch_size=4, lr=5e-3, val_share=0.25, progress=False)
+    monkeypatch.setattr(detail_training, "_evaluate", evaluate)
     history = (out / "history.csv").read_text().splitlines()
-    assert len(history) == 4
+    assert len(history) == 4 and not (out / "detail.pt").exists()
+    with pytest.raises(InputError, match="resumed with 12 epochs"):  # another schedule would not fit
+        train_refiner(examples, out, epochs=12, window=48, batch_size=4, lr=5e-3, val_share=0.25, progress=False)
     refiner = train_refiner(examples, out, epochs=40, window=48, batch_size=4, lr=5e-3, val_share=0.25,
                             progress=False)  # resumes at epoch 4
     rows = [dict(zip(history[0].split(","), line.split(","))) for line in (out / "history.csv").read_text().splitlines()[1:]]

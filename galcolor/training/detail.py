@@ -190,7 +190,8 @@ def train_refiner(examples: str | os.PathLike | Sequence[str | os.PathLike], out
     out : str or os.PathLike
         Folder of ``detail.pt`` (the weights, written at the end),
         ``checkpoint.pt`` (after every epoch: a run started again with the
-        same ``out`` resumes from it) and ``history.csv`` (per epoch: the
+        same ``out`` and the same schedule resumes from it; another number of
+        epochs raises :class:`~galcolor.InputError`) and ``history.csv`` (per epoch: the
         training loss, and the mean absolute ab error of the coarse and the refined
         ab on the galaxy pixels and at the knots of the held-out items).
     epochs, batch_size, lr, window : optional
@@ -236,6 +237,12 @@ def train_refiner(examples: str | os.PathLike | Sequence[str | os.PathLike], out
     checkpoint_path = out / "checkpoint.pt"
     if checkpoint_path.is_file():
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        planned = int(state["scheduler"].get("T_max", epochs * steps_per_epoch))
+        if planned != epochs * steps_per_epoch:
+            raise InputError(f"{checkpoint_path}: a run of {planned} steps ({planned / steps_per_epoch:g} epochs of "
+                             f"{steps_per_epoch} steps) is resumed with {epochs} epochs: its learning-rate schedule "
+                             "would not fit; resume with the same --epochs, batch size and examples, or use a new "
+                             "out folder")
         refiner.load_state_dict(state["refiner"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
