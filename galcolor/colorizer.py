@@ -146,7 +146,7 @@ def _load_detail(detail: Any, bundle: Any, device: torch.device) -> tuple[Detail
     if isinstance(detail, str) and detail == "auto":
         refiner = None if bundle is None else bundle.detail_refiner()
     elif isinstance(detail, DetailRefiner):
-        refiner = detail
+        refiner = copy.deepcopy(detail)  # the caller's module is left as it was (mode, device)
     elif isinstance(detail, (str, os.PathLike)):
         if not Path(detail).is_file():
             raise InputError(f"detail {str(detail)!r} is neither 'auto', None nor an existing weights file")
@@ -159,7 +159,7 @@ def _load_detail(detail: Any, bundle: Any, device: torch.device) -> tuple[Detail
     if refiner is None:
         return None, None
     info = getattr(refiner, "weights_info", {}) or {}
-    return copy.deepcopy(refiner).eval().to(device), info.get("sha256")
+    return refiner.eval().to(device), info.get("sha256")
 
 
 def fold_batch_norm(network: torch.nn.Module) -> torch.nn.Module:

@@ -74,22 +74,35 @@ def knot_color_excess(data: Colorization | Cutout, x: Sequence[float], y: Sequen
         NaN where the object or the disk beneath it is masked or off the image.
     """
     planes = color_planes(data)
+    (a_object, b_object), (a_disk, b_disk) = _at_objects_and_disks(
+        [planes.a, planes.b], ~np.asarray(planes.mask, dtype=bool), x, y, psf_fwhm, exclude_radius,
+        disk_color_scale)
+    return {"b_excess": b_disk - b_object, "a_excess": a_disk - a_object}
+
+
+def _at_objects_and_disks(planes: list[Any], valid: np.ndarray, x: Sequence[float], y: Sequence[float],
+                          psf_fwhm: float, exclude_radius: float, disk_color_scale: float | None
+                          ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each plane PSF-smoothed at the objects, and averaged over the disk beneath with the objects left out.
+
+    Both are normalised Gaussian averages over the ``valid`` pixels, read at
+    (``x``, ``y``) by linear interpolation (NaN off the image); see
+    :func:`knot_color_excess`.
+    """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     scale = RegionParameters().disk_color_scale if disk_color_scale is None else float(disk_color_scale)
-    valid = ~np.asarray(planes.mask, dtype=bool)
-    a, b = (np.where(valid, np.asarray(plane, dtype=np.float64), 0.0) for plane in (planes.a, planes.b))
+    values = [np.where(valid, np.asarray(plane, dtype=np.float64), 0.0) for plane in planes]
     near = near_points(valid.shape, x, y, exclude_radius * psf_fwhm)
-    a_psf, b_psf = smooth_many([a, b], valid.astype(np.float64), psf_fwhm / FWHM_PER_SIGMA)
-    disk_a, disk_b = smooth_many([a, b], (valid & ~near).astype(np.float64),
-                                 max(scale * psf_fwhm / FWHM_PER_SIGMA, 2.0))
+    at_psf = smooth_many(values, valid.astype(np.float64), psf_fwhm / FWHM_PER_SIGMA)
+    disk = smooth_many(values, (valid & ~near).astype(np.float64), max(scale * psf_fwhm / FWHM_PER_SIGMA, 2.0))
 
-    def at(values: np.ndarray) -> np.ndarray:
+    def at(plane: np.ndarray) -> np.ndarray:
         if not len(x):
             return np.zeros(0)
-        return ndimage.map_coordinates(values, [y, x], order=1, mode="constant", cval=np.nan)
+        return ndimage.map_coordinates(plane, [y, x], order=1, mode="constant", cval=np.nan)
 
-    return {"b_excess": at(disk_b - b_psf), "a_excess": at(disk_a - a_psf)}
+    return [at(plane) for plane in at_psf], [at(plane) for plane in disk]
 
 
 def knot_light_excess(cutout: Cutout, x: Sequence[float], y: Sequence[float], psf_fwhm: float, *,
@@ -124,23 +137,12 @@ def knot_light_excess(cutout: Cutout, x: Sequence[float], y: Sequence[float], ps
     """
     lightness = np.asarray(cutout.lightness, dtype=np.float64)
     valid = ~np.asarray(cutout.mask, dtype=bool) & np.isfinite(lightness)
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    scale = RegionParameters().disk_color_scale if disk_color_scale is None else float(disk_color_scale)
-    light = np.where(valid, lightness, 0.0)
-    near = near_points(valid.shape, x, y, exclude_radius * psf_fwhm)
-    (at_psf,) = smooth_many([light], valid.astype(np.float64), psf_fwhm / FWHM_PER_SIGMA)
-    (disk,) = smooth_many([light], (valid & ~near).astype(np.float64), max(scale * psf_fwhm / FWHM_PER_SIGMA, 2.0))
-
-    def at(values: np.ndarray) -> np.ndarray:
-        if not len(x):
-            return np.zeros(0)
-        return ndimage.map_coordinates(values, [y, x], order=1, mode="constant", cval=np.nan)
-
+    (l_object,), (l_disk,) = _at_objects_and_disks([lightness], valid, x, y, psf_fwhm, exclude_radius,
+                                                   disk_color_scale)
     height, width = valid.shape
-    l_object, l_disk = at(at_psf), at(disk)
-    return {"l_object": l_object, "l_disk": l_disk, "l_excess": l_object - l_disk,
-            "centre_distance_psf": np.hypot(x - (width - 1) / 2, y - (height - 1) / 2) / psf_fwhm}
+    distance = np.hypot(np.asarray(x, dtype=np.float64) - (width - 1) / 2,
+                        np.asarray(y, dtype=np.float64) - (height - 1) / 2) / psf_fwhm
+    return {"l_object": l_object, "l_disk": l_disk, "l_excess": l_object - l_disk, "centre_distance_psf": distance}
 
 
 def excess_agreement(true: Sequence[float], predicted: Sequence[float]) -> dict[str, float]:

@@ -118,8 +118,7 @@ class ModelBundle:
         path = self.path("detail")
         if path is None:
             return None
-        refiner = load_weights(path, sha256=self.manifest["files"]["detail"]["sha256"], map_location=map_location)
-        return refiner
+        return load_weights(path, sha256=self.manifest["files"]["detail"]["sha256"], map_location=map_location)
 
     def load_network(self, map_location: str = "cpu") -> ColorizerNet:
         """The network, in eval mode; ``network.bundle`` is this bundle."""

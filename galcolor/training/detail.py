@@ -45,6 +45,7 @@ import numpy as np
 import torch
 
 from .._atomic import atomic_write
+from ..dihedral import dihedral
 from ..exceptions import InputError
 from ..geometry import GALAXY_MIN_LIGHTNESS
 from ..models.detail import DetailRefiner
@@ -133,11 +134,10 @@ class DetailExamples:
                "coarse": torch.from_numpy(planes["coarse"][index][(slice(None), *where)].astype(np.float32)),
                "knots": torch.from_numpy(planes["knots"][index][where])[None],
                "valid": torch.from_numpy(planes["valid"][index][where])[None]}
-        turns, flip = int(rng.integers(4)), bool(rng.integers(2))
-        for name, value in out.items():
-            value = torch.rot90(value, turns, dims=(-2, -1))
-            out[name] = torch.flip(value, dims=(-1,)) if flip else value
-        return out  # a* and b* are colors, not directions: they do not turn with the image
+        turns, flip = int(rng.integers(4)), bool(rng.integers(2))  # turned, then maybe mirrored:
+        element = 4 + (-turns) % 4 if flip else turns  # the same as dihedral's mirror-then-turn element
+        # a* and b* are colors, not directions: they do not turn with the image
+        return {name: dihedral(value, element) for name, value in out.items()}
 
 
 def _weights(batch: dict[str, torch.Tensor], sky_weight: float, knot_weight: float) -> torch.Tensor:
@@ -176,9 +176,9 @@ def _evaluate(refiner: DetailRefiner, examples: DetailExamples, items: list[tupl
     return {key: value / max(counts[key.split("_")[0]], 1.0) for key, value in sums.items()}
 
 
-def train_refiner(examples: str | os.PathLike | Sequence[str | os.PathLike], out: str | os.PathLike, *, epochs: int = 12, knot_weight: float = 8.0,
-                  sky_weight: float = 0.25, width: int = 8, dilations: tuple[int, ...] = (2, 4, 8),
-                  batch_size: int = 16, lr: float = 2e-3,
+def train_refiner(examples: str | os.PathLike | Sequence[str | os.PathLike], out: str | os.PathLike, *,
+                  epochs: int = 12, knot_weight: float = 8.0, sky_weight: float = 0.25, width: int = 8,
+                  dilations: tuple[int, ...] = (2, 4, 8), batch_size: int = 16, lr: float = 2e-3,
                   window: int = 96, val_share: float = 0.05, seed: int = 0, command: str = "",
                   progress: bool = True) -> DetailRefiner:
     """Fit a :class:`~galcolor.models.detail.DetailRefiner` on an examples file; resumable.
