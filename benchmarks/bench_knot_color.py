@@ -126,15 +126,16 @@ def main(argv: list[str] | None = None) -> int:
              "beneath (known objects left out) minus the PSF-smoothed color at the object; b* positive is bluer. "
              "Slope: least squares of predicted on true (1: every knot's color right; 0: knots painted the color "
              "of their disk). 'bluer predicted bluer': of the objects truly bluer than their disk, the share "
-             "predicted bluer; 'all predicted bluer': the share of all the objects predicted bluer. Target (issue 27): correlation >= 0.6, simulated and injected.", "",
+             "predicted bluer; 'all predicted bluer': the share of all the objects predicted bluer. "
+             "Target (issue 27): correlation >= 0.6, simulated and injected.", "",
              "| objects | n | b* slope | b* correlation | median true b* excess | median predicted | "
              "bluer predicted bluer | all predicted bluer | a* slope | a* correlation |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, entry in results["groups"].items():
         b, a = entry["b"], entry["a"]
         lines.append(f"| {name} | {b['n']} | {b['slope']:.2f} | {b['correlation']:.2f} | {b['median_true']:+.1f} | "
-                     f"{b['median_predicted']:+.1f} | {b['bluer_too']:.2f} | {b['predicted_bluer']:.2f} | {a['slope']:.2f} | "
-                     f"{a['correlation']:.2f} |")
+                     f"{b['median_predicted']:+.1f} | {b['bluer_too']:.2f} | {b['predicted_bluer']:.2f} | "
+                     f"{a['slope']:.2f} | {a['correlation']:.2f} |")
     lines += ["", f"![scatter]({stem}.png)", "", f"![examples]({stem}_examples.png)", ""]
     write_markdown(RESULTS / f"{stem}.md", header, "\n".join(lines))
     print("\n".join(lines))

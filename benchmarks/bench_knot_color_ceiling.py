@@ -51,7 +51,9 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import GroupKFold
 
 from galcolor.datasets import simulate
-from galcolor.evaluation.knot_color import injected_knot_colors, simulated_knot_colors
+from galcolor.evaluation.knot_color import excess_agreement, injected_knot_colors, simulated_knot_colors
+
+from bench_knot_color import GROUPS  # the groups of objects, as that benchmark reports them
 
 from _record import RESULTS as ALL_RESULTS
 from _record import record_header, write_json, write_markdown
@@ -60,13 +62,9 @@ RESULTS = ALL_RESULTS / "knots"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "sdss-gz"
 #: what the lightness shows of an object (galcolor.evaluation.knot_color.knot_light_excess, and the PSF)
 LIGHT = ["l_object", "l_disk", "l_excess", "centre_distance_psf", "psf_fwhm"]
-#: the groups of bench_knot_color.py: (source, rows)
-GROUPS = {
-    "simulated catalog clumps": ("simulated", lambda frame: frame["catalog"].to_numpy(bool)),
-    "simulated clumps (all)": ("simulated", lambda frame: (frame["kind"] == "clump").to_numpy()),
-    "injected clumps": ("injected", lambda frame: (frame["kind"] == "clump").to_numpy()),
-    "injected hard negatives": ("injected", lambda frame: (frame["kind"] == "star").to_numpy()),
-}
+#: predictor -> the column of its out-of-fold predictions
+PREDICTORS = {"light, every object": "every", "light, told it is a clump": "clump",
+              "light + the injected color offset": "offset"}
 
 
 class TrueColor:
@@ -91,13 +89,6 @@ def cross_validated(frame: pd.DataFrame, features: list[str], folds: int) -> np.
     return predicted
 
 
-def correlation(true: np.ndarray, predicted: np.ndarray) -> float:
-    keep = np.isfinite(true) & np.isfinite(predicted)
-    if keep.sum() < 3 or np.ptp(predicted[keep]) == 0:
-        return float("nan")
-    return float(np.corrcoef(true[keep], predicted[keep])[0, 1])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-sim", type=int, default=500)
@@ -114,21 +105,19 @@ def main(argv: list[str] | None = None) -> int:
     sources = {name: frame[np.isfinite(frame["b_excess_true"])].reset_index(drop=True)
                for name, frame in sources.items()}
 
+    for frame in sources.values():
+        frame["every"] = cross_validated(frame, LIGHT, arguments.folds)
+        clumps = (frame["kind"] == "clump").to_numpy()
+        for column, extra in (("clump", []), ("offset", ["delta_gr"])):
+            frame[column] = np.nan
+            frame.loc[clumps, column] = cross_validated(frame[clumps].reset_index(drop=True), LIGHT + extra,
+                                                        arguments.folds)
     rows: dict[str, dict[str, float]] = {}
-    every = {name: cross_validated(frame, LIGHT, arguments.folds) for name, frame in sources.items()}
-    rows["light, every object"] = {group: correlation(sources[source]["b_excess_true"].to_numpy()[select(sources[source])],
-                                                      every[source][select(sources[source])])
-                                   for group, (source, select) in GROUPS.items()}
-    for label, extra in (("light, told it is a clump", []), ("light + the injected color offset", ["delta_gr"])):
+    for label, column in PREDICTORS.items():
         rows[label] = {}
-        for group, (source, select) in GROUPS.items():
-            if "clump" not in group:
-                rows[label][group] = float("nan")
-                continue
-            clumps = sources[source][(sources[source]["kind"] == "clump").to_numpy()].reset_index(drop=True)
-            predicted = cross_validated(clumps, LIGHT + extra, arguments.folds)
-            keep = select(clumps)
-            rows[label][group] = correlation(clumps["b_excess_true"].to_numpy()[keep], predicted[keep])
+        for group, select in GROUPS.items():
+            objects = select(sources["simulated"], sources["injected"])
+            rows[label][group] = excess_agreement(objects["b_excess_true"], objects[column])["correlation"]
     for path in arguments.compare:
         measured = json.loads(Path(path).read_text())
         rows[f"measured: {Path(path).stem}"] = {group: measured["groups"][group]["b"]["correlation"]
