@@ -250,7 +250,8 @@ def real(arguments, header: dict) -> None:
         "Colorizing the r band of real survey FITS files",
         "===============================================",
         "",
-        "Truth:    the file's own color composite (galcolor.load truth_rgb: DECaLS grz, SDSS gri); "
+        "Truth:    the file's own color in galcolor's convention (galcolor.load truth_rgb, sdss-gri: "
+        "SDSS gri; DECaLS g, r and i interpolated from r and z); "
         "errors on the central galaxy with the true L on both sides (the r-band stretch and the "
         "composite differ in L, which is not what is predicted); TTA on",
         "",

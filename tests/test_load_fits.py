@@ -119,7 +119,10 @@ def cube_hdu(bands="grz", named=True, size=32) -> fits.PrimaryHDU:
 def test_cube_default_band_is_the_one_nearest_r_and_truth_rgb_is_lupton():
     cutout = galcolor.load(cube_hdu("grz"))
     assert cutout.band == "r" and cutout.meta["band_names"] == ["g", "r", "z"]
-    assert cutout.meta["truth_bands"] == ["z", "r", "g"]
+    # i (the R channel's band) is interpolated between r and z: galcolor's convention (galcolor.io.convention)
+    assert cutout.meta["truth_bands"] == ["r+z", "r", "g"]
+    assert cutout.meta["truth_substitutes"] == {"i": "interpolated from r and z"}
+    assert cutout.meta["truth_convention"].startswith("sdss-gri bands and weights, stretch from the data")
     rgb = cutout.truth_rgb
     assert rgb.shape == (32, 32, 3) and rgb.min() >= 0 and rgb.max() <= 1
     # Reddest band (z) -> R: the left half is red, the right half blue.

@@ -20,10 +20,10 @@ from .bands import (
     band_from_header,
     band_wavelength,
     bands_from_cube_header,
-    composite_weight,
     normalize_band,
     order_by_wavelength,
 )
+from .convention import SDSS_GRI, flux_pixel_scale, nanomaggy_units
 from .cutout import Cutout
 from .stretch import AsinhStretch, StretchLike, apply_stretch, resolve_stretch, sky_statistics, stretch_meta
 
@@ -200,20 +200,7 @@ def load_hdus(
             f"{source}: band {_band_label(stack.names, index)} has no finite, valid pixels"
         )
 
-    truth_rgb = truth_mask = None
-    truth_bands: list[str | None] | None = None
-    if len(stack.planes) >= 3:
-        order = order_by_wavelength(stack.names)
-        rgb_indices = [order[-1], order[(len(order) - 1) // 2], order[0]]
-        truth_mask = np.logical_or.reduce([bad[i] for i in rgb_indices])
-        if not truth_mask.all():
-            truth_rgb = _lupton_composite(
-                [stack.planes[i] * composite_weight(stack.names[i]) for i in rgb_indices], truth_mask
-            )
-            truth_bands = [_band_label(stack.names, i) for i in rgb_indices]
-        else:
-            truth_mask = None
-            notes.append(f"{source}: no pixel is valid in all three color bands; no true color")
+    truth_rgb, truth_mask, truth_meta = _truth_composite(stack, bad, source, notes)
 
     n_zero = int(np.count_nonzero((stack.planes[index] == 0) & mask))
     data = stack.planes[index]  # the loader's own float64 copy of the band (_read_plane_data): NaN in place
@@ -235,8 +222,7 @@ def load_hdus(
         "bunit": header.get("BUNIT"),
         "warnings": notes,
     }
-    if truth_bands is not None:
-        meta["truth_bands"] = truth_bands
+    meta.update(truth_meta)
     if n_zero:
         meta["zero_pixels_masked"] = n_zero  # no-data pixels of the band that became L
     for note in notes:
@@ -426,25 +412,90 @@ def _choose_band(
     raise InputError(f"{source}: band must be a name, an index or None, got {band!r}")
 
 
-def _lupton_composite(planes: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
-    """Lupton et al. (2004) color composite of (red, green, blue) planes.
+def _truth_composite(stack: _BandStack, bad: list[np.ndarray], source: str, notes: list[str]
+                     ) -> tuple[np.ndarray | None, np.ndarray | None, dict[str, Any]]:
+    """The true color of a multi-band file in galcolor's convention (:data:`~galcolor.io.convention.SDSS_GRI`).
 
-    Each band (already multiplied by its color-balance weight) is
-    sky-subtracted; the stretch is the "auto" asinh stretch of
-    their mean, so the composite's lightness matches what a single band gives.
+    i, r, g light R, G, B; a missing band is interpolated between its
+    neighbours or replaced by the nearest one
+    (:meth:`~galcolor.io.convention.ColorConvention.channel_sources`: i from
+    r and z in a DECaLS grz cube; ``meta["truth_substitutes"]`` says so).
+    Fluxes in nanomaggies (``BUNIT``, or a survey known to deliver them)
+    are composited with the convention's own stretch, brought to the SDSS
+    pixel by the ratio of pixel areas
+    (:func:`~galcolor.io.convention.flux_pixel_scale` says which pixel);
+    other units, or bands that cannot be matched, get the convention's
+    weights (matched bands) or none (unnamed planes, in wavelength order)
+    with an asinh stretch set from the data, and the metadata name the
+    departure. Returns (rgb, mask, metadata) or (None, None, metadata).
     """
-    subtracted = []
-    for plane in planes:
-        sky, _ = sky_statistics(plane, mask)
-        subtracted.append(np.where(mask, 0.0, plane - sky))
-    intensity = np.mean(subtracted, axis=0)
-    stretch = AsinhStretch.from_data(intensity, mask)
+    if len(stack.planes) < 3:
+        return None, None, {}
+    names = [name for name in stack.names if name is not None]
+    sources = SDSS_GRI.channel_sources(names) if len(set(names)) == len(names) else None
+
+    def subtracted(index: int, mask: np.ndarray) -> np.ndarray:
+        sky, _ = sky_statistics(stack.planes[index], mask)
+        return np.where(mask, 0.0, stack.planes[index] - sky)
+
+    if sources is not None:
+        indices = sorted({stack.names.index(band) for used in sources.values() for band in used})
+        mask = np.logical_or.reduce([bad[i] for i in indices])
+        if mask.all():
+            notes.append(f"{source}: no pixel is valid in all the color bands; no true color")
+            return None, None, {}
+        flux, how = SDSS_GRI.channel_fluxes({stack.names[i]: subtracted(i, mask) for i in indices})
+        labels = ["+".join(sources[channel]) for channel in SDSS_GRI.channels]
+        substitutes = {channel: text for channel, text in how.items() if text != channel}
+        header = stack.headers[indices[0]]
+        if nanomaggy_units(header):
+            scale, scale_origin = flux_pixel_scale(header, _pixel_scale_arcsec(header))
+            rgb = SDSS_GRI.composite(flux, pixel_scale_arcsec=scale, mask=mask)
+            convention = f"{SDSS_GRI.name} (fluxes per {scale_origin})"
+        else:
+            planes = [flux[channel] * SDSS_GRI.weights[channel] for channel in SDSS_GRI.channels]
+            rgb = _data_stretched_composite(planes, mask)
+            convention = f"{SDSS_GRI.name} bands and weights, stretch from the data (units not nanomaggies)"
+    else:
+        order = order_by_wavelength(stack.names)
+        indices = [order[-1], order[(len(order) - 1) // 2], order[0]]
+        mask = np.logical_or.reduce([bad[i] for i in indices])
+        if mask.all():
+            notes.append(f"{source}: no pixel is valid in all three color bands; no true color")
+            return None, None, {}
+        rgb = _data_stretched_composite([subtracted(i, mask) for i in indices], mask)
+        labels = [_band_label(stack.names, i) for i in indices]
+        substitutes = {}
+        convention = "bands in wavelength order, equal weights, stretch from the data (bands not matched to g, r, i)"
+    meta: dict[str, Any] = {"truth_bands": labels, "truth_convention": convention}
+    if substitutes:
+        meta["truth_substitutes"] = substitutes  # channel band -> how its flux was obtained
+    return rgb, mask, meta
+
+
+def _data_stretched_composite(planes: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
+    """Lupton composite of (R, G, B) planes with the "auto" asinh stretch of their mean (units unknown)."""
+    stretch = AsinhStretch.from_data(np.mean(planes, axis=0), mask)
     with np.errstate(invalid="ignore", divide="ignore"):  # astropy divides 0 by 0 on black sky
-        rgb = make_lupton_rgb(
-            *subtracted, minimum=0.0, stretch=stretch.stretch, Q=stretch.q, output_dtype=np.float64
-        )
+        rgb = make_lupton_rgb(*planes, minimum=0.0, stretch=stretch.stretch, Q=stretch.q, output_dtype=np.float64)
+    rgb = np.nan_to_num(rgb)
     rgb[mask] = 0.0
     return rgb.astype(np.float32)
+
+
+def _pixel_scale_arcsec(header: fits.Header) -> float | None:
+    """Mean pixel scale of a header's celestial WCS in arcsec, or None."""
+    from astropy.wcs.utils import proj_plane_pixel_scales
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wcs = WCS(header)
+        if not wcs.has_celestial:
+            return None
+        return float(np.mean(proj_plane_pixel_scales(sky_axes(wcs)))) * 3600.0
+    except Exception:  # a WCS astropy cannot read: the convention's own pixel is assumed
+        return None
 
 
 def _celestial_wcs(header: fits.Header, source: str, notes: list[str]) -> WCS | None:
