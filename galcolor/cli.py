@@ -222,7 +222,7 @@ def _command_colorize(arguments: argparse.Namespace) -> int:
     try:
         colorizer = Colorizer(arguments.model, device=arguments.device, tta=not arguments.no_tta,
                               band=_index_or_name(arguments.band), hdu=_index_or_name(arguments.hdu),
-                              stretch=arguments.stretch,
+                              stretch=arguments.stretch, style=arguments.style,
                               batch_size=arguments.batch_size, progress=not arguments.quiet)
     except GalcolorError as error:
         print(f"galcolor colorize: {error}", file=sys.stderr)
@@ -359,6 +359,30 @@ def _command_evaluate(arguments: argparse.Namespace) -> int:
     print((Path(arguments.output) / "summary.md").read_text())
     print(f"{per_image['file'].nunique()} image(s) evaluated, {len(failures)} failed; "
           f"{len(written)} files in {arguments.output}")
+    return 0
+
+
+def _command_fit_style(arguments: argparse.Namespace) -> int:
+    from .colorizer import Colorizer
+    from .style_fitting import fit_style_from_images
+
+    output = Path(arguments.output)
+    if output.exists() and not arguments.overwrite:
+        print(f"galcolor fit-style: {output} exists; use --overwrite to replace it", file=sys.stderr)
+        return 1
+    name = arguments.name or output.stem
+    try:
+        colorizer = Colorizer(arguments.model, device=arguments.device, tta=not arguments.no_tta, progress=False)
+        style, failures = fit_style_from_images(arguments.images, name=name, colorizer=colorizer,
+                                                progress=not arguments.quiet)
+        style.save(output)
+    except GalcolorError as error:
+        print(f"galcolor fit-style: {error}", file=sys.stderr)
+        return 1
+    for failure in failures:
+        print(f"galcolor fit-style: skipped {failure['file']}: {failure['error']}", file=sys.stderr)
+    print(f"style {name!r} fitted on {len(style.provenance['images'])} image(s) "
+          f"({style.provenance['pixels']} pixels), {len(failures)} skipped: {output}")
     return 0
 
 
@@ -500,6 +524,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="leave the RGB cube out of the FITS product: 21 bytes a pixel instead of 33 (float32 "
                                "L, a*, b*, their errors, RGB; about 8x a float32 input with it)")
     _add_input_arguments(colorize)
+    colorize.add_argument("--style", default=None,
+                          help="survey rendering of the color: sdss, decals, gama, goods, candels, ukidss or a "
+                               "style file from 'galcolor fit-style' (default: galcolor's convention, the SDSS "
+                               "Galaxy Zoo gri composite)")
     colorize.add_argument("--batch-size", type=int, default=None, help="network images per forward pass")
     colorize.add_argument("--quiet", action="store_true", help="no progress bar")
     colorize.set_defaults(handler=_command_colorize)
@@ -549,6 +577,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_arguments(pipeline, manifest=True)
     pipeline.add_argument("--quiet", action="store_true", help="no progress bar")
     pipeline.set_defaults(handler=_command_pipeline)
+
+    fit_style = commands.add_parser(
+        "fit-style", help="fit a survey style from that survey's color images",
+        description="Colorize the L of each color IMAGE of one survey and fit the mapping from the model's "
+        "color (and L) to the survey's rendering, with its own uncertainty table (galcolor.styles). "
+        "A few dozen images are enough; images that cannot be read are reported and skipped.")
+    fit_style.add_argument("images", nargs="+", metavar="IMAGE", help="color JPEG/PNG/TIFF images of one survey")
+    fit_style.add_argument("-o", "--output", required=True, metavar="STYLE_JSON", help="style file to write")
+    fit_style.add_argument("--name", help="style name (default: the output file's stem)")
+    fit_style.add_argument("--overwrite", action="store_true", help="replace an existing style file")
+    _add_model_arguments(fit_style)
+    fit_style.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit_style.set_defaults(handler=_command_fit_style)
 
     evaluate = commands.add_parser(
         "evaluate", help="color quality of colorizers against the truth of color images",

@@ -151,6 +151,133 @@ class Colorization:
                 f"model={self.meta.get('model')!r}, tta={self.meta.get('tta')!r}, "
                 f"wcs={'yes' if self.wcs is not None else 'no'}, mask_fraction={float(self.mask.mean()):.3g})")
 
+    # ---------------------------------------------------------- color indices
+
+    def _convention_check(self) -> None:
+        style = self.meta.get("style")
+        if style:
+            raise InputError(f"{self.source}: color indices are defined in galcolor's convention (sdss-gri); "
+                             f"this colorization is in the {style!r} survey style: colorize without a style")
+
+    def _draws(self, samples: int, seed: int, correlated: bool) -> np.ndarray:
+        """(samples, H, W, 2) a*, b* drawn from the prediction and its uncertainty."""
+        rng = np.random.default_rng(seed)
+        shape = (samples, 1, 1, 2) if correlated else (samples,) + self.ab.shape
+        return self.ab[None] + rng.standard_normal(shape).astype(np.float32) * self.ab_std[None]
+
+    def color_indices(self, *, samples: int = 32, seed: int = 0) -> dict[str, np.ndarray]:
+        """Per-pixel color indices g - r and r - i (AB mag) of the predicted color, with uncertainties.
+
+        The model's color is the SDSS Galaxy Zoo gri composite
+        (:data:`galcolor.io.convention.SDSS_GRI`), a Lupton composite that
+        keeps the ratios of its channels, so each pixel's predicted RGB
+        inverts to flux ratios:
+        ``g - r = -2.5 log10((B / w_g) / (G / w_r))``. The uncertainty is
+        the standard deviation over ``samples`` draws of a*, b* from the
+        prediction and ``ab_std``. Pixels with no color (masked, black) are
+        NaN. Only for colorizations in galcolor's convention (no survey
+        style).
+
+        Parameters
+        ----------
+        samples : int, optional
+            Draws for the uncertainty (default 32).
+        seed : int, optional
+
+        Returns
+        -------
+        dict
+            ``"g-r"``, ``"r-i"``, ``"g-r_std"``, ``"r-i_std"``: (H, W) float arrays.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from galcolor import Colorization
+        >>> result = Colorization(lightness=np.full((4, 4), 60, np.float32),
+        ...                       ab=np.tile(np.float32([6.0, 20.0]), (4, 4, 1)),
+        ...                       ab_std=np.full((4, 4, 2), 2.0, np.float32), mask=np.zeros((4, 4), bool))
+        >>> indices = result.color_indices()
+        >>> round(float(indices["g-r"][0, 0]), 2), bool(0 < indices["g-r_std"][0, 0] < 0.2)
+        (0.6, True)
+        """
+        from .io.convention import SDSS_GRI
+
+        self._convention_check()
+        indices = SDSS_GRI.color_indices(self.rgb)
+        drawn = [SDSS_GRI.color_indices(lab_to_rgb_numpy(np.concatenate([self.lightness[..., None], ab], axis=-1)))
+                 for ab in self._draws(samples, seed, correlated=False)]
+        result: dict[str, np.ndarray] = {}
+        for name, value in indices.items():
+            value = value.copy()
+            value[self.mask] = np.nan
+            result[name] = value
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels (black sky)
+                std = np.nanstd(np.stack([draw[name] for draw in drawn]), axis=0)
+            std[np.isnan(value)] = np.nan
+            result[f"{name}_std"] = std
+        return result
+
+    def integrated_colors(self, region: np.ndarray | None = None, *, samples: int = 64, seed: int = 0
+                          ) -> dict[str, float]:
+        """Galaxy-integrated g - r and r - i (AB mag) of the predicted color, with uncertainties.
+
+        The predicted composite is turned back into fluxes per band with the
+        convention's asinh stretch (:func:`galcolor.io.lupton.linear_from_display`)
+        and summed over ``region``, so bright pixels weigh as much as their
+        light: the color an aperture would measure. The uncertainty draws
+        a*, b* once per sample for the whole image (errors of a colorizer
+        are correlated across a galaxy; independent pixel errors would
+        average away and understate it).
+
+        Parameters
+        ----------
+        region : (H, W) bool array, optional
+            Pixels to sum (default: the galaxy at the image centre,
+            :func:`galcolor.geometry.central_galaxy_mask`).
+        samples : int, optional
+        seed : int, optional
+
+        Returns
+        -------
+        dict
+            ``"g-r"``, ``"r-i"``, ``"g-r_std"``, ``"r-i_std"``, ``"pixels"``.
+
+        Examples
+        --------
+        >>> import galcolor
+        >>> from galcolor.io import example_hdulist
+        >>> colors = galcolor.colorize(example_hdulist(), tta=False).integrated_colors()
+        >>> sorted(colors)
+        ['g-r', 'g-r_std', 'pixels', 'r-i', 'r-i_std']
+        """
+        from .geometry import central_galaxy_mask
+        from .io.convention import COLOR_INDICES, SDSS_GRI
+        from .io.lupton import linear_from_display
+
+        self._convention_check()
+        region = central_galaxy_mask(self.lightness, self.mask) if region is None else np.asarray(region, bool)
+        if region.shape != self.shape:
+            raise InputError(f"{self.source}: region must have shape {self.shape}, got {region.shape}")
+        region = region & ~self.mask
+        if not region.any():
+            return {"g-r": float("nan"), "r-i": float("nan"), "g-r_std": float("nan"), "r-i_std": float("nan"),
+                    "pixels": 0}
+
+        def colors(ab: np.ndarray) -> dict[str, float]:
+            rgb = lab_to_rgb_numpy(np.concatenate([self.lightness[region][:, None], ab[region]], axis=-1)[None])[0]
+            linear = linear_from_display(np.clip(rgb, 0.0, 1.0)[None], q=SDSS_GRI.q, stretch=SDSS_GRI.stretch)[0]
+            flux = {band: linear[:, k].sum() / SDSS_GRI.weights[band] for k, band in enumerate(SDSS_GRI.channels)}
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return {f"{blue}-{red}": float(-2.5 * np.log10(flux[blue] / flux[red])) for blue, red in COLOR_INDICES}
+
+        result = colors(self.ab)
+        drawn = [colors(ab) for ab in self._draws(samples, seed, correlated=True)]
+        for name in list(result):
+            result[f"{name}_std"] = float(np.nanstd([draw[name] for draw in drawn]))
+        result["pixels"] = int(region.sum())
+        return result
+
     # ---------------------------------------------------------------- writers
 
     def save(self, path: str | os.PathLike, *, bits: int = 8, quality: int = 95,
@@ -260,7 +387,11 @@ class Colorization:
             ("GCSCALE", float(meta.get("scale", 1.0)), "network pixels per input pixel"),
             ("GCDEVICE", str(meta.get("device", "")), "device the network ran on"),
             ("DATE", str(meta.get("date", "")), "when the colorization was made (UTC)"),
+            ("GCCONV", str(meta.get("convention") or "sdss-gri"), "color convention (galcolor.io.convention)"),
+            ("GCSTYLE", str(meta.get("style") or "none"), "survey style of the color (galcolor.styles)"),
         ]
+        if meta.get("novelty") is not None:
+            provenance.append(("GCNOVEL", float(meta["novelty"]), "input novelty; >0: ab_std widened"))
         for key, value, comment in provenance:
             header[key] = (value, comment)
         header["GCSOURCE"] = str(self.source)
@@ -455,7 +586,10 @@ class Colorization:
                 "tta": bool(header.get("GCTTA", False)), "stretch": header.get("GCSTRTCH", ""),
                 "scale": header.get("GCSCALE", 1.0), "device": header.get("GCDEVICE", ""),
                 "galcolor_version": header.get("GCVERS", ""), "date": header.get("DATE", ""),
-                "input_format": "fits", "product": str(path)}
+                "input_format": "fits", "product": str(path),
+                "convention": header.get("GCCONV", "sdss-gri"),
+                "style": None if header.get("GCSTYLE", "none") == "none" else header.get("GCSTYLE"),
+                "novelty": header.get("GCNOVEL")}
         return cls(lightness=planes["L"], ab=ab, ab_std=ab_std, mask=mask,
                    wcs=wcs if wcs.has_celestial else None, header=header,
                    source=str(header.get("GCSOURCE", path)), meta=meta)

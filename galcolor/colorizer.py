@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from astropy.io import fits
 
 from .colorization import Colorization
-from .exceptions import InputError
+from .exceptions import InputError, warn
 from .io import Cutout, load
 from .devices import resolve_device
 from .dihedral import dihedral, dihedral_inverse
@@ -59,9 +59,12 @@ from .geometry import SCALE_RANGE, galaxy_radius, reference_radius
 from . import models
 from .models import bundle_for_weights
 from .models.detail import DetailRefiner, refine_in_bands
+from .io.convention import SDSS_GRI
+from .styles import BUILTIN_STYLES, ColorStyle, read_style
+from .novelty import WARN_NOVELTY, NoveltyWarning, input_features
 
-__all__ = ["Colorizer", "colorize", "check_colorizable", "fold_batch_norm", "tile_starts", "DEFAULT_TILE",
-           "DEFAULT_OVERLAP", "MIN_SIDE"]
+__all__ = ["Colorizer", "colorize", "resolve_style", "check_colorizable", "fold_batch_norm", "tile_starts",
+           "DEFAULT_TILE", "DEFAULT_OVERLAP", "MIN_SIDE"]
 
 #: Arithmetic choices of :class:`Colorizer` (``precision``).
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -292,6 +295,15 @@ class Colorizer:
         refiner shipped with these weights, when their bundle has one;
         ``None``: the network's ab alone; or a refiner's weights file or
         the refiner itself.
+    style : None, str, os.PathLike or ColorStyle, optional
+        The survey rendering to give the color in (:mod:`galcolor.styles`).
+        None (default): galcolor's own convention, the SDSS Galaxy Zoo gri
+        composite (:data:`galcolor.io.convention.SDSS_GRI`); a built-in
+        name (``"sdss"``, ``"decals"``, ``"gama"``, ``"goods"``,
+        ``"candels"``, ``"ukidss"``), a style file from ``galcolor
+        fit-style``, or a :class:`~galcolor.styles.ColorStyle`. ``ab_std``
+        is then the style's own uncertainty table (calibrated on images of
+        that survey), in place of the model's table and TTA spread.
 
     Examples
     --------
@@ -320,6 +332,7 @@ class Colorizer:
         precision: str = "auto",
         progress: bool = True,
         detail: str | os.PathLike | DetailRefiner | None = "auto",
+        style: str | os.PathLike | ColorStyle | None = None,
     ) -> None:
         self.device = resolve_device(device)
         if precision not in PRECISIONS:
@@ -340,6 +353,13 @@ class Colorizer:
         self.network = fold_batch_norm(network).to(self.device, memory_format=torch.channels_last)
         #: the full-resolution chroma path applied at the cutout's pixels (None: the network's ab alone)
         self.detail, self.detail_sha256 = _load_detail(detail, self.bundle, self.device)
+        #: how far inputs may stray from the training images before ab_std is widened (None: not measured)
+        self.novelty = (self.bundle.novelty_reference() if self.bundle is not None and uncertainty == "calibrated"
+                        and style is None else None)
+        self._warned_novel = False
+        #: the survey style the color is given in (None: galcolor's convention, sdss-gri)
+        self.style = None if style is None else resolve_style(
+            style, self.bundle.name if self.bundle is not None else "default", self.weights_sha256)
         self.stride = int(getattr(self.network, "stride", 1))
         if batch_size is None:
             batch_size = 64 if self.device.type == "cuda" else 8
@@ -471,7 +491,10 @@ class Colorizer:
                                       align_corners=False, antialias=scale < 1.0)[0]
         else:
             lightness = lightness[None]
-        return {"scale": scale, "network_shape": network_shape, "network_lightness": lightness}
+        plan = {"scale": scale, "network_shape": network_shape, "network_lightness": lightness}
+        if self.novelty is not None:
+            plan["features"] = input_features(lightness[0].numpy(), scale=scale)
+        return plan
 
     def _elements(self) -> range:
         return range(8) if self.tta else range(1)
@@ -572,8 +595,18 @@ class Colorizer:
         del ab
         std_map = np.ascontiguousarray(std.permute(1, 2, 0).numpy(), dtype=np.float32)
         del std
-        if self.residual_table is not None:
+        if self.style is not None:  # the survey's color and its own uncertainty table
+            ab_map, std_map = self.style.apply(cutout.lightness, ab_map)
+        elif self.residual_table is not None:
             self.residual_table.combine(cutout.lightness, std_map, out=std_map)
+        novelty, novel_feature = (0.0, None) if "features" not in plan else self.novelty.score(plan["features"])
+        if novelty > 0.0:  # unlike the training images: the calibrated uncertainty does not hold as it is
+            std_map *= np.float32(self.novelty.factor(novelty))
+            if not self._warned_novel and novelty >= WARN_NOVELTY:
+                self._warned_novel = True
+                warn(f"{cutout.source}: unlike the images the model was trained on: "
+                     f"{self.novelty.describe(plan['features'])} (warned once per Colorizer; "
+                     "Colorization.meta['novelty'] has it for each image)", NoveltyWarning)
         ab_map[cutout.mask] = 0.0
         std_map[cutout.mask] = 0.0
         stretch = cutout.meta.get("stretch", {})
@@ -583,7 +616,13 @@ class Colorizer:
             "head": getattr(self.network, "head", None),
             "stretch": stretch.get("name") if isinstance(stretch, dict) else str(stretch),
             "tta": self.tta,
-            "uncertainty": "calibrated" if self.residual_table is not None else "spread",
+            "uncertainty": ("style" if self.style is not None
+                            else "calibrated" if self.residual_table is not None else "spread"),
+            "style": None if self.style is None else self.style.name,
+            "style_sha256": None if self.style is None else self.style.sha256,
+            "convention": SDSS_GRI.name,
+            "novelty": None if "features" not in plan else round(novelty, 4),
+            "novelty_feature": novel_feature,
             "device": str(self.device),
             "precision": self.precision,
             "detail": (self.detail_sha256 or "in memory") if self.detail is not None else None,
@@ -602,6 +641,44 @@ class Colorizer:
                             source=cutout.source, meta=meta)
 
 
+def resolve_style(style: str | os.PathLike | ColorStyle, model: str = "default",
+                  weights_sha256: str | None = None) -> ColorStyle:
+    """A style from a built-in name, a file or itself, checked against the weights it will style.
+
+    Parameters
+    ----------
+    style : str, os.PathLike or ColorStyle
+        A name of :data:`BUILTIN_STYLES` (from the shipped bundle of
+        ``model``), a style file, or a style.
+    model : str, optional
+        Shipped model whose bundle holds the built-in styles.
+    weights_sha256 : str, optional
+        The weights that will be styled: a style fitted for other weights
+        is refused (its mapping corrects another model's errors).
+
+    Examples
+    --------
+    >>> from galcolor.colorizer import resolve_style
+    >>> resolve_style("ukidss").name
+    'ukidss'
+    """
+    if isinstance(style, ColorStyle):
+        resolved = style
+    elif isinstance(style, str) and style in BUILTIN_STYLES:
+        styles = models.load_bundle(model).styles()
+        if style not in styles:
+            raise InputError(f"the {model!r} bundle has no {style!r} style; it has {sorted(styles)}")
+        resolved = styles[style]
+    elif Path(style).suffix.lower() == ".json" or Path(style).is_file():
+        resolved = read_style(style)
+    else:
+        raise InputError(f"unknown style {style!r}: a built-in name {list(BUILTIN_STYLES)} or a style JSON file")
+    if weights_sha256 is not None and resolved.weights_sha256 != weights_sha256:
+        raise InputError(f"style {resolved.name!r} was fitted for weights {resolved.weights_sha256[:16]}…, not for "
+                         f"these weights {weights_sha256[:16]}…; fit one for them (galcolor fit-style)")
+    return resolved
+
+
 _CACHE: dict[tuple[Any, ...], Colorizer] = {}
 
 
@@ -617,6 +694,7 @@ def colorize(
     band: str | int | None = None,
     hdu: int | str | None = None,
     precision: str = "auto",
+    style: str | os.PathLike | ColorStyle | None = None,
 ) -> Colorization | list[Colorization]:
     """Colorize a galaxy image (or a list of them) with galcolor's network.
 
@@ -641,6 +719,11 @@ def colorize(
         Which band/HDU of a FITS file becomes the lightness.
     precision : {"auto", "float32", "bfloat16"}, optional
         Network arithmetic, as for :class:`Colorizer`.
+    style : None, str, os.PathLike or ColorStyle, optional
+        The survey rendering of the color: None (galcolor's convention, the
+        SDSS Galaxy Zoo composite), ``"sdss"``, ``"decals"``, ``"gama"``,
+        ``"goods"``, ``"candels"``, ``"ukidss"`` or a style file
+        (:mod:`galcolor.styles`), as for :class:`Colorizer`.
 
     Returns
     -------
@@ -664,10 +747,11 @@ def colorize(
     ((96, 96, 2), True)
     """
     options = dict(device=device, tta=tta, stretch=stretch, batch_size=batch_size, scale=scale,
-                   band=band, hdu=hdu, precision=precision)
-    if isinstance(model, torch.nn.Module) or not isinstance(stretch, str):
+                   band=band, hdu=hdu, precision=precision, style=style)
+    if isinstance(model, torch.nn.Module) or not isinstance(stretch, str) or isinstance(style, ColorStyle):
         return Colorizer(model, **options).colorize(source)
-    key = (str(model), str(device), tta, stretch, batch_size, str(scale), str(band), str(hdu), precision)
+    key = (str(model), str(device), tta, stretch, batch_size, str(scale), str(band), str(hdu), precision,
+           str(style))
     colorizer = _CACHE.get(key)
     if colorizer is None:
         colorizer = _CACHE[key] = Colorizer(model, **options)

@@ -33,7 +33,7 @@ import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._atomic import atomic_write
 from ..exceptions import InputError
@@ -42,6 +42,10 @@ from ..uncertainty import ResidualTable, read_residual_table
 from .base import ColorizerNet
 from .detail import DetailRefiner
 from .weights import WeightsError, load_weights, sha256_of
+
+if TYPE_CHECKING:
+    from ..novelty import NoveltyReference
+    from ..styles import ColorStyle
 
 __all__ = ["WEIGHTS_DIR", "MANIFEST", "ModelBundle", "list_pretrained", "load_bundle", "bundle_for_weights",
            "pretrained_path", "load_pretrained", "write_manifest"]
@@ -53,7 +57,7 @@ MANIFEST = "manifest.json"
 #: What a manifest lists: kind -> file name in the bundle folder.
 BUNDLE_FILES = {"weights": "weights.pt", "card": "MODEL_CARD.md", "uncertainty": "uncertainty.json",
                 "region_score": "region_score.json", "region_classifier": "region_classifier.json",
-                "detail": "detail.pt"}
+                "detail": "detail.pt", "styles": "styles.json", "novelty": "novelty.json"}
 #: The kinds every bundle must have (an uncertainty table and a region
 #: calibration are measured after training, so a new bundle may lack them).
 REQUIRED_FILES = ("weights", "card")
@@ -79,7 +83,7 @@ class ModelBundle:
 
     def path(self, kind: str) -> Path | None:
         """The file of one kind (``weights``, ``card``, ``uncertainty``, ``region_score``, ``region_classifier``,
-        ``detail``), None if absent."""
+        ``detail``, ``styles``, ``novelty``), None if absent."""
         entry = self.manifest["files"].get(kind)
         return None if entry is None else self.folder / entry["path"]
 
@@ -120,11 +124,45 @@ class ModelBundle:
             return None
         return load_weights(path, sha256=self.manifest["files"]["detail"]["sha256"], map_location=map_location)
 
+    def styles(self) -> dict[str, "ColorStyle"]:
+        """The survey styles fitted for these weights, by name ({}: none fitted)."""
+        path = self.path("styles")
+        return {} if path is None else dict(_styles(str(path), self.weights_sha256))
+
+    def novelty_reference(self) -> "NoveltyReference | None":
+        """The training range of the input properties of these weights (None: not measured)."""
+        path = self.path("novelty")
+        return None if path is None else _novelty(str(path), self.weights_sha256)
+
     def load_network(self, map_location: str = "cpu") -> ColorizerNet:
         """The network, in eval mode; ``network.bundle`` is this bundle."""
         network = load_weights(self.path("weights"), sha256=self.weights_sha256, map_location=map_location)
         network.bundle = self
         return network
+
+
+@functools.lru_cache(maxsize=8)  # read once per process, not once per image
+def _novelty(path: str, weights_sha256: str) -> "NoveltyReference":
+    from ..novelty import NoveltyReference
+
+    reference = NoveltyReference.from_dict(json.loads(Path(path).read_text()))
+    if reference.weights_sha256 != weights_sha256:
+        raise WeightsError(f"{path}: the novelty reference is for weights {reference.weights_sha256[:16]}…, "
+                           f"not for the bundle's {weights_sha256[:16]}…")
+    return reference
+
+
+@functools.lru_cache(maxsize=8)  # read once per process, not once per image
+def _styles(path: str, weights_sha256: str) -> tuple[tuple[str, "ColorStyle"], ...]:
+    from ..styles import ColorStyle
+
+    data = json.loads(Path(path).read_text())
+    styles = tuple((name, ColorStyle.from_dict(entry)) for name, entry in data["styles"].items())
+    for name, style in styles:
+        if style.weights_sha256 != weights_sha256:
+            raise WeightsError(f"{path}: style {name!r} is for weights {style.weights_sha256[:16]}…, "
+                               f"not for the bundle's {weights_sha256[:16]}…")
+    return styles
 
 
 @functools.lru_cache(maxsize=8)  # read once per process, not once per image

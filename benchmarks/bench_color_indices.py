@@ -1,0 +1,222 @@
+"""Color indices in magnitudes from one band: predicted g - r, r - i against photometry.
+
+``Colorization.integrated_colors`` inverts galcolor's convention
+(``galcolor.io.convention.SDSS_GRI``) to fluxes and sums them over the
+galaxy. Checked against:
+
+1. **Simulated galaxies** (``galcolor.datasets.simulate``, known fluxes per
+   band): the r band as a single-band FITS (``to_cutout("r")``), and the
+   grey of the galaxy's own composite (the L the model was trained on), is
+   colorized (TTA on) and its integrated g - r, r - i compared with the sums
+   of the simulated g, r, i images over the same pixels (the galaxy at the
+   centre, :func:`galcolor.geometry.central_galaxy_mask` of the true
+   composite), per galaxy and in radial annuli (0-0.5, 0.5-1, 1-2 disk
+   scale radii). Baseline: the color the training set has at each L (the
+   per-lightness mean a*, b* of the SDSS training galaxies,
+   ``galcolor/data/lookup_sdss.npz``), integrated the same way.
+2. **Real cubes** in ``../shared/data/fits``: the DECaLS grz cubes (g - r;
+   DECam g, r against SDSS-like predicted g - r, so a color term of a few
+   hundredths is expected) and the SDSS NGC 6976 frames (g - r, r - i), the
+   r band in, the central galaxy's pixels (as in ``bench_colorize.py --real``),
+   per file.
+
+Writes ``benchmarks/results/color_indices/color_indices.md`` (and ``.json``)
+and ``color_indices.png``. Run from the repository root::
+
+    python benchmarks/bench_color_indices.py [-n 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from astropy.io import fits  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+import galcolor  # noqa: E402
+from galcolor import Colorization  # noqa: E402
+from galcolor.color import rgb_to_lab_numpy  # noqa: E402
+from galcolor.datasets.simulate import iter_simulate  # noqa: E402
+from galcolor.evaluation.quality import reference_prediction  # noqa: E402
+from galcolor.geometry import central_galaxy_mask  # noqa: E402
+from galcolor.io.stretch import sky_statistics  # noqa: E402
+
+from _record import RESULTS as ALL_RESULTS  # noqa: E402
+from _record import record_header, save_figure, write_json, write_markdown  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+RESULTS = ALL_RESULTS / "color_indices"
+ANNULI = ((0.0, 0.5), (0.5, 1.0), (1.0, 2.0))  # in disk scale radii
+INPUTS = ("r-band FITS", "composite grey")
+
+
+def magnitude_color(blue: float, red: float) -> float:
+    return float(-2.5 * np.log10(blue / red)) if blue > 0 and red > 0 else float("nan")
+
+
+def baseline(result: Colorization) -> Colorization:
+    """The same image colored by the training set's mean color at each L (no uncertainty)."""
+    ab = reference_prediction("lookup", result.lightness).astype(np.float32)
+    return Colorization(lightness=result.lightness, ab=ab, ab_std=np.zeros_like(ab), mask=result.mask)
+
+
+def simulated(n: int, seed: int) -> list[dict]:
+    colorizer = galcolor.Colorizer("default", device="cpu", tta=True, progress=False)
+    rows = []
+    for galaxy, kind in ((g, kind) for g in tqdm(iter_simulate(n, seed=seed, size=128), total=n,
+                                                 desc="simulated galaxies") for kind in INPUTS):
+        true_lab = rgb_to_lab_numpy(np.asarray(galaxy.rgb, dtype=np.float32))
+        # the r band as a single-band FITS file, or the grey of the composite (the model's own L)
+        cutout = galaxy.to_cutout("r") if kind == "r-band FITS" else galcolor.load(true_lab[..., 0] / 100.0,
+                                                                                   stretch="identity")
+        result = colorizer(cutout)
+        region = central_galaxy_mask(true_lab[..., 0], cutout.mask)
+        if region.sum() < 10:
+            continue
+        flux = {band: galaxy.bands[galaxy.band_names.index(band)] for band in "gri"}
+        centre = (np.array(region.shape) - 1) / 2.0
+        y, x = np.indices(region.shape)
+        radius = np.hypot(y - centre[0], x - centre[1]) / (galaxy.params["disk_radius_arcsec"]
+                                                           / galaxy.params["pixel_scale"])
+        reference = baseline(result)
+        for label, pixels in [("galaxy", region)] + [(f"annulus {lo:g}-{hi:g}", region & (radius >= lo) & (radius < hi))
+                                                    for lo, hi in ANNULI]:
+            if pixels.sum() < 5:
+                continue
+            predicted = result.integrated_colors(pixels, samples=16)
+            lookup = reference.integrated_colors(pixels, samples=2)
+            sums = {band: float(flux[band][pixels].sum()) for band in "gri"}
+            rows.append({"index": galaxy.params["index"], "input": kind, "region": label, "pixels": int(pixels.sum()),
+                         "true g-r": magnitude_color(sums["g"], sums["r"]),
+                         "true r-i": magnitude_color(sums["r"], sums["i"]),
+                         "predicted g-r": predicted["g-r"], "predicted r-i": predicted["r-i"],
+                         "predicted g-r std": predicted["g-r_std"], "predicted r-i std": predicted["r-i_std"],
+                         "baseline g-r": lookup["g-r"], "baseline r-i": lookup["r-i"]})
+    return rows
+
+
+def real() -> list[dict]:
+    colorizer = galcolor.Colorizer("default", device="cpu", tta=True, progress=False)
+    rows = []
+    cubes = sorted((SHARED / "fits" / "decals-grz").glob("example_*.fits"))
+    for path in cubes + [SHARED / "fits" / "sdss-ngc6976" / "reprojected_sdss_r.fits.bz2"]:
+        if "ngc6976" in str(path.parent):
+            # one band per file (their FILTER keywords are wrong; the names are right): the truth is
+            # the gri composite of the three, as extensions (as bench_colorize.py --real does)
+            hdus, planes = [fits.PrimaryHDU()], {}
+            for band in "gri":
+                with fits.open(path.parent / f"reprojected_sdss_{band}.fits.bz2") as hdulist:
+                    planes[band] = hdulist[0].data.astype(np.float64)
+                    hdu = fits.ImageHDU(hdulist[0].data, header=hdulist[0].header.copy())
+                hdu.header["FILTER"] = band
+                hdus.append(hdu)
+            cutout = galcolor.load(path)
+            truth = galcolor.load(fits.HDUList(hdus)).truth_rgb
+        else:
+            cube = fits.getdata(path).astype(np.float64)
+            planes = dict(zip("grz", cube))
+            cutout = galcolor.load(path, band="r")
+            truth = galcolor.load(path).truth_rgb
+        result = colorizer(cutout)
+        region = central_galaxy_mask(rgb_to_lab_numpy(truth)[..., 0], cutout.mask)
+        sums = {}
+        for band, plane in planes.items():
+            bad = ~np.isfinite(plane)
+            sky, _ = sky_statistics(plane, bad)
+            sums[band] = float(np.where(bad, 0.0, plane - sky)[region].sum())
+        predicted = result.integrated_colors(region)
+        lookup = baseline(result).integrated_colors(region, samples=2)
+        row = {"file": str(path.relative_to(SHARED)), "pixels": int(region.sum()),
+               "true g-r": magnitude_color(sums["g"], sums["r"]), "predicted g-r": predicted["g-r"],
+               "predicted g-r std": predicted["g-r_std"], "baseline g-r": lookup["g-r"]}
+        if "i" in planes:
+            row.update({"true r-i": magnitude_color(sums["r"], sums["i"]), "predicted r-i": predicted["r-i"],
+                        "predicted r-i std": predicted["r-i_std"], "baseline r-i": lookup["r-i"]})
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=500, help="simulated galaxies (default 500)")
+    parser.add_argument("--seed", type=int, default=4242, help="simulator seed (default 4242)")
+    arguments = parser.parse_args()
+    header = record_header(weights=["default"])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    sim_rows = simulated(arguments.n, arguments.seed)
+    real_rows = real() if SHARED.is_dir() else []
+
+    lines = ["Color indices (AB mag) from one band", "=" * 36, "",
+             f"1. Simulated galaxies: r band in (single-band FITS), seed {arguments.seed}; median absolute error "
+             "against the sums of the simulated g, r, i images over the same pixels", "",
+             "| input | region | galaxies | g-r MAE galcolor | g-r MAE baseline | r-i MAE galcolor | r-i MAE baseline | "
+             "g-r inside 1 sigma | median g-r sigma | median g-r bias |", "|---|---|---|---|---|---|---|---|---|---|"]
+    summary = {}
+    for kind, region in ((k, r) for k in INPUTS for r in ["galaxy"] + [f"annulus {lo:g}-{hi:g}" for lo, hi in ANNULI]):
+        part = [row for row in sim_rows if row["region"] == region and row["input"] == kind]
+        if not part:
+            continue
+        values = {key: np.array([row[key] for row in part]) for key in part[0] if key not in ("region", "input")}
+        entry = {}
+        for index in ("g-r", "r-i"):
+            ok = np.isfinite(values[f"true {index}"]) & np.isfinite(values[f"predicted {index}"])
+            entry[f"{index} mae"] = float(np.median(np.abs(values[f"predicted {index}"] - values[f"true {index}"])[ok]))
+            entry[f"{index} baseline mae"] = float(np.median(np.abs(values[f"baseline {index}"]
+                                                                    - values[f"true {index}"])[ok]))
+        ok = np.isfinite(values["true g-r"]) & np.isfinite(values["predicted g-r"])
+        entry["g-r covered"] = float(np.mean(np.abs(values["predicted g-r"] - values["true g-r"])[ok]
+                                             <= values["predicted g-r std"][ok]))
+        entry["g-r sigma"] = float(np.median(values["predicted g-r std"][ok]))
+        entry["galaxies"] = int(ok.sum())
+        entry["g-r bias"] = float(np.median((values["predicted g-r"] - values["true g-r"])[ok]))
+        summary[f"{kind}: {region}"] = entry
+        lines.append(f"| {kind} | {region} | {entry['galaxies']} | {entry['g-r mae']:.3f} | {entry['g-r baseline mae']:.3f} | "
+                     f"{entry['r-i mae']:.3f} | {entry['r-i baseline mae']:.3f} | {entry['g-r covered']:.2f} | "
+                     f"{entry['g-r sigma']:.3f} | {entry['g-r bias']:+.3f} |")
+    lines += ["", "2. Real FITS: r band in, the central galaxy (as bench_colorize.py --real); measured from the file's "
+              "own g, r (and i) fluxes", "",
+              "| file | pixels | g-r measured | g-r galcolor | +- | g-r baseline | r-i measured | r-i galcolor | "
+              "r-i baseline |", "|---|---|---|---|---|---|---|---|---|"]
+    for row in real_rows:
+        lines.append(f"| {row['file']} | {row['pixels']} | {row['true g-r']:.3f} | {row['predicted g-r']:.3f} | "
+                     f"{row['predicted g-r std']:.3f} | {row['baseline g-r']:.3f} | "
+                     f"{row.get('true r-i', float('nan')):.3f} | {row.get('predicted r-i', float('nan')):.3f} | "
+                     f"{row.get('baseline r-i', float('nan')):.3f} |")
+    if real_rows:
+        errors = np.array([abs(r["predicted g-r"] - r["true g-r"]) for r in real_rows])
+        base = np.array([abs(r["baseline g-r"] - r["true g-r"]) for r in real_rows])
+        lines += ["", f"Real files: g-r median absolute error {np.median(errors):.3f} (baseline {np.median(base):.3f}) "
+                  f"over {len(real_rows)} files"]
+    lines += ["", "Figure: benchmarks/results/color_indices/color_indices.png"]
+    write_markdown(RESULTS / "color_indices.md", header, "\n".join(lines) + "\n")
+    write_json(RESULTS / "color_indices.json", {"simulated": sim_rows, "real": real_rows, "summary": summary}, header)
+
+    figure, axes = plt.subplots(1, 2, figsize=(9, 4), layout="constrained")
+    galaxies = [row for row in sim_rows if row["region"] == "galaxy" and row["input"] == INPUTS[0]]
+    for axis, index in zip(axes, ("g-r", "r-i")):
+        axis.scatter([r[f"true {index}"] for r in galaxies], [r[f"baseline {index}"] for r in galaxies], s=5,
+                     alpha=0.5, label="training color at this L", color="0.6")
+        axis.scatter([r[f"true {index}"] for r in galaxies], [r[f"predicted {index}"] for r in galaxies], s=5,
+                     alpha=0.6, label="galcolor")
+        if index == "g-r" and real_rows:
+            axis.scatter([r["true g-r"] for r in real_rows], [r["predicted g-r"] for r in real_rows], s=30,
+                         marker="*", color="crimson", label="real FITS")
+        low, high = np.nanpercentile([r[f"true {index}"] for r in galaxies], [1, 99])
+        axis.plot([low - 0.2, high + 0.2], [low - 0.2, high + 0.2], "k--", lw=0.8)
+        axis.set_xlabel(f"true {index} (mag)")
+        axis.set_ylabel(f"predicted {index} (mag)")
+        axis.legend(fontsize=7)
+    figure.suptitle("Galaxy-integrated colors from the r band alone")
+    save_figure(figure, RESULTS / "color_indices.png", header, dpi=110)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
