@@ -13,7 +13,8 @@ few properties of what the network sees, the input at the network's scale
 * the noise: the robust scatter of L about its 3 x 3 median in the sky;
 * the sharpness of the structure (what the PSF and pixel scale set once
   the colorizer has brought the galaxy to its training size): the median
-  |L - L smoothed by a 1-pixel Gaussian| over the galaxy, relative to its L.
+  absolute difference between L and L smoothed by a 1-pixel Gaussian over
+  the galaxy, relative to its L.
 
 The scale the colorizer applied is recorded (``log_scale``) but not
 scored: every galaxy is brought to the training size, and what a pixel

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import galcolor
+import galcolor.styles
 from torch import nn
 
 from galcolor import FileFormatError, GalcolorError, InputError
@@ -548,8 +549,11 @@ def test_a_bundle_carries_every_file_of_its_model_and_refuses_a_changed_calibrat
     from galcolor.models import WeightsError, bundle_for_weights, pretrained
 
     bundle = pretrained.load_bundle("default")
-    assert sorted(bundle.manifest["files"]) == ["card", "region_classifier", "region_score", "uncertainty", "weights"]
+    assert sorted(bundle.manifest["files"]) == ["card", "novelty", "region_classifier", "region_score", "styles",
+                                                "uncertainty", "weights"]
     assert set(bundle.region_classifier()) == {"predicted"}
+    assert sorted(bundle.styles()) == sorted(galcolor.styles.BUILTIN_STYLES)
+    assert bundle.novelty_reference().weights_sha256 == bundle.weights_sha256
     assert bundle.residual_table().weights_sha256 == bundle.weights_sha256
     assert set(bundle.region_score()) == {"predicted"}  # the true-color calibration is the finder's own
     assert bundle.reference_radius == pytest.approx(30.4)

@@ -16,13 +16,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "galcolor"
 #: stage that *writes* run catalogs is the pipeline's.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("_version", "_lazy", "_atomic", "_json", "_memory", "exceptions"),
-    ("geometry", "devices", "dihedral", "color", "catalog", "uncertainty"),
+    ("geometry", "devices", "dihedral", "color", "catalog", "uncertainty", "styles", "novelty"),
     ("io",),
     ("colorization", "_pairs", "metrics", "baselines"),
     ("models",),
     ("colorizer", "datasets"),
     ("regions",),
-    ("training", "process"),
+    ("training", "process", "style_fitting"),
     ("evaluation", "pipeline", "demo", "_fuzz"),
     ("cli", "__main__", "__init__"),
 )

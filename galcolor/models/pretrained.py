@@ -24,7 +24,7 @@ True
 >>> bundle.weights_sha256 == bundle.manifest["files"]["weights"]["sha256"]
 True
 >>> sorted(bundle.manifest["files"])
-['card', 'region_classifier', 'region_score', 'uncertainty', 'weights']
+['card', 'novelty', 'region_classifier', 'region_score', 'styles', 'uncertainty', 'weights']
 """
 
 from __future__ import annotations
