@@ -49,6 +49,7 @@ from galcolor.io.stretch import sky_statistics  # noqa: E402
 
 from _record import RESULTS as ALL_RESULTS  # noqa: E402
 from _record import record_header, save_figure, write_json, write_markdown  # noqa: E402
+from bench_colorize import ngc6976_bands  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -108,17 +109,10 @@ def real() -> list[dict]:
     cubes = sorted((SHARED / "fits" / "decals-grz").glob("example_*.fits"))
     for path in cubes + [SHARED / "fits" / "sdss-ngc6976" / "reprojected_sdss_r.fits.bz2"]:
         if "ngc6976" in str(path.parent):
-            # one band per file (their FILTER keywords are wrong; the names are right): the truth is
-            # the gri composite of the three, as extensions (as bench_colorize.py --real does)
-            hdus, planes = [fits.PrimaryHDU()], {}
-            for band in "gri":
-                with fits.open(path.parent / f"reprojected_sdss_{band}.fits.bz2") as hdulist:
-                    planes[band] = hdulist[0].data.astype(np.float64)
-                    hdu = fits.ImageHDU(hdulist[0].data, header=hdulist[0].header.copy())
-                hdu.header["FILTER"] = band
-                hdus.append(hdu)
+            bands = ngc6976_bands(path.parent)
+            planes = {hdu.header["FILTER"]: hdu.data.astype(np.float64) for hdu in bands[1:]}
             cutout = galcolor.load(path)
-            truth = galcolor.load(fits.HDUList(hdus)).truth_rgb
+            truth = galcolor.load(bands).truth_rgb
         else:
             cube = fits.getdata(path).astype(np.float64)
             planes = dict(zip("grz", cube))

@@ -199,6 +199,22 @@ def speed(arguments, header: dict) -> None:
     print("\n".join(lines))
 
 
+def ngc6976_bands(folder: Path) -> fits.HDUList:
+    """The SDSS g, r, i frames of NGC 6976 as one file of three extensions.
+
+    One band per file, and their FILTER keywords are wrong (the names are
+    right): as extensions with the right FILTER, ``galcolor.load`` makes the
+    field's gri composite in galcolor's convention.
+    """
+    hdus = [fits.PrimaryHDU()]
+    for band in "gri":
+        with fits.open(folder / f"reprojected_sdss_{band}.fits.bz2") as hdulist:
+            hdu = fits.ImageHDU(hdulist[0].data, header=hdulist[0].header.copy())
+        hdu.header["FILTER"] = band
+        hdus.append(hdu)
+    return fits.HDUList(hdus)
+
+
 def real(arguments, header: dict) -> None:
     import matplotlib
 
@@ -211,16 +227,8 @@ def real(arguments, header: dict) -> None:
     rows, panels = [], []
     for path in tqdm(files, desc="real FITS"):
         if "ngc6976" in path.name or "ngc6976" in str(path.parent):
-            # one band per file (their FILTER keywords are wrong; the names are
-            # right): the truth is the gri composite of the three, as extensions
-            hdus = [fits.PrimaryHDU()]
-            for band in "gri":
-                with fits.open(path.parent / f"reprojected_sdss_{band}.fits.bz2") as hdulist:
-                    hdu = fits.ImageHDU(hdulist[0].data, header=hdulist[0].header.copy())
-                hdu.header["FILTER"] = band
-                hdus.append(hdu)
             cutout = galcolor.load(path)
-            truth = galcolor.load(fits.HDUList(hdus)).truth_rgb
+            truth = galcolor.load(ngc6976_bands(path.parent)).truth_rgb
         else:
             cube = galcolor.load(path)  # the truth_rgb of the grz cube
             cutout = galcolor.load(path, band="r")
