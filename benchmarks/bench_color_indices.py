@@ -71,12 +71,18 @@ def baseline(result: Colorization) -> Colorization:
 def simulated(n: int, seed: int) -> list[dict]:
     colorizer = galcolor.Colorizer("default", device="cpu", tta=True, progress=False)
     rows = []
-    for galaxy, kind in ((g, kind) for g in tqdm(iter_simulate(n, seed=seed, size=128), total=n,
-                                                 desc="simulated galaxies") for kind in INPUTS):
+    for galaxy, kind in (
+        (g, kind)
+        for g in tqdm(iter_simulate(n, seed=seed, size=128), total=n, desc="simulated galaxies")
+        for kind in INPUTS
+    ):
         true_lab = rgb_to_lab_numpy(np.asarray(galaxy.rgb, dtype=np.float32))
         # the r band as a single-band FITS file, or the grey of the composite (the model's own L)
-        cutout = galaxy.to_cutout("r") if kind == "r-band FITS" else galcolor.load(true_lab[..., 0] / 100.0,
-                                                                                   stretch="identity")
+        cutout = (
+            galaxy.to_cutout("r")
+            if kind == "r-band FITS"
+            else galcolor.load(true_lab[..., 0] / 100.0, stretch="identity")
+        )
         result = colorizer(cutout)
         region = central_galaxy_mask(true_lab[..., 0], cutout.mask)
         if region.sum() < 10:
@@ -84,22 +90,34 @@ def simulated(n: int, seed: int) -> list[dict]:
         flux = {band: galaxy.bands[galaxy.band_names.index(band)] for band in "gri"}
         centre = (np.array(region.shape) - 1) / 2.0
         y, x = np.indices(region.shape)
-        radius = np.hypot(y - centre[0], x - centre[1]) / (galaxy.params["disk_radius_arcsec"]
-                                                           / galaxy.params["pixel_scale"])
+        radius = np.hypot(y - centre[0], x - centre[1]) / (
+            galaxy.params["disk_radius_arcsec"] / galaxy.params["pixel_scale"]
+        )
         reference = baseline(result)
-        for label, pixels in [("galaxy", region)] + [(f"annulus {lo:g}-{hi:g}", region & (radius >= lo) & (radius < hi))
-                                                    for lo, hi in ANNULI]:
+        for label, pixels in [("galaxy", region)] + [
+            (f"annulus {lo:g}-{hi:g}", region & (radius >= lo) & (radius < hi)) for lo, hi in ANNULI
+        ]:
             if pixels.sum() < 5:
                 continue
             predicted = result.integrated_colors(pixels, samples=16)
             lookup = reference.integrated_colors(pixels, samples=2)
             sums = {band: float(flux[band][pixels].sum()) for band in "gri"}
-            rows.append({"index": galaxy.params["index"], "input": kind, "region": label, "pixels": int(pixels.sum()),
-                         "true g-r": magnitude_color(sums["g"], sums["r"]),
-                         "true r-i": magnitude_color(sums["r"], sums["i"]),
-                         "predicted g-r": predicted["g-r"], "predicted r-i": predicted["r-i"],
-                         "predicted g-r std": predicted["g-r_std"], "predicted r-i std": predicted["r-i_std"],
-                         "baseline g-r": lookup["g-r"], "baseline r-i": lookup["r-i"]})
+            rows.append(
+                {
+                    "index": galaxy.params["index"],
+                    "input": kind,
+                    "region": label,
+                    "pixels": int(pixels.sum()),
+                    "true g-r": magnitude_color(sums["g"], sums["r"]),
+                    "true r-i": magnitude_color(sums["r"], sums["i"]),
+                    "predicted g-r": predicted["g-r"],
+                    "predicted r-i": predicted["r-i"],
+                    "predicted g-r std": predicted["g-r_std"],
+                    "predicted r-i std": predicted["r-i_std"],
+                    "baseline g-r": lookup["g-r"],
+                    "baseline r-i": lookup["r-i"],
+                }
+            )
     return rows
 
 
@@ -127,12 +145,23 @@ def real() -> list[dict]:
             sums[band] = float(np.where(bad, 0.0, plane - sky)[region].sum())
         predicted = result.integrated_colors(region)
         lookup = baseline(result).integrated_colors(region, samples=2)
-        row = {"file": str(path.relative_to(SHARED)), "pixels": int(region.sum()),
-               "true g-r": magnitude_color(sums["g"], sums["r"]), "predicted g-r": predicted["g-r"],
-               "predicted g-r std": predicted["g-r_std"], "baseline g-r": lookup["g-r"]}
+        row = {
+            "file": str(path.relative_to(SHARED)),
+            "pixels": int(region.sum()),
+            "true g-r": magnitude_color(sums["g"], sums["r"]),
+            "predicted g-r": predicted["g-r"],
+            "predicted g-r std": predicted["g-r_std"],
+            "baseline g-r": lookup["g-r"],
+        }
         if "i" in planes:
-            row.update({"true r-i": magnitude_color(sums["r"], sums["i"]), "predicted r-i": predicted["r-i"],
-                        "predicted r-i std": predicted["r-i_std"], "baseline r-i": lookup["r-i"]})
+            row.update(
+                {
+                    "true r-i": magnitude_color(sums["r"], sums["i"]),
+                    "predicted r-i": predicted["r-i"],
+                    "predicted r-i std": predicted["r-i_std"],
+                    "baseline r-i": lookup["r-i"],
+                }
+            )
         rows.append(row)
     return rows
 
@@ -147,61 +176,110 @@ def main() -> None:
     sim_rows = simulated(arguments.n, arguments.seed)
     real_rows = real() if SHARED.is_dir() else []
 
-    lines = ["Color indices (AB mag) from one band", "=" * 36, "",
-             f"1. Simulated galaxies: r band in (single-band FITS), seed {arguments.seed}; median absolute error "
-             "against the sums of the simulated g, r, i images over the same pixels", "",
-             "| input | region | galaxies | g-r MAE galcolor | g-r MAE baseline | r-i MAE galcolor | r-i MAE baseline | "
-             "g-r inside 1 sigma | median g-r sigma | median g-r bias |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "Color indices (AB mag) from one band",
+        "=" * 36,
+        "",
+        f"1. Simulated galaxies: r band in (single-band FITS), seed {arguments.seed}; median absolute error "
+        "against the sums of the simulated g, r, i images over the same pixels",
+        "",
+        "| input | region | galaxies | g-r MAE galcolor | g-r MAE baseline | r-i MAE galcolor | "
+        "r-i MAE baseline | "
+        "g-r inside 1 sigma | median g-r sigma | median g-r bias |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     summary = {}
-    for kind, region in ((k, r) for k in INPUTS for r in ["galaxy"] + [f"annulus {lo:g}-{hi:g}" for lo, hi in ANNULI]):
+    for kind, region in (
+        (k, r) for k in INPUTS for r in ["galaxy"] + [f"annulus {lo:g}-{hi:g}" for lo, hi in ANNULI]
+    ):
         part = [row for row in sim_rows if row["region"] == region and row["input"] == kind]
         if not part:
             continue
-        values = {key: np.array([row[key] for row in part]) for key in part[0] if key not in ("region", "input")}
+        values = {
+            key: np.array([row[key] for row in part]) for key in part[0] if key not in ("region", "input")
+        }
         entry = {}
         for index in ("g-r", "r-i"):
             ok = np.isfinite(values[f"true {index}"]) & np.isfinite(values[f"predicted {index}"])
-            entry[f"{index} mae"] = float(np.median(np.abs(values[f"predicted {index}"] - values[f"true {index}"])[ok]))
-            entry[f"{index} baseline mae"] = float(np.median(np.abs(values[f"baseline {index}"]
-                                                                    - values[f"true {index}"])[ok]))
+            entry[f"{index} mae"] = float(
+                np.median(np.abs(values[f"predicted {index}"] - values[f"true {index}"])[ok])
+            )
+            entry[f"{index} baseline mae"] = float(
+                np.median(np.abs(values[f"baseline {index}"] - values[f"true {index}"])[ok])
+            )
         ok = np.isfinite(values["true g-r"]) & np.isfinite(values["predicted g-r"])
-        entry["g-r covered"] = float(np.mean(np.abs(values["predicted g-r"] - values["true g-r"])[ok]
-                                             <= values["predicted g-r std"][ok]))
+        entry["g-r covered"] = float(
+            np.mean(
+                np.abs(values["predicted g-r"] - values["true g-r"])[ok] <= values["predicted g-r std"][ok]
+            )
+        )
         entry["g-r sigma"] = float(np.median(values["predicted g-r std"][ok]))
         entry["galaxies"] = int(ok.sum())
         entry["g-r bias"] = float(np.median((values["predicted g-r"] - values["true g-r"])[ok]))
         summary[f"{kind}: {region}"] = entry
-        lines.append(f"| {kind} | {region} | {entry['galaxies']} | {entry['g-r mae']:.3f} | {entry['g-r baseline mae']:.3f} | "
-                     f"{entry['r-i mae']:.3f} | {entry['r-i baseline mae']:.3f} | {entry['g-r covered']:.2f} | "
-                     f"{entry['g-r sigma']:.3f} | {entry['g-r bias']:+.3f} |")
-    lines += ["", "2. Real FITS: r band in, the central galaxy (as bench_colorize.py --real); measured from the file's "
-              "own g, r (and i) fluxes", "",
-              "| file | pixels | g-r measured | g-r galcolor | +- | g-r baseline | r-i measured | r-i galcolor | "
-              "r-i baseline |", "|---|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {kind} | {region} | {entry['galaxies']} | {entry['g-r mae']:.3f} | "
+            f"{entry['g-r baseline mae']:.3f} | "
+            f"{entry['r-i mae']:.3f} | {entry['r-i baseline mae']:.3f} | {entry['g-r covered']:.2f} | "
+            f"{entry['g-r sigma']:.3f} | {entry['g-r bias']:+.3f} |"
+        )
+    lines += [
+        "",
+        "2. Real FITS: r band in, the central galaxy (as bench_colorize.py --real); measured from the file's "
+        "own g, r (and i) fluxes",
+        "",
+        "| file | pixels | g-r measured | g-r galcolor | +- | g-r baseline | r-i measured | r-i galcolor | "
+        "r-i baseline |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in real_rows:
-        lines.append(f"| {row['file']} | {row['pixels']} | {row['true g-r']:.3f} | {row['predicted g-r']:.3f} | "
-                     f"{row['predicted g-r std']:.3f} | {row['baseline g-r']:.3f} | "
-                     f"{row.get('true r-i', float('nan')):.3f} | {row.get('predicted r-i', float('nan')):.3f} | "
-                     f"{row.get('baseline r-i', float('nan')):.3f} |")
+        lines.append(
+            f"| {row['file']} | {row['pixels']} | {row['true g-r']:.3f} | {row['predicted g-r']:.3f} | "
+            f"{row['predicted g-r std']:.3f} | {row['baseline g-r']:.3f} | "
+            f"{row.get('true r-i', float('nan')):.3f} | {row.get('predicted r-i', float('nan')):.3f} | "
+            f"{row.get('baseline r-i', float('nan')):.3f} |"
+        )
     if real_rows:
         errors = np.array([abs(r["predicted g-r"] - r["true g-r"]) for r in real_rows])
         base = np.array([abs(r["baseline g-r"] - r["true g-r"]) for r in real_rows])
-        lines += ["", f"Real files: g-r median absolute error {np.median(errors):.3f} (baseline {np.median(base):.3f}) "
-                  f"over {len(real_rows)} files"]
+        lines += [
+            "",
+            f"Real files: g-r median absolute error {np.median(errors):.3f} (baseline {np.median(base):.3f}) "
+            f"over {len(real_rows)} files",
+        ]
     lines += ["", "Figure: benchmarks/results/color_indices/color_indices.png"]
     write_markdown(RESULTS / "color_indices.md", header, "\n".join(lines) + "\n")
-    write_json(RESULTS / "color_indices.json", {"simulated": sim_rows, "real": real_rows, "summary": summary}, header)
+    write_json(
+        RESULTS / "color_indices.json", {"simulated": sim_rows, "real": real_rows, "summary": summary}, header
+    )
 
     figure, axes = plt.subplots(1, 2, figsize=(9, 4), layout="constrained")
     galaxies = [row for row in sim_rows if row["region"] == "galaxy" and row["input"] == INPUTS[0]]
     for axis, index in zip(axes, ("g-r", "r-i")):
-        axis.scatter([r[f"true {index}"] for r in galaxies], [r[f"baseline {index}"] for r in galaxies], s=5,
-                     alpha=0.5, label="training color at this L", color="0.6")
-        axis.scatter([r[f"true {index}"] for r in galaxies], [r[f"predicted {index}"] for r in galaxies], s=5,
-                     alpha=0.6, label="galcolor")
+        axis.scatter(
+            [r[f"true {index}"] for r in galaxies],
+            [r[f"baseline {index}"] for r in galaxies],
+            s=5,
+            alpha=0.5,
+            label="training color at this L",
+            color="0.6",
+        )
+        axis.scatter(
+            [r[f"true {index}"] for r in galaxies],
+            [r[f"predicted {index}"] for r in galaxies],
+            s=5,
+            alpha=0.6,
+            label="galcolor",
+        )
         if index == "g-r" and real_rows:
-            axis.scatter([r["true g-r"] for r in real_rows], [r["predicted g-r"] for r in real_rows], s=30,
-                         marker="*", color="crimson", label="real FITS")
+            axis.scatter(
+                [r["true g-r"] for r in real_rows],
+                [r["predicted g-r"] for r in real_rows],
+                s=30,
+                marker="*",
+                color="crimson",
+                label="real FITS",
+            )
         low, high = np.nanpercentile([r[f"true {index}"] for r in galaxies], [1, 99])
         axis.plot([low - 0.2, high + 0.2], [low - 0.2, high + 0.2], "k--", lw=0.8)
         axis.set_xlabel(f"true {index} (mag)")

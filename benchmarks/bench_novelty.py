@@ -47,9 +47,15 @@ def main() -> None:
     colorizer = galcolor.Colorizer("default", device="cpu", tta=True, progress=False)
     reference = colorizer.novelty
     manifest = pd.read_csv(SHARED / "multisurvey" / "MANIFEST.csv")
-    jobs = [(survey, SHARED / "multisurvey" / name) for survey, group in manifest.groupby("survey")
-            for name in sorted(group["file"])[1::2]]
-    jobs += [("sdss val (Galaxy Zoo)", path) for path in sorted((SHARED / "sdss-gz" / "val").glob("*.jpg"))[:arguments.n_val]]
+    jobs = [
+        (survey, SHARED / "multisurvey" / name)
+        for survey, group in manifest.groupby("survey")
+        for name in sorted(group["file"])[1::2]
+    ]
+    jobs += [
+        ("sdss val (Galaxy Zoo)", path)
+        for path in sorted((SHARED / "sdss-gz" / "val").glob("*.jpg"))[: arguments.n_val]
+    ]
     rows = []
     for survey, path in tqdm(jobs, desc="images"):
         cutout = galcolor.load(path)
@@ -65,28 +71,52 @@ def main() -> None:
         factor = reference.factor(novelty)
         widened = uncertainty_coverage(result.ab, result.ab_std, true_lab[..., 1:], mask)
         plain = uncertainty_coverage(result.ab, result.ab_std / factor, true_lab[..., 1:], mask)
-        rows.append({"survey": survey, "file": path.name, "novelty": novelty, "feature": result.meta["novelty_feature"],
-                     "factor": factor, "widened": widened[0] / widened[1], "plain": plain[0] / plain[1],
-                     "widened_inside": widened[0], "plain_inside": plain[0], "pixels": widened[1]})
+        rows.append(
+            {
+                "survey": survey,
+                "file": path.name,
+                "novelty": novelty,
+                "feature": result.meta["novelty_feature"],
+                "factor": factor,
+                "widened": widened[0] / widened[1],
+                "plain": plain[0] / plain[1],
+                "widened_inside": widened[0],
+                "plain_inside": plain[0],
+                "pixels": widened[1],
+            }
+        )
     table = pd.DataFrame(rows)
     table.to_csv(RESULTS / "novelty_per_image.csv", index=False)
-    lines = ["68 % coverage of galaxy pixels with and without the novelty widening (default model, no style, TTA on)",
-             "=" * 98, "", f"Widening k = {reference.widening:.3f} (pipelines/calibrate_novelty.py); held-out images.",
-             "", "| data | images | novel | median factor | coverage without (images / pixels) | "
-             "coverage with (images / pixels) | most often the novel property |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "68 % coverage of galaxy pixels with and without the novelty widening "
+        "(default model, no style, TTA on)",
+        "=" * 98,
+        "",
+        f"Widening k = {reference.widening:.3f} (pipelines/calibrate_novelty.py); held-out images.",
+        "",
+        "| data | images | novel | median factor | coverage without (images / pixels) | "
+        "coverage with (images / pixels) | most often the novel property |",
+        "|---|---|---|---|---|---|---|",
+    ]
     summary = {}
     for survey, part in table.groupby("survey", sort=False):
         novel = part["novelty"] > 0
-        entry = {"images": len(part), "novel": float(novel.mean()), "median factor": float(part["factor"].median()),
-                 "without (images)": float(part["plain"].mean()),
-                 "without (pixels)": float(part["plain_inside"].sum() / part["pixels"].sum()),
-                 "with (images)": float(part["widened"].mean()),
-                 "with (pixels)": float(part["widened_inside"].sum() / part["pixels"].sum()),
-                 "feature": part.loc[novel, "feature"].mode().iloc[0] if novel.any() else "-"}
+        entry = {
+            "images": len(part),
+            "novel": float(novel.mean()),
+            "median factor": float(part["factor"].median()),
+            "without (images)": float(part["plain"].mean()),
+            "without (pixels)": float(part["plain_inside"].sum() / part["pixels"].sum()),
+            "with (images)": float(part["widened"].mean()),
+            "with (pixels)": float(part["widened_inside"].sum() / part["pixels"].sum()),
+            "feature": part.loc[novel, "feature"].mode().iloc[0] if novel.any() else "-",
+        }
         summary[survey] = entry
-        lines.append(f"| {survey} | {entry['images']} | {entry['novel']:.0%} | {entry['median factor']:.2f} | "
-                     f"{entry['without (images)']:.2f} / {entry['without (pixels)']:.2f} | "
-                     f"{entry['with (images)']:.2f} / {entry['with (pixels)']:.2f} | {entry['feature']} |")
+        lines.append(
+            f"| {survey} | {entry['images']} | {entry['novel']:.0%} | {entry['median factor']:.2f} | "
+            f"{entry['without (images)']:.2f} / {entry['without (pixels)']:.2f} | "
+            f"{entry['with (images)']:.2f} / {entry['with (pixels)']:.2f} | {entry['feature']} |"
+        )
     lines += ["", "Per image: benchmarks/results/novelty/novelty_per_image.csv"]
     write_markdown(RESULTS / "novelty.md", header, "\n".join(lines) + "\n")
     write_json(RESULTS / "novelty.json", {"summary": summary, "widening": reference.widening}, header)

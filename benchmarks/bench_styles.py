@@ -56,24 +56,36 @@ from _record import record_header, save_figure, write_json, write_markdown  # no
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "multisurvey"
 RESULTS = ALL_RESULTS / "styles"
-SURVEY_STYLES = {"sloan": "sdss", "decals": "decals", "gama": "gama", "goods": "goods", "candels": "candels",
-                 "ukidss": "ukidss"}
+SURVEY_STYLES = {
+    "sloan": "sdss",
+    "decals": "decals",
+    "gama": "gama",
+    "goods": "goods",
+    "candels": "candels",
+    "ukidss": "ukidss",
+}
 METHODS = ("grey", "survey mean", "survey median", "model", "style")
 
 
 def colorize_all(files: list[str]) -> dict[str, dict[str, np.ndarray]]:
     """L, the model's ab, its TTA spread, its calibrated std, true Lab and valid pixels of each image."""
-    spread_colorizer = galcolor.Colorizer("default", device="cpu", tta=True, uncertainty="spread", progress=False)
+    spread_colorizer = galcolor.Colorizer(
+        "default", device="cpu", tta=True, uncertainty="spread", progress=False
+    )
     table = spread_colorizer.bundle.residual_table()
     images = {}
     for name in tqdm(files, desc="colorizing", unit="image"):
         cutout = galcolor.load(DATA / name)
         result = spread_colorizer(cutout)
         valid = ~cutout.mask if cutout.truth_mask is None else ~(cutout.mask | cutout.truth_mask)
-        images[name] = {"lightness": cutout.lightness, "ab": result.ab, "spread": result.ab_std,
-                        "calibrated": table.combine(cutout.lightness, result.ab_std),
-                        "true": rgb_to_lab_numpy(np.asarray(cutout.truth_rgb, dtype=np.float32)).astype(np.float64),
-                        "valid": valid}
+        images[name] = {
+            "lightness": cutout.lightness,
+            "ab": result.ab,
+            "spread": result.ab_std,
+            "calibrated": table.combine(cutout.lightness, result.ab_std),
+            "true": rgb_to_lab_numpy(np.asarray(cutout.truth_rgb, dtype=np.float32)).astype(np.float64),
+            "valid": valid,
+        }
     return images
 
 
@@ -95,11 +107,19 @@ def main() -> None:
     for survey, style_name in SURVEY_STYLES.items():
         files = sorted(manifest.loc[manifest["survey"] == survey, "file"])
         rng = np.random.default_rng(0)
-        pixels = {name: style_pixels(images[name]["lightness"], images[name]["ab"], images[name]["true"][..., 1:],
-                                     images[name]["valid"], rng=rng) for name in files}
+        pixels = {
+            name: style_pixels(
+                images[name]["lightness"],
+                images[name]["ab"],
+                images[name]["true"][..., 1:],
+                images[name]["valid"],
+                rng=rng,
+            )
+            for name in files
+        }
         chosen[style_name] = []
         for fold in tqdm(range(arguments.folds), desc=f"{style_name} folds"):
-            held = files[fold::arguments.folds]
+            held = files[fold :: arguments.folds]
             fit = [name for name in files if name not in held]
             lightness, ab, true_ab = (np.concatenate([pixels[name][k] for name in fit]) for k in range(3))
             groups = np.concatenate([np.full(len(pixels[name][0]), k) for k, name in enumerate(fit)])
@@ -114,15 +134,25 @@ def main() -> None:
                 if not mask.any():
                     continue
                 styled, styled_std = style.apply(image["lightness"], image["ab"])
-                predictions = {"grey": (np.zeros_like(image["ab"]), None),
-                               "survey mean": (np.broadcast_to(constants["survey mean"], image["ab"].shape), None),
-                               "survey median": (np.broadcast_to(constants["survey median"], image["ab"].shape), None),
-                               "model": (image["ab"], image["calibrated"]), "style": (styled, styled_std)}
+                predictions = {
+                    "grey": (np.zeros_like(image["ab"]), None),
+                    "survey mean": (np.broadcast_to(constants["survey mean"], image["ab"].shape), None),
+                    "survey median": (np.broadcast_to(constants["survey median"], image["ab"].shape), None),
+                    "model": (image["ab"], image["calibrated"]),
+                    "style": (styled, styled_std),
+                }
                 for method, (predicted, std) in predictions.items():
                     lab = np.concatenate([true_lab[..., :1], predicted], axis=-1)
-                    row = {"survey": survey, "style": style_name, "file": name, "fold": fold, "method": method,
-                           "galaxy_pixels": int(mask.sum()), "galaxy_fraction": float(mask.mean()),
-                           "delta_e2000": delta_e2000(lab, true_lab, mask)}
+                    row = {
+                        "survey": survey,
+                        "style": style_name,
+                        "file": name,
+                        "fold": fold,
+                        "method": method,
+                        "galaxy_pixels": int(mask.sum()),
+                        "galaxy_fraction": float(mask.mean()),
+                        "delta_e2000": delta_e2000(lab, true_lab, mask),
+                    }
                     if std is not None:
                         inside, total = uncertainty_coverage(predicted, std, true_lab[..., 1:], mask)
                         row.update(coverage_inside=inside, coverage_pixels=total, coverage=inside / total)
@@ -135,8 +165,12 @@ def main() -> None:
     summary = []
     for survey, style_name in SURVEY_STYLES.items():
         part = table[table["survey"] == survey]
-        entry = {"survey": survey, "style name": style_name, "images": int(part["file"].nunique()),
-                 "mappings": sorted(set(chosen[style_name]))}
+        entry = {
+            "survey": survey,
+            "style name": style_name,
+            "images": int(part["file"].nunique()),
+            "mappings": sorted(set(chosen[style_name])),
+        }
         for method in METHODS:
             values = part.loc[part["method"] == method, "delta_e2000"].to_numpy()
             entry[method] = float(values.mean())
@@ -144,42 +178,69 @@ def main() -> None:
         for method in ("model", "style"):
             rows_of = part[part["method"] == method]
             entry[f"{method} coverage (images)"] = float(rows_of["coverage"].mean())
-            entry[f"{method} coverage (pixels)"] = float(rows_of["coverage_inside"].sum() / rows_of["coverage_pixels"].sum())
+            entry[f"{method} coverage (pixels)"] = float(
+                rows_of["coverage_inside"].sum() / rows_of["coverage_pixels"].sum()
+            )
         largest = part[part["method"] == "style"].nlargest(3, "galaxy_pixels")
-        entry["largest galaxy regions"] = [f"{r.file} ({r.galaxy_fraction:.0%} of the frame, coverage {r.coverage:.2f})"
-                                           for r in largest.itertuples()]
-        entry["below grey and survey mean"] = bool(entry["style"] < entry["grey"] and entry["style"] < entry["survey mean"])
+        entry["largest galaxy regions"] = [
+            f"{r.file} ({r.galaxy_fraction:.0%} of the frame, coverage {r.coverage:.2f})"
+            for r in largest.itertuples()
+        ]
+        entry["below grey and survey mean"] = bool(
+            entry["style"] < entry["grey"] and entry["style"] < entry["survey mean"]
+        )
         entry["coverage in 0.60-0.76"] = bool(0.60 <= entry["style coverage (images)"] <= 0.76)
         summary.append(entry)
 
-    lines = ["Survey styles on images they have not seen (5-fold cross-validation by image)",
-             "=" * 78, "",
-             "Galaxy pixels (true L > 15), true L on both sides; CIEDE2000 per image, mean over images "
-             "[95 % bootstrap]; default model, TTA on.", "",
-             "| survey | style | images | grey | survey mean | survey median | model (no style) | style | "
-             "below grey and mean | 68 % coverage, style (images / pixels) | model (images / pixels) | mapping chosen |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "Survey styles on images they have not seen (5-fold cross-validation by image)",
+        "=" * 78,
+        "",
+        "Galaxy pixels (true L > 15), true L on both sides; CIEDE2000 per image, mean over images "
+        "[95 % bootstrap]; default model, TTA on.",
+        "",
+        "| survey | style | images | grey | survey mean | survey median | model (no style) | style | "
+        "below grey and mean | 68 % coverage, style (images / pixels) | model (images / pixels) | "
+        "mapping chosen |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for entry in summary:
         cells = [f"{entry[m]:.2f} [{entry[m + ' ci'][0]:.2f}, {entry[m + ' ci'][1]:.2f}]" for m in METHODS]
-        lines.append(f"| {entry['survey']} | {entry['style name']} | {entry['images']} | " + " | ".join(cells)
-                     + f" | {'yes' if entry['below grey and survey mean'] else 'NO'} | "
-                     f"{entry['style coverage (images)']:.2f} / {entry['style coverage (pixels)']:.2f} | "
-                     f"{entry['model coverage (images)']:.2f} / {entry['model coverage (pixels)']:.2f} | "
-                     f"{', '.join(entry['mappings'])} |")
+        lines.append(
+            f"| {entry['survey']} | {entry['style name']} | {entry['images']} | "
+            + " | ".join(cells)
+            + f" | {'yes' if entry['below grey and survey mean'] else 'NO'} | "
+            f"{entry['style coverage (images)']:.2f} / {entry['style coverage (pixels)']:.2f} | "
+            f"{entry['model coverage (images)']:.2f} / {entry['model coverage (pixels)']:.2f} | "
+            f"{', '.join(entry['mappings'])} |"
+        )
     lines += ["", "Frames with the largest galaxy regions (they dominate the pooled coverage):"]
     for entry in summary:
         lines.append(f"- {entry['style name']}: " + "; ".join(entry["largest galaxy regions"]))
-    lines += ["", "Per image: benchmarks/results/styles/styles_per_image.csv; figures: styles_errors.png, "
-              "styles_examples.png"]
+    lines += [
+        "",
+        "Per image: benchmarks/results/styles/styles_per_image.csv; figures: styles_errors.png, "
+        "styles_examples.png",
+    ]
     write_markdown(RESULTS / "styles.md", header, "\n".join(lines) + "\n")
     write_json(RESULTS / "styles.json", {"summary": summary}, header)
 
     figure, axis = plt.subplots(figsize=(9, 4), layout="constrained")
     positions = np.arange(len(summary))
     for k, method in enumerate(METHODS):
-        axis.bar(positions + (k - 2) * 0.16, [entry[method] for entry in summary], 0.16, label=method,
-                 yerr=np.array([[entry[method] - entry[method + " ci"][0], entry[method + " ci"][1] - entry[method]]
-                                for entry in summary]).T, capsize=2)
+        axis.bar(
+            positions + (k - 2) * 0.16,
+            [entry[method] for entry in summary],
+            0.16,
+            label=method,
+            yerr=np.array(
+                [
+                    [entry[method] - entry[method + " ci"][0], entry[method + " ci"][1] - entry[method]]
+                    for entry in summary
+                ]
+            ).T,
+            capsize=2,
+        )
     axis.set_xticks(positions, [entry["style name"] for entry in summary])
     axis.set_ylabel("galaxy CIEDE2000 (mean over images)")
     axis.legend(fontsize=8, ncols=5)
@@ -189,9 +250,13 @@ def main() -> None:
     figure, axes = plt.subplots(len(examples), 9, figsize=(13.5, 1.6 * len(examples)), layout="constrained")
     for row, (style_name, picked) in enumerate(examples.items()):
         for k, (name, true_lab, ab, styled) in enumerate(picked):
-            for j, (image, title) in enumerate([(true_lab, "truth"),
-                                                (np.concatenate([true_lab[..., :1], ab], axis=-1), "model"),
-                                                (np.concatenate([true_lab[..., :1], styled], axis=-1), "style")]):
+            for j, (image, title) in enumerate(
+                [
+                    (true_lab, "truth"),
+                    (np.concatenate([true_lab[..., :1], ab], axis=-1), "model"),
+                    (np.concatenate([true_lab[..., :1], styled], axis=-1), "style"),
+                ]
+            ):
                 axis = axes[row, 3 * k + j]
                 axis.imshow(np.clip(lab_to_rgb_numpy(image), 0, 1))
                 axis.set_xticks([])

@@ -59,8 +59,15 @@ from .exceptions import GalcolorWarning, InputError
 class NoveltyWarning(GalcolorWarning):
     """An input is unlike the images the model was trained on; its ``ab_std`` was widened."""
 
-__all__ = ["FEATURES", "WARN_NOVELTY", "NoveltyWarning", "input_features", "NoveltyReference",
-           "fit_novelty_reference"]
+
+__all__ = [
+    "FEATURES",
+    "WARN_NOVELTY",
+    "NoveltyWarning",
+    "input_features",
+    "NoveltyReference",
+    "fit_novelty_reference",
+]
 
 #: The properties of an input that are compared with the training images.
 FEATURES = ("galaxy_fraction", "galaxy_lightness", "bright_fraction", "sky_noise", "sharpness")
@@ -71,7 +78,9 @@ _BRIGHT_L = 70.0
 _MAX_SIDE = 1024
 
 
-def input_features(lightness: np.ndarray, *, scale: float, mask: np.ndarray | None = None) -> dict[str, float]:
+def input_features(
+    lightness: np.ndarray, *, scale: float, mask: np.ndarray | None = None
+) -> dict[str, float]:
     """The properties :class:`NoveltyReference` compares, of an image at the network's scale.
 
     Parameters
@@ -91,15 +100,19 @@ def input_features(lightness: np.ndarray, *, scale: float, mask: np.ndarray | No
     valid = np.ones(lightness.shape, bool) if mask is None else ~np.asarray(mask, dtype=bool)
     # a large frame is judged by its central 1024 x 1024 (the filters below
     # would take seconds on a 6000 x 6000 one; the galaxy is at the centre)
-    rows, columns = (slice(max(0, (n - _MAX_SIDE) // 2), max(0, (n - _MAX_SIDE) // 2) + _MAX_SIDE)
-                     for n in lightness.shape)
+    rows, columns = (
+        slice(max(0, (n - _MAX_SIDE) // 2), max(0, (n - _MAX_SIDE) // 2) + _MAX_SIDE) for n in lightness.shape
+    )
     lightness, valid = lightness[rows, columns], valid[rows, columns]
     galaxy = valid & (lightness > _GALAXY_L)
     sky = valid & ~galaxy
     local = lightness - ndimage.median_filter(lightness, size=3, mode="nearest")
     sky_values = local[sky]
-    sky_noise = (1.4826 * float(np.median(np.abs(sky_values - np.median(sky_values))))
-                 if sky_values.size >= 16 else 0.0)
+    sky_noise = (
+        1.4826 * float(np.median(np.abs(sky_values - np.median(sky_values))))
+        if sky_values.size >= 16
+        else 0.0
+    )
     detail = np.abs(lightness - ndimage.gaussian_filter(lightness, 1.0, mode="nearest"))
     n_valid = max(int(valid.sum()), 1)
     return {
@@ -148,7 +161,9 @@ class NoveltyReference:
         worst, name = 0.0, None
         for feature in self.low:
             value = float(features[feature])
-            outside = max(0.0, value - self.high[feature], self.low[feature] - value) / max(self.spread[feature], 1e-9)
+            outside = max(0.0, value - self.high[feature], self.low[feature] - value) / max(
+                self.spread[feature], 1e-9
+            )
             if outside > worst:
                 worst, name = outside, feature
         return worst, name
@@ -162,28 +177,44 @@ class NoveltyReference:
         novelty, name = self.score(features)
         if name is None:
             return "like the training images"
-        return (f"{name} = {features[name]:.3g}, outside the training images' 99 % range "
-                f"[{self.low[name]:.3g}, {self.high[name]:.3g}] (novelty {novelty:.2f}): ab_std widened "
-                f"x{self.factor(novelty):.2f}")
+        return (
+            f"{name} = {features[name]:.3g}, outside the training images' 99 % range "
+            f"[{self.low[name]:.3g}, {self.high[name]:.3g}] (novelty {novelty:.2f}): ab_std widened "
+            f"x{self.factor(novelty):.2f}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"weights_sha256": self.weights_sha256, "low": dict(self.low), "high": dict(self.high),
-                "spread": dict(self.spread), "widening": self.widening, "provenance": dict(self.provenance)}
+        return {
+            "weights_sha256": self.weights_sha256,
+            "low": dict(self.low),
+            "high": dict(self.high),
+            "spread": dict(self.spread),
+            "widening": self.widening,
+            "provenance": dict(self.provenance),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "NoveltyReference":
         try:
-            return cls(weights_sha256=str(data["weights_sha256"]),
-                       low={k: float(v) for k, v in data["low"].items()},
-                       high={k: float(v) for k, v in data["high"].items()},
-                       spread={k: float(v) for k, v in data["spread"].items()},
-                       widening=float(data["widening"]), provenance=dict(data.get("provenance", {})))
+            return cls(
+                weights_sha256=str(data["weights_sha256"]),
+                low={k: float(v) for k, v in data["low"].items()},
+                high={k: float(v) for k, v in data["high"].items()},
+                spread={k: float(v) for k, v in data["spread"].items()},
+                widening=float(data["widening"]),
+                provenance=dict(data.get("provenance", {})),
+            )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InputError(f"not a novelty reference ({type(error).__name__}: {error})") from error
 
 
-def fit_novelty_reference(training: Sequence[Mapping[str, float]], *, weights_sha256: str,
-                          widening: float = 0.0, provenance: dict[str, Any] | None = None) -> NoveltyReference:
+def fit_novelty_reference(
+    training: Sequence[Mapping[str, float]],
+    *,
+    weights_sha256: str,
+    widening: float = 0.0,
+    provenance: dict[str, Any] | None = None,
+) -> NoveltyReference:
     """The training range of each feature from the features of training images.
 
     Examples
@@ -201,5 +232,11 @@ def fit_novelty_reference(training: Sequence[Mapping[str, float]], *, weights_sh
     low = {name: float(np.percentile(v, 0.5)) for name, v in values.items()}
     high = {name: float(np.percentile(v, 99.5)) for name, v in values.items()}
     spread = {name: float(max(np.subtract(*np.percentile(v, [75, 25])), 1e-6)) for name, v in values.items()}
-    return NoveltyReference(weights_sha256=weights_sha256, low=low, high=high, spread=spread,
-                            widening=float(widening), provenance=dict(provenance or {}))
+    return NoveltyReference(
+        weights_sha256=weights_sha256,
+        low=low,
+        high=high,
+        spread=spread,
+        widening=float(widening),
+        provenance=dict(provenance or {}),
+    )

@@ -19,8 +19,16 @@ from .styles import ColorStyle, fit_style, style_pixels
 __all__ = ["fit_style_from_images"]
 
 
-def fit_style_from_images(paths: Sequence[str | os.PathLike], *, name: str, colorizer: Any = None,
-                          galaxy_pixels: int = 3000, sky_pixels: int = 1000, seed: int = 0, progress: bool = True) -> tuple[ColorStyle, list[dict[str, str]]]:
+def fit_style_from_images(
+    paths: Sequence[str | os.PathLike],
+    *,
+    name: str,
+    colorizer: Any = None,
+    galaxy_pixels: int = 3000,
+    sky_pixels: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[ColorStyle, list[dict[str, str]]]:
     """Fit a style from a survey's color images: their L colorized, their color the truth.
 
     Parameters
@@ -66,16 +74,36 @@ def fit_style_from_images(paths: Sequence[str | os.PathLike], *, name: str, colo
             continue
         true_lab = rgb_to_lab_numpy(np.asarray(cutout.truth_rgb, dtype=np.float32))
         valid = ~cutout.mask if cutout.truth_mask is None else ~(cutout.mask | cutout.truth_mask)
-        parts.append(style_pixels(cutout.lightness, result.ab, true_lab[..., 1:], valid, rng=rng,
-                                  galaxy=galaxy_pixels, sky=sky_pixels))
+        parts.append(
+            style_pixels(
+                cutout.lightness,
+                result.ab,
+                true_lab[..., 1:],
+                valid,
+                rng=rng,
+                galaxy=galaxy_pixels,
+                sky=sky_pixels,
+            )
+        )
         used.append(Path(path).name)
         groups.append(np.full(len(parts[-1][0]), len(used) - 1))
     if not parts:
         raise InputError(f"style {name!r}: none of the {len(failures)} images could be used")
     lightness, ab, true_ab = (np.concatenate([part[k] for part in parts]) for k in range(3))
-    style = fit_style(lightness, ab, true_ab, name=name, weights_sha256=colorizer.weights_sha256,
-                      groups=np.concatenate(groups), seed=seed, provenance={"images": used, "tta": colorizer.tta, "seed": seed,
-                                               "galaxy_pixels_per_image": galaxy_pixels,
-                                               "sky_pixels_per_image": sky_pixels})
+    style = fit_style(
+        lightness,
+        ab,
+        true_ab,
+        name=name,
+        weights_sha256=colorizer.weights_sha256,
+        groups=np.concatenate(groups),
+        seed=seed,
+        provenance={
+            "images": used,
+            "tta": colorizer.tta,
+            "seed": seed,
+            "galaxy_pixels_per_image": galaxy_pixels,
+            "sky_pixels_per_image": sky_pixels,
+        },
+    )
     return style, failures
-

@@ -22,9 +22,11 @@ uncertainty:
 
 Built-in styles (:data:`BUILTIN_STYLES`) travel with the model they were
 fitted for, in its bundle (``galcolor/weights/default/styles.json``), fitted
-by ``pipelines/fit_styles.py`` (:func:`galcolor.style_fitting.fit_style_from_images`) on every other image of each survey in
-``../shared/data/multisurvey`` and evaluated on the rest
-(``benchmarks/bench_styles.py``). ``galcolor fit-style IMAGES... -o
+by ``pipelines/fit_styles.py``
+(:func:`galcolor.style_fitting.fit_style_from_images`) on all the images of
+each survey in ``../shared/data/multisurvey``; ``benchmarks/bench_styles.py``
+measures them on images they have not seen (5-fold cross-validation by
+image). ``galcolor fit-style IMAGES... -o
 style.json`` fits a style from any survey's color images.
 
 Examples
@@ -105,13 +107,18 @@ class ColorStyle:
 
     def __post_init__(self) -> None:
         if any(len(row) != len(self.powers) for row in self.coef) or len(self.coef) != 2:
-            raise InputError(f"style {self.name!r}: {len(self.powers)} features but coefficients of shape "
-                             f"{[len(row) for row in self.coef]}")
+            raise InputError(
+                f"style {self.name!r}: {len(self.powers)} features but coefficients of shape "
+                f"{[len(row) for row in self.coef]}"
+            )
 
     def _features(self, lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
         inputs = np.stack([ab[..., 0], ab[..., 1], lightness], axis=-1).astype(np.float64)
-        standardized = np.clip((inputs - np.asarray(self.center)) / np.asarray(self.scale),
-                               np.asarray(self.low), np.asarray(self.high))
+        standardized = np.clip(
+            (inputs - np.asarray(self.center)) / np.asarray(self.scale),
+            np.asarray(self.low),
+            np.asarray(self.high),
+        )
         powers = np.asarray(self.powers)
         features = np.ones(standardized.shape[:-1] + (len(powers),))
         for k, exponents in enumerate(powers):
@@ -137,7 +144,9 @@ class ColorStyle:
         lightness = np.asarray(lightness, dtype=np.float64)
         ab = np.asarray(ab, dtype=np.float64)
         if ab.shape != lightness.shape + (2,):
-            raise InputError(f"style {self.name!r}: ab must have shape {lightness.shape + (2,)}, got {ab.shape}")
+            raise InputError(
+                f"style {self.name!r}: ab must have shape {lightness.shape + (2,)}, got {ab.shape}"
+            )
         features = self._features(np.nan_to_num(lightness), np.nan_to_num(ab))
         styled = features @ np.asarray(self.coef, dtype=np.float64).T + np.asarray(self.intercept)
         # the table alone: it was calibrated on out-of-fold residuals, which hold every source of error
@@ -146,24 +155,36 @@ class ColorStyle:
         return styled.astype(np.float32), std.astype(np.float32)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "weights_sha256": self.weights_sha256, "powers": [list(p) for p in self.powers],
-                "center": list(self.center), "scale": list(self.scale), "low": list(self.low),
-                "high": list(self.high), "coef": [list(row) for row in self.coef],
-                "intercept": list(self.intercept), "residual": self.residual.to_dict(),
-                "provenance": self.provenance}
+        return {
+            "name": self.name,
+            "weights_sha256": self.weights_sha256,
+            "powers": [list(p) for p in self.powers],
+            "center": list(self.center),
+            "scale": list(self.scale),
+            "low": list(self.low),
+            "high": list(self.high),
+            "coef": [list(row) for row in self.coef],
+            "intercept": list(self.intercept),
+            "residual": self.residual.to_dict(),
+            "provenance": self.provenance,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ColorStyle":
         try:
-            return cls(name=str(data["name"]), weights_sha256=str(data["weights_sha256"]),
-                       powers=tuple(tuple(int(v) for v in p) for p in data["powers"]),
-                       center=tuple(float(v) for v in data["center"]),
-                       scale=tuple(float(v) for v in data["scale"]),
-                       low=tuple(float(v) for v in data["low"]), high=tuple(float(v) for v in data["high"]),
-                       coef=tuple(tuple(float(v) for v in row) for row in data["coef"]),
-                       intercept=tuple(float(v) for v in data["intercept"]),
-                       residual=ResidualTable.from_dict(data["residual"]),
-                       provenance=dict(data.get("provenance", {})))
+            return cls(
+                name=str(data["name"]),
+                weights_sha256=str(data["weights_sha256"]),
+                powers=tuple(tuple(int(v) for v in p) for p in data["powers"]),
+                center=tuple(float(v) for v in data["center"]),
+                scale=tuple(float(v) for v in data["scale"]),
+                low=tuple(float(v) for v in data["low"]),
+                high=tuple(float(v) for v in data["high"]),
+                coef=tuple(tuple(float(v) for v in row) for row in data["coef"]),
+                intercept=tuple(float(v) for v in data["intercept"]),
+                residual=ResidualTable.from_dict(data["residual"]),
+                provenance=dict(data.get("provenance", {})),
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise InputError(f"not a color style ({type(error).__name__}: {error})") from error
 
@@ -203,9 +224,16 @@ def read_style(path: str | os.PathLike) -> ColorStyle:
         raise InputError(f"{path}: {error}") from error
 
 
-def style_pixels(lightness: np.ndarray, ab: np.ndarray, true_ab: np.ndarray, valid: np.ndarray, *,
-                 rng: np.random.Generator, galaxy: int = 3000, sky: int = 1000
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def style_pixels(
+    lightness: np.ndarray,
+    ab: np.ndarray,
+    true_ab: np.ndarray,
+    valid: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    galaxy: int = 3000,
+    sky: int = 1000,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pixels of one image a style is fitted on: up to ``galaxy`` galaxy pixels and ``sky`` others.
 
     Galaxy pixels (L > 15) are what the colors are judged on; a few fainter
@@ -216,23 +244,34 @@ def style_pixels(lightness: np.ndarray, ab: np.ndarray, true_ab: np.ndarray, val
     flat_l = np.asarray(lightness, dtype=np.float64).ravel()
     ok = np.asarray(valid, dtype=bool).ravel() & np.isfinite(flat_l)
     chosen = []
-    for inside, count in ((ok & (flat_l > _GALAXY_L), galaxy), (ok & (flat_l > 2.0) & (flat_l <= _GALAXY_L), sky)):
+    for inside, count in (
+        (ok & (flat_l > _GALAXY_L), galaxy),
+        (ok & (flat_l > 2.0) & (flat_l <= _GALAXY_L), sky),
+    ):
         index = np.flatnonzero(inside)
         if index.size:
             chosen.append(rng.choice(index, size=min(count, index.size), replace=False))
     index = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.intp)
-    return (flat_l[index], np.asarray(ab, dtype=np.float64).reshape(-1, 2)[index],
-            np.asarray(true_ab, dtype=np.float64).reshape(-1, 2)[index])
+    return (
+        flat_l[index],
+        np.asarray(ab, dtype=np.float64).reshape(-1, 2)[index],
+        np.asarray(true_ab, dtype=np.float64).reshape(-1, 2)[index],
+    )
 
 
 #: The mappings :func:`fit_style` chooses between: which of the standardized
 #: (a*, b*, L) enter the polynomial (0, 1, 2), and its degree.
-STYLE_MAPPINGS = {"constant": ((), 0), "quadratic in L": ((2,), 2), "linear in color and L": ((0, 1, 2), 1),
-                  "quadratic in color and L": ((0, 1, 2), 2)}
+STYLE_MAPPINGS = {
+    "constant": ((), 0),
+    "quadratic in L": ((2,), 2),
+    "linear in color and L": ((0, 1, 2), 1),
+    "quadratic in color and L": ((0, 1, 2), 2),
+}
 
 
-def _mapping_features(standardized: np.ndarray, inputs: tuple[int, ...], degree: int
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _mapping_features(
+    standardized: np.ndarray, inputs: tuple[int, ...], degree: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(features, powers over all three inputs) of a polynomial in the chosen standardized inputs."""
     from sklearn.preprocessing import PolynomialFeatures
 
@@ -245,7 +284,10 @@ def _mapping_features(standardized: np.ndarray, inputs: tuple[int, ...], degree:
 
 
 def _robust_fit(features: np.ndarray, target: np.ndarray, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
-    """Huber regression of each target channel (coef (2, n_features), intercept (2,)); the median without features."""
+    """Huber regression of each target channel: coef (2, n_features), intercept (2,).
+
+    The median of each channel when there are no features.
+    """
     from sklearn.linear_model import HuberRegressor
 
     if features.shape[1] == 0:
@@ -257,7 +299,9 @@ def _robust_fit(features: np.ndarray, target: np.ndarray, epsilon: float) -> tup
         # ~1e4 pixels' loss) converges.
         for penalty in (1e-4, 1e-2, 1.0):
             try:
-                fitted = HuberRegressor(epsilon=epsilon, alpha=penalty, max_iter=1000).fit(features, target[:, channel])
+                fitted = HuberRegressor(epsilon=epsilon, alpha=penalty, max_iter=1000).fit(
+                    features, target[:, channel]
+                )
                 break
             except ValueError as error:
                 failure = error
@@ -268,20 +312,27 @@ def _robust_fit(features: np.ndarray, target: np.ndarray, epsilon: float) -> tup
     return np.asarray(coef), np.asarray(intercept)
 
 
-def _per_image_delta_e(lightness: np.ndarray, predicted: np.ndarray, true_ab: np.ndarray,
-                       groups: np.ndarray) -> float:
+def _per_image_delta_e(
+    lightness: np.ndarray, predicted: np.ndarray, true_ab: np.ndarray, groups: np.ndarray
+) -> float:
     """Mean over images of the mean CIEDE2000 of their galaxy pixels (the measure colors are judged by)."""
     from skimage.color import deltaE_ciede2000
 
     galaxy = lightness > _GALAXY_L
-    difference = deltaE_ciede2000(np.column_stack([lightness, predicted])[galaxy],
-                                  np.column_stack([lightness, true_ab])[galaxy])
+    difference = deltaE_ciede2000(
+        np.column_stack([lightness, predicted])[galaxy], np.column_stack([lightness, true_ab])[galaxy]
+    )
     labels, inverse = np.unique(groups[galaxy], return_inverse=True)
     return float(np.mean(np.bincount(inverse, weights=difference) / np.bincount(inverse)))
 
 
-def _per_image_calibrated(table: ResidualTable, lightness: np.ndarray, predicted: np.ndarray, true_ab: np.ndarray,
-                          groups: np.ndarray) -> ResidualTable:
+def _per_image_calibrated(
+    table: ResidualTable,
+    lightness: np.ndarray,
+    predicted: np.ndarray,
+    true_ab: np.ndarray,
+    groups: np.ndarray,
+) -> ResidualTable:
     """The table scaled so that the mean over images of the fraction of galaxy pixels it covers is 68.27 %.
 
     A survey's images differ in how well they are colored (a satellite
@@ -300,7 +351,7 @@ def _per_image_calibrated(table: ResidualTable, lightness: np.ndarray, predicted
     counts = np.bincount(inverse)
 
     def coverage(factor: float) -> float:
-        inside = np.bincount(inverse, weights=(distance <= CHI2_2DOF * factor ** 2).astype(np.float64))
+        inside = np.bincount(inverse, weights=(distance <= CHI2_2DOF * factor**2).astype(np.float64))
         return float(np.mean(inside / counts))
 
     low, high = 0.2, 5.0
@@ -308,13 +359,27 @@ def _per_image_calibrated(table: ResidualTable, lightness: np.ndarray, predicted
         middle = math.sqrt(low * high)
         low, high = (middle, high) if coverage(middle) < COVERAGE else (low, middle)
     factor = math.sqrt(low * high)
-    return dataclasses.replace(table, sigma=tuple((a * factor, b * factor) for a, b in table.sigma),
-                               provenance={**table.provenance, "per_image_factor": factor})
+    return dataclasses.replace(
+        table,
+        sigma=tuple((a * factor, b * factor) for a, b in table.sigma),
+        provenance={**table.provenance, "per_image_factor": factor},
+    )
 
 
-def fit_style(lightness: np.ndarray, ab: np.ndarray, true_ab: np.ndarray, *, name: str, weights_sha256: str,
-              groups: np.ndarray | None = None, epsilon: float = 1.0, folds: int = 4,
-              max_pixels: int = 60_000, seed: int = 0, provenance: dict[str, Any] | None = None) -> ColorStyle:
+def fit_style(
+    lightness: np.ndarray,
+    ab: np.ndarray,
+    true_ab: np.ndarray,
+    *,
+    name: str,
+    weights_sha256: str,
+    groups: np.ndarray | None = None,
+    epsilon: float = 1.0,
+    folds: int = 4,
+    max_pixels: int = 60_000,
+    seed: int = 0,
+    provenance: dict[str, Any] | None = None,
+) -> ColorStyle:
     """Fit a style on pixels: the model's ab and L, and the survey's true ab.
 
     The mappings of :data:`STYLE_MAPPINGS` are tried: the survey's median
@@ -364,12 +429,16 @@ def fit_style(lightness: np.ndarray, ab: np.ndarray, true_ab: np.ndarray, *, nam
     ab = np.asarray(ab, dtype=np.float64).reshape(-1, 2)
     true_ab = np.asarray(true_ab, dtype=np.float64).reshape(-1, 2)
     if not (len(lightness) == len(ab) == len(true_ab)):
-        raise InputError(f"lightness, ab and true_ab must have as many pixels, got {len(lightness)}, {len(ab)}, "
-                         f"{len(true_ab)}")
+        raise InputError(
+            f"lightness, ab and true_ab must have as many pixels, got {len(lightness)}, {len(ab)}, "
+            f"{len(true_ab)}"
+        )
     groups = np.arange(len(lightness)) // 1000 if groups is None else np.asarray(groups).ravel()
     keep = np.isfinite(lightness) & np.isfinite(ab).all(axis=1) & np.isfinite(true_ab).all(axis=1)
     if keep.sum() < 1000:
-        raise InputError(f"style {name!r}: {int(keep.sum())} usable pixels; fit on more images (>= 1000 pixels)")
+        raise InputError(
+            f"style {name!r}: {int(keep.sum())} usable pixels; fit on more images (>= 1000 pixels)"
+        )
     lightness, ab, true_ab, groups = lightness[keep], ab[keep], true_ab[keep], groups[keep]
     n_groups = len(np.unique(groups))
     if n_groups < 2:
@@ -379,8 +448,9 @@ def fit_style(lightness: np.ndarray, ab: np.ndarray, true_ab: np.ndarray, *, nam
     standardized = (inputs - center) / scale
     rng = np.random.default_rng(seed)
 
-    def fitted_on(rows: np.ndarray, mapping: tuple[tuple[int, ...], int]
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def fitted_on(
+        rows: np.ndarray, mapping: tuple[tuple[int, ...], int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if rows.size > max_pixels:
             rows = rng.choice(rows, size=max_pixels, replace=False)
         features, powers = _mapping_features(standardized[rows], *mapping)
@@ -406,20 +476,39 @@ def fit_style(lightness: np.ndarray, ab: np.ndarray, true_ab: np.ndarray, *, nam
         scores[label] = _per_image_delta_e(lightness, predicted, true_ab, groups)
     chosen = min(scores, key=scores.get)
     powers, coef, intercept = fitted_on(np.arange(len(lightness)), STYLE_MAPPINGS[chosen])
-    residual = fit_residual_table([(lightness, out_of_fold[chosen], true_ab)], weights_sha256=str(weights_sha256),
-                                  provenance={"fitted_on": f"out-of-fold residuals ({splitter.n_splits} folds by "
-                                                           f"image) of the {chosen!r} mapping"})
+    residual = fit_residual_table(
+        [(lightness, out_of_fold[chosen], true_ab)],
+        weights_sha256=str(weights_sha256),
+        provenance={
+            "fitted_on": f"out-of-fold residuals ({splitter.n_splits} folds by "
+            f"image) of the {chosen!r} mapping"
+        },
+    )
     residual = _per_image_calibrated(residual, lightness, out_of_fold[chosen], true_ab, groups)
     import sklearn
 
-    details = {"mapping": chosen, "cross_validated_delta_e2000": scores, "pixels": int(len(lightness)),
-               "images": int(n_groups), "huber_epsilon": float(epsilon),
-               "folds": int(splitter.n_splits), "scikit_learn": sklearn.__version__, **(provenance or {})}
+    details = {
+        "mapping": chosen,
+        "cross_validated_delta_e2000": scores,
+        "pixels": int(len(lightness)),
+        "images": int(n_groups),
+        "huber_epsilon": float(epsilon),
+        "folds": int(splitter.n_splits),
+        "scikit_learn": sklearn.__version__,
+        **(provenance or {}),
+    }
     low = standardized.min(axis=0) if len(powers) else np.zeros(3)
     high = standardized.max(axis=0) if len(powers) else np.zeros(3)
     return ColorStyle(
-        name=str(name), weights_sha256=str(weights_sha256), powers=tuple(tuple(int(v) for v in row) for row in powers),
-        center=tuple(float(v) for v in center), scale=tuple(float(v) for v in scale),
-        low=tuple(float(v) for v in low), high=tuple(float(v) for v in high),
-        coef=tuple(tuple(float(v) for v in row) for row in coef), intercept=tuple(float(v) for v in intercept),
-        residual=residual, provenance=details)
+        name=str(name),
+        weights_sha256=str(weights_sha256),
+        powers=tuple(tuple(int(v) for v in row) for row in powers),
+        center=tuple(float(v) for v in center),
+        scale=tuple(float(v) for v in scale),
+        low=tuple(float(v) for v in low),
+        high=tuple(float(v) for v in high),
+        coef=tuple(tuple(float(v) for v in row) for row in coef),
+        intercept=tuple(float(v) for v in intercept),
+        residual=residual,
+        provenance=details,
+    )

@@ -47,7 +47,7 @@ def features_of(colorizer: galcolor.Colorizer, path: Path) -> dict[str, float]:
 
 
 def needed_factor(result: galcolor.Colorization, true_lab: np.ndarray, valid: np.ndarray) -> float | None:
-    """The factor on ab_std that makes its 68 % ellipse hold 68.27 % of the galaxy pixels (None: no galaxy)."""
+    """The factor on ab_std that makes its 68 % ellipse hold 68.27 % of the galaxy pixels (None: none)."""
     mask = galaxy_mask(true_lab[..., 0], valid)
     if mask.sum() < 50:
         return None
@@ -58,8 +58,9 @@ def needed_factor(result: galcolor.Colorization, true_lab: np.ndarray, valid: np
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--model", default="default")
     parser.add_argument("--train", type=Path, default=SHARED / "sdss-gz" / "train")
     parser.add_argument("--surveys", type=Path, default=SHARED / "multisurvey")
@@ -85,19 +86,32 @@ def main(argv: list[str] | None = None) -> int:
             if factor is None:
                 continue
             novelty, feature = reference.score(features_of(colorizer, arguments.surveys / name))
-            rows.append({"survey": survey, "file": name, "novelty": novelty, "feature": feature, "factor": factor})
+            rows.append(
+                {"survey": survey, "file": name, "novelty": novelty, "feature": feature, "factor": factor}
+            )
     table = pd.DataFrame(rows)
     novel = table["novelty"].to_numpy()
     excess = np.maximum(table["factor"].to_numpy(), 1.0) - 1.0
-    widening = float(np.sum(novel * excess) / np.sum(novel ** 2)) if np.any(novel > 0) else 0.0
-    reference = fit_novelty_reference(training, weights_sha256=bundle.weights_sha256, widening=widening, provenance={
-        "script": "pipelines/calibrate_novelty.py", "command": " ".join(["python"] + sys.argv),
-        "training_images": len(training), "training_folder": "../shared/data/sdss-gz/train (every k-th)",
-        "widening_fitted_on": f"{len(table)} multisurvey images (even positions of each survey)",
-        "novel_fraction_by_survey": table.assign(novel=table["novelty"] > 0).groupby("survey")["novel"].mean()
-        .round(3).to_dict(),
-        "galcolor_version": galcolor.__version__,
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    widening = float(np.sum(novel * excess) / np.sum(novel**2)) if np.any(novel > 0) else 0.0
+    reference = fit_novelty_reference(
+        training,
+        weights_sha256=bundle.weights_sha256,
+        widening=widening,
+        provenance={
+            "script": "pipelines/calibrate_novelty.py",
+            "command": " ".join(["python"] + sys.argv),
+            "training_images": len(training),
+            "training_folder": "../shared/data/sdss-gz/train (every k-th)",
+            "widening_fitted_on": f"{len(table)} multisurvey images (even positions of each survey)",
+            "novel_fraction_by_survey": table.assign(novel=table["novelty"] > 0)
+            .groupby("survey")["novel"]
+            .mean()
+            .round(3)
+            .to_dict(),
+            "galcolor_version": galcolor.__version__,
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+    )
     path = bundle.folder / "novelty.json"
     with atomic_write(path) as handle:
         handle.write_text(json.dumps(reference.to_dict(), indent=1) + "\n")

@@ -1,4 +1,4 @@
-"""Fit the built-in survey styles of a shipped model on ../shared/data/multisurvey and ship them in its bundle.
+"""Fit the built-in survey styles of a shipped model on ../shared/data/multisurvey; ship them in its bundle.
 
 For each survey of the multisurvey ``MANIFEST.csv`` (``sloan`` becomes the
 style ``sdss``, ``goods`` ... as named in :data:`galcolor.styles.BUILTIN_STYLES`),
@@ -32,13 +32,20 @@ from galcolor.styles import BUILTIN_STYLES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 #: Survey names of the multisurvey manifest -> style names.
-SURVEY_STYLES = {"sloan": "sdss", "decals": "decals", "gama": "gama", "goods": "goods", "candels": "candels",
-                 "ukidss": "ukidss"}
+SURVEY_STYLES = {
+    "sloan": "sdss",
+    "decals": "decals",
+    "gama": "gama",
+    "goods": "goods",
+    "candels": "candels",
+    "ukidss": "ukidss",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--model", default="default")
     parser.add_argument("--data", type=Path, default=SHARED / "multisurvey")
     parser.add_argument("--seed", type=int, default=0, help="pixel sampling")
@@ -49,22 +56,32 @@ def main(argv: list[str] | None = None) -> int:
     styles, failures = {}, {}
     for survey, style_name in SURVEY_STYLES.items():
         paths = sorted(arguments.data / name for name in manifest.loc[manifest["survey"] == survey, "file"])
-        style, failed = fit_style_from_images(paths, name=style_name, colorizer=colorizer, seed=arguments.seed)
+        style, failed = fit_style_from_images(
+            paths, name=style_name, colorizer=colorizer, seed=arguments.seed
+        )
         styles[style_name] = style
         failures[style_name] = failed
         scores = style.provenance["cross_validated_delta_e2000"]
-        print(f"{style_name:8s} {len(paths):4d} images, {len(failed)} skipped: mapping {style.provenance['mapping']!r}"
-              f" (cross-validated dE00 " + ", ".join(f"{k} {v:.2f}" for k, v in scores.items()) + ")")
+        print(
+            f"{style_name:8s} {len(paths):4d} images, {len(failed)} skipped: "
+            f"mapping {style.provenance['mapping']!r}"
+            f" (cross-validated dE00 " + ", ".join(f"{k} {v:.2f}" for k, v in scores.items()) + ")"
+        )
     missing = sorted(set(BUILTIN_STYLES) - set(styles))
     if missing:
         raise SystemExit(f"no images for the built-in styles {missing}")
     record = {
         "styles": {name: style.to_dict() for name, style in styles.items()},
-        "provenance": {"script": "pipelines/fit_styles.py", "command": " ".join(["python"] + sys.argv),
-                       "data": "../shared/data/multisurvey (every image of each survey)",
-                       "weights_sha256": colorizer.weights_sha256, "tta": True,
-                       "failures": failures, "galcolor_version": galcolor.__version__,
-                       "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")},
+        "provenance": {
+            "script": "pipelines/fit_styles.py",
+            "command": " ".join(["python"] + sys.argv),
+            "data": "../shared/data/multisurvey (every image of each survey)",
+            "weights_sha256": colorizer.weights_sha256,
+            "tta": True,
+            "failures": failures,
+            "galcolor_version": galcolor.__version__,
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
     }
     path = bundle.folder / "styles.json"
     with atomic_write(path) as handle:

@@ -1,4 +1,4 @@
-"""Inputs unlike the training images (galcolor.novelty): their properties, their score, the widening and warning."""
+"""Inputs unlike the training images (galcolor.novelty): properties, score, widening and warning."""
 
 from __future__ import annotations
 
@@ -15,15 +15,21 @@ from galcolor.novelty import FEATURES, NoveltyReference, NoveltyWarning, fit_nov
 def galaxy(noise=0.5, radius=6.0, seed=0, size=96):
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[:size, :size]
-    return 80 * np.exp(-np.hypot(x - size / 2, y - size / 2) / radius) + rng.normal(0, noise, (size, size)) + 3
+    return (
+        80 * np.exp(-np.hypot(x - size / 2, y - size / 2) / radius) + rng.normal(0, noise, (size, size)) + 3
+    )
 
 
 def test_features_follow_noise_sharpness_light_and_scale():
     quiet, noisy = input_features(galaxy(noise=0.5), scale=1.0), input_features(galaxy(noise=4.0), scale=1.0)
     assert set(FEATURES) <= set(quiet)
     # white noise of sigma s leaves ~s in L - median3x3(L): within 30 % of the sigma given
-    assert quiet["sky_noise"] == pytest.approx(0.5, rel=0.3) and noisy["sky_noise"] == pytest.approx(4.0, rel=0.3)
-    compact, extended = input_features(galaxy(radius=2.0), scale=1.0), input_features(galaxy(radius=12.0), scale=1.0)
+    assert quiet["sky_noise"] == pytest.approx(0.5, rel=0.3) and noisy["sky_noise"] == pytest.approx(
+        4.0, rel=0.3
+    )
+    compact, extended = input_features(galaxy(radius=2.0), scale=1.0), input_features(
+        galaxy(radius=12.0), scale=1.0
+    )
     assert compact["sharpness"] > extended["sharpness"]
     assert compact["galaxy_fraction"] < extended["galaxy_fraction"]
     assert input_features(galaxy(), scale=0.1)["log_scale"] == pytest.approx(-1.0)
@@ -33,8 +39,10 @@ def test_features_follow_noise_sharpness_light_and_scale():
 
 def test_novelty_is_the_distance_outside_the_training_range_in_iqr_units():
     rng = np.random.default_rng(0)
-    rows = [input_features(galaxy(noise=rng.uniform(0.5, 1.5), radius=rng.uniform(5, 8), seed=k), scale=1.0)
-            for k in range(60)]
+    rows = [
+        input_features(galaxy(noise=rng.uniform(0.5, 1.5), radius=rng.uniform(5, 8), seed=k), scale=1.0)
+        for k in range(60)
+    ]
     reference = fit_novelty_reference(rows, weights_sha256="0" * 64, widening=0.5)
     inside, _ = reference.score(rows[0])
     assert inside == 0.0 and reference.factor(0.0) == 1.0

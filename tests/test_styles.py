@@ -53,8 +53,12 @@ def test_style_uncertainty_covers_68_percent_of_unseen_images():
     style = fit_style(lightness, ab, truth, name="pale", weights_sha256=SHA, groups=groups)
     lightness, ab, truth, groups = survey_pixels(n_images=200, per_image=300, seed=1)
     styled, std = style.apply(lightness, ab)
-    covered = [uncertainty_coverage(styled[groups == k], std[groups == k], truth[groups == k],
-                                    np.ones((groups == k).sum(), bool)) for k in range(200)]
+    covered = [
+        uncertainty_coverage(
+            styled[groups == k], std[groups == k], truth[groups == k], np.ones((groups == k).sum(), bool)
+        )
+        for k in range(200)
+    ]
     assert abs(np.mean([inside / total for inside, total in covered]) - 0.6827) < 0.05
 
 
@@ -65,7 +69,9 @@ def test_a_survey_whose_color_the_model_cannot_see_gets_a_mapping_without_it():
     lightness = rng.uniform(16, 90, 24_000)
     ab = rng.normal(0, 12, (24_000, 2))
     truth = np.column_stack([0.002 * (lightness - 50) ** 2, 0.1 * lightness]) + rng.normal(0, 1, (24_000, 2))
-    style = fit_style(lightness, ab, truth, name="ir", weights_sha256=SHA, groups=np.repeat(np.arange(40), 600))
+    style = fit_style(
+        lightness, ab, truth, name="ir", weights_sha256=SHA, groups=np.repeat(np.arange(40), 600)
+    )
     assert style.provenance["mapping"] == "quadratic in L"
     assert all(exponents[0] == exponents[1] == 0 for exponents in style.powers)
 
@@ -108,8 +114,9 @@ def test_colorizer_style_is_the_style_applied_to_the_models_color():
     styled = galcolor.Colorizer(tta=True, style="decals", progress=False)(example_hdulist(seed=3))
     expected_ab, expected_std = resolve_style("decals").apply(plain.lightness, plain.ab)
     expected_ab[plain.mask] = 0.0
-    assert np.allclose(styled.ab, expected_ab, atol=1e-5) and np.allclose(styled.ab_std[~plain.mask],
-                                                                           expected_std[~plain.mask], atol=1e-5)
+    assert np.allclose(styled.ab, expected_ab, atol=1e-5) and np.allclose(
+        styled.ab_std[~plain.mask], expected_std[~plain.mask], atol=1e-5
+    )
     assert styled.meta["style"] == "decals" and styled.meta["uncertainty"] == "style"
     assert len(styled.meta["style_sha256"]) == 64
     with pytest.raises(InputError, match="convention"):
@@ -123,8 +130,12 @@ def test_integrated_colors_invert_the_convention():
     r = 3.0 * np.exp(-np.hypot(x - 32, y - 32) / 6.0)
     rgb = SDSS_GRI.composite({"r": r, "g": r * 10 ** (-0.4 * 0.70), "i": r * 10 ** (0.4 * 0.35)})
     lab = rgb_to_lab_numpy(rgb)
-    result = Colorization(lightness=lab[..., 0], ab=lab[..., 1:], ab_std=np.zeros_like(lab[..., 1:]),
-                          mask=np.zeros((64, 64), bool))
+    result = Colorization(
+        lightness=lab[..., 0],
+        ab=lab[..., 1:],
+        ab_std=np.zeros_like(lab[..., 1:]),
+        mask=np.zeros((64, 64), bool),
+    )
     colors = result.integrated_colors()
     assert colors["pixels"] > 100
     assert colors["g-r"] == pytest.approx(0.70, abs=0.02) and colors["r-i"] == pytest.approx(0.35, abs=0.02)
@@ -145,14 +156,33 @@ def test_fit_style_command_fits_and_colorize_uses_the_style(tmp_path):
         lab[..., 1:] *= 0.5
         rgb = galcolor.color.lab_to_rgb_numpy(lab)
         Image.fromarray((np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)).save(folder / f"g{k}.png")
-    (folder / "grey.png").write_bytes((folder / "g0.png").read_bytes()[:100])  # truncated: reported and skipped
+    (folder / "grey.png").write_bytes(
+        (folder / "g0.png").read_bytes()[:100]
+    )  # truncated: reported and skipped
     output = tmp_path / "half.json"
-    assert main(["fit-style", *map(str, sorted(folder.glob("*.png"))), "-o", str(output), "--no-tta",
-                 "--quiet"]) == 0
+    assert (
+        main(["fit-style", *map(str, sorted(folder.glob("*.png"))), "-o", str(output), "--no-tta", "--quiet"])
+        == 0
+    )
     data = json.loads(output.read_text())
     assert data["name"] == "half" and len(data["provenance"]["images"]) == 4
-    assert main(["fit-style", str(folder / "g0.png"), "-o", str(output), "--quiet"]) == 1  # exists: no overwrite
+    assert (
+        main(["fit-style", str(folder / "g0.png"), "-o", str(output), "--quiet"]) == 1
+    )  # exists: no overwrite
     out = tmp_path / "out"
-    assert main(["colorize", str(folder / "g1.png"), "-o", str(out), "--style", str(output), "--no-tta",
-                 "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "colorize",
+                str(folder / "g1.png"),
+                "-o",
+                str(out),
+                "--style",
+                str(output),
+                "--no-tta",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert list(out.glob("*"))

@@ -54,8 +54,14 @@ from ..exceptions import InputError
 from .bands import band_wavelength, normalize_band
 from .lupton import COMPOSITE_Q, COMPOSITE_STRETCH, SDSS_COMPOSITE_WEIGHTS
 
-__all__ = ["ColorConvention", "SDSS_GRI", "COLOR_INDICES", "nanomaggy_units", "flux_pixel_scale",
-           "NATIVE_PIXEL_SCALES_ARCSEC"]
+__all__ = [
+    "ColorConvention",
+    "SDSS_GRI",
+    "COLOR_INDICES",
+    "nanomaggy_units",
+    "flux_pixel_scale",
+    "NATIVE_PIXEL_SCALES_ARCSEC",
+]
 
 #: The color indices a convention gives, as (bluer band, redder band).
 COLOR_INDICES = (("g", "r"), ("r", "i"))
@@ -67,8 +73,14 @@ COLOR_INDICES = (("g", "r"), ("r", "i"))
 #: brightness in native-pixel units: a DECaLS galaxy centre of 4.8 per
 #: 0.1 arcsec pixel is 17.9 mag arcsec^-2 read per 0.262 arcsec pixel (and
 #: an implausible 15.8 read per 0.1 arcsec pixel).
-NATIVE_PIXEL_SCALES_ARCSEC = {"sdss": 0.396, "decals": 0.262, "legacy": 0.262, "bass": 0.262, "mzls": 0.262,
-                              "des": 0.263}
+NATIVE_PIXEL_SCALES_ARCSEC = {
+    "sdss": 0.396,
+    "decals": 0.262,
+    "legacy": 0.262,
+    "bass": 0.262,
+    "mzls": 0.262,
+    "des": 0.263,
+}
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,7 @@ class ColorConvention:
     provenance: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def channel_sources(self, bands: Sequence[str | None]) -> dict[str, tuple[str, ...]] | None:
-        """Which of the given bands make each channel's flux: its own, two to interpolate between, or a neighbour.
+        """Which of the given bands make each channel's flux: its own, two to interpolate, or a neighbour.
 
         A channel's own band is used when present. A missing band is
         interpolated as a power law in wavelength between the nearest bluer
@@ -117,8 +129,10 @@ class ColorConvention:
         >>> SDSS_GRI.channel_sources(["J", "H", "K"]) is None
         True
         """
-        known = sorted({normalize_band(b) for b in bands if b is not None and band_wavelength(b) is not None},
-                       key=band_wavelength)
+        known = sorted(
+            {normalize_band(b) for b in bands if b is not None and band_wavelength(b) is not None},
+            key=band_wavelength,
+        )
         sources: dict[str, tuple[str, ...]] = {}
         for channel in self.channels:
             if channel in known:
@@ -130,8 +144,11 @@ class ColorConvention:
             if bluer and redder:
                 sources[channel] = (bluer[-1], redder[0])
                 continue
-            near = [(abs(np.log(band_wavelength(b) / wanted)), b) for b in known
-                    if abs(np.log(band_wavelength(b) / wanted)) < np.log(1.35)]
+            near = [
+                (abs(np.log(band_wavelength(b) / wanted)), b)
+                for b in known
+                if abs(np.log(band_wavelength(b) / wanted)) < np.log(1.35)
+            ]
             if not near:
                 return None
             sources[channel] = (min(near)[1],)
@@ -139,7 +156,9 @@ class ColorConvention:
             return None
         return sources
 
-    def channel_fluxes(self, planes: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    def channel_fluxes(
+        self, planes: Mapping[str, np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         """Each channel's flux from the bands given, and how it was obtained (see :meth:`channel_sources`).
 
         An interpolated band is ``f_red * (f_blue / f_red) ** (1 - t)``, t
@@ -171,7 +190,9 @@ class ColorConvention:
         known = {normalize_band(band): np.asarray(plane, dtype=np.float64) for band, plane in planes.items()}
         sources = self.channel_sources(list(known))
         if sources is None:
-            raise InputError(f"bands {sorted(known)} cannot make the {self.name} composite ({list(self.channels)})")
+            raise InputError(
+                f"bands {sorted(known)} cannot make the {self.name} composite ({list(self.channels)})"
+            )
         flux: dict[str, np.ndarray] = {}
         how: dict[str, str] = {}
         for channel, used in sources.items():
@@ -180,15 +201,21 @@ class ColorConvention:
                 continue
             blue, red = used
             t = np.log(band_wavelength(channel) / band_wavelength(blue)) / np.log(
-                band_wavelength(red) / band_wavelength(blue))
+                band_wavelength(red) / band_wavelength(blue)
+            )
             smooth = [np.clip(gaussian_filter(np.nan_to_num(known[b]), 2.0), 1e-6, None) for b in used]
             ratio = np.clip(smooth[0] / smooth[1], 0.1, 10.0)
             flux[channel] = known[red] * ratio ** (1.0 - t)
             how[channel] = f"interpolated from {blue} and {red}"
         return flux, how
 
-    def composite(self, flux: Mapping[str, np.ndarray], *, pixel_scale_arcsec: float | None = None,
-                  mask: np.ndarray | None = None) -> np.ndarray:
+    def composite(
+        self,
+        flux: Mapping[str, np.ndarray],
+        *,
+        pixel_scale_arcsec: float | None = None,
+        mask: np.ndarray | None = None,
+    ) -> np.ndarray:
         """The composite (H, W, 3) in [0, 1] of sky-subtracted fluxes in nanomaggies per pixel.
 
         Parameters
@@ -204,12 +231,20 @@ class ColorConvention:
         """
         missing = [band for band in self.channels if band not in flux]
         if missing:
-            raise InputError(f"the {self.name} composite needs bands {list(self.channels)}; missing {missing}")
-        area = 1.0 if pixel_scale_arcsec is None else (self.pixel_scale_arcsec / float(pixel_scale_arcsec)) ** 2
-        planes = [np.nan_to_num(np.asarray(flux[band], dtype=np.float64)) * self.weights[band] * area
-                  for band in self.channels]
+            raise InputError(
+                f"the {self.name} composite needs bands {list(self.channels)}; missing {missing}"
+            )
+        area = (
+            1.0 if pixel_scale_arcsec is None else (self.pixel_scale_arcsec / float(pixel_scale_arcsec)) ** 2
+        )
+        planes = [
+            np.nan_to_num(np.asarray(flux[band], dtype=np.float64)) * self.weights[band] * area
+            for band in self.channels
+        ]
         with np.errstate(invalid="ignore", divide="ignore"):  # astropy divides 0 by 0 on black sky
-            rgb = make_lupton_rgb(*planes, minimum=0.0, stretch=self.stretch, Q=self.q, output_dtype=np.float64)
+            rgb = make_lupton_rgb(
+                *planes, minimum=0.0, stretch=self.stretch, Q=self.q, output_dtype=np.float64
+            )
         rgb = np.nan_to_num(rgb)
         if mask is not None:
             rgb[np.asarray(mask, dtype=bool)] = 0.0
@@ -244,8 +279,14 @@ class ColorConvention:
         return indices
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "channels": list(self.channels), "weights": dict(self.weights), "q": self.q,
-                "stretch": self.stretch, "pixel_scale_arcsec": self.pixel_scale_arcsec}
+        return {
+            "name": self.name,
+            "channels": list(self.channels),
+            "weights": dict(self.weights),
+            "q": self.q,
+            "stretch": self.stretch,
+            "pixel_scale_arcsec": self.pixel_scale_arcsec,
+        }
 
 
 def _survey(header: Mapping[str, Any]) -> str | None:
@@ -295,7 +336,9 @@ SDSS_GRI = ColorConvention(
     q=COMPOSITE_Q,
     stretch=COMPOSITE_STRETCH,
     pixel_scale_arcsec=0.396,
-    provenance={"channels": "fitted to the Lupton renders of SDSS NGC 6976 (benchmarks/bench_convention.py)",
-                "weights, q, stretch": "fitted to the Lab distribution of the SDSS Galaxy Zoo galaxies "
-                                       "(benchmarks/bench_realism.py --tune)"},
+    provenance={
+        "channels": "fitted to the Lupton renders of SDSS NGC 6976 (benchmarks/bench_convention.py)",
+        "weights, q, stretch": "fitted to the Lab distribution of the SDSS Galaxy Zoo galaxies "
+        "(benchmarks/bench_realism.py --tune)",
+    },
 )
