@@ -48,7 +48,7 @@ from galcolor.color import lab_to_rgb_numpy, rgb_to_lab_numpy  # noqa: E402
 from galcolor.evaluation.quality import uncertainty_coverage  # noqa: E402
 from galcolor.metrics import delta_e2000, galaxy_mask  # noqa: E402
 from galcolor.models.pretrained import load_bundle  # noqa: E402
-from galcolor.styles import fit_style, style_pixels  # noqa: E402
+from galcolor.styles import MULTISURVEY_STYLES, fit_style, style_pixels  # noqa: E402
 
 from _record import RESULTS as ALL_RESULTS  # noqa: E402
 from _record import record_header, save_figure, write_json, write_markdown  # noqa: E402
@@ -56,14 +56,6 @@ from _record import record_header, save_figure, write_json, write_markdown  # no
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "multisurvey"
 RESULTS = ALL_RESULTS / "styles"
-SURVEY_STYLES = {
-    "sloan": "sdss",
-    "decals": "decals",
-    "gama": "gama",
-    "goods": "goods",
-    "candels": "candels",
-    "ukidss": "ukidss",
-}
 METHODS = ("grey", "survey mean", "survey median", "model", "style")
 
 
@@ -104,7 +96,7 @@ def main() -> None:
     images = colorize_all(sorted(manifest["file"]))
     weights = load_bundle("default").weights_sha256
     rows, chosen, examples = [], {}, {}
-    for survey, style_name in SURVEY_STYLES.items():
+    for survey, style_name in MULTISURVEY_STYLES.items():
         files = sorted(manifest.loc[manifest["survey"] == survey, "file"])
         rng = np.random.default_rng(0)
         pixels = {
@@ -163,7 +155,7 @@ def main() -> None:
     table.to_csv(RESULTS / "styles_per_image.csv", index=False)
     rng = np.random.default_rng(0)
     summary = []
-    for survey, style_name in SURVEY_STYLES.items():
+    for survey, style_name in MULTISURVEY_STYLES.items():
         part = table[table["survey"] == survey]
         entry = {
             "survey": survey,

@@ -61,10 +61,15 @@ from ._atomic import atomic_write
 from .exceptions import InputError
 from .uncertainty import CHI2_2DOF, ResidualTable, fit_residual_table
 
-__all__ = ["ColorStyle", "BUILTIN_STYLES", "STYLE_MAPPINGS", "fit_style", "read_style", "style_pixels"]
+__all__ = ["ColorStyle", "BUILTIN_STYLES", "MULTISURVEY_STYLES", "STYLE_MAPPINGS", "fit_style", "read_style",
+           "style_pixels"]
 
 #: Styles fitted for the default model, by survey name.
 BUILTIN_STYLES = ("sdss", "decals", "gama", "goods", "candels", "ukidss")
+#: The built-in style of each survey named in ``../shared/data/multisurvey/MANIFEST.csv``
+#: (the images the built-in styles are fitted and measured on).
+MULTISURVEY_STYLES = {"sloan": "sdss", "decals": "decals", "gama": "gama", "goods": "goods", "candels": "candels",
+                      "ukidss": "ukidss"}
 #: Pixels with true L above this are galaxy pixels (as in :func:`galcolor.metrics.galaxy_mask`).
 _GALAXY_L = 15.0
 

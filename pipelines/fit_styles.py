@@ -28,18 +28,9 @@ import galcolor
 from galcolor._atomic import atomic_write
 from galcolor.models.pretrained import load_bundle, write_manifest
 from galcolor.style_fitting import fit_style_from_images
-from galcolor.styles import BUILTIN_STYLES
+from galcolor.styles import BUILTIN_STYLES, MULTISURVEY_STYLES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-#: Survey names of the multisurvey manifest -> style names.
-SURVEY_STYLES = {
-    "sloan": "sdss",
-    "decals": "decals",
-    "gama": "gama",
-    "goods": "goods",
-    "candels": "candels",
-    "ukidss": "ukidss",
-}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     bundle = load_bundle(arguments.model)
     colorizer = galcolor.Colorizer(arguments.model, tta=True, progress=False)
     styles, failures = {}, {}
-    for survey, style_name in SURVEY_STYLES.items():
+    for survey, style_name in MULTISURVEY_STYLES.items():
         paths = sorted(arguments.data / name for name in manifest.loc[manifest["survey"] == survey, "file"])
         style, failed = fit_style_from_images(
             paths, name=style_name, colorizer=colorizer, seed=arguments.seed
