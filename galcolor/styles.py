@@ -124,13 +124,7 @@ class ColorStyle:
             np.asarray(self.low),
             np.asarray(self.high),
         )
-        powers = np.asarray(self.powers)
-        features = np.ones(standardized.shape[:-1] + (len(powers),))
-        for k, exponents in enumerate(powers):
-            for axis, exponent in enumerate(exponents):
-                if exponent:
-                    features[..., k] *= standardized[..., axis] ** exponent
-        return features
+        return _polynomial(standardized, self.powers)
 
     def apply(self, lightness: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The survey's a*, b* and their standard deviation for the model's a*, b*.
@@ -272,6 +266,17 @@ STYLE_MAPPINGS = {
     "linear in color and L": ((0, 1, 2), 1),
     "quadratic in color and L": ((0, 1, 2), 2),
 }
+
+
+def _polynomial(standardized: np.ndarray, powers: Any) -> np.ndarray:
+    """(..., n_features) products of the standardized (a*, b*, L) raised to each row of ``powers``."""
+    powers = np.asarray(powers, dtype=int).reshape(-1, 3)
+    features = np.ones(standardized.shape[:-1] + (len(powers),))
+    for k, exponents in enumerate(powers):
+        for axis, exponent in enumerate(exponents):
+            if exponent:
+                features[..., k] *= standardized[..., axis] ** exponent
+    return features
 
 
 def _mapping_features(
@@ -463,12 +468,7 @@ def fit_style(
         return powers, coef, intercept
 
     def predict(rows: np.ndarray, powers: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
-        features = np.ones((rows.size, len(powers)))
-        for k, exponents in enumerate(powers):
-            for axis, exponent in enumerate(exponents):
-                if exponent:
-                    features[:, k] *= standardized[rows, axis] ** exponent
-        return features @ coef.T + intercept
+        return _polynomial(standardized[rows], powers) @ coef.T + intercept
 
     splitter = GroupKFold(n_splits=min(int(folds), n_groups))
     scores: dict[str, float] = {}

@@ -41,8 +41,8 @@ from galcolor.uncertainty import CHI2_2DOF, COVERAGE
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def features_of(colorizer: galcolor.Colorizer, path: Path) -> dict[str, float]:
-    plan = colorizer._plan(galcolor.load(path))
+def features_of(colorizer: galcolor.Colorizer, cutout: galcolor.Cutout) -> dict[str, float]:
+    plan = colorizer._plan(cutout)
     return input_features(plan["network_lightness"][0].numpy(), scale=plan["scale"])
 
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     paths = sorted(arguments.train.glob("*.jpg"))
     paths = paths[:: max(1, len(paths) // arguments.n)][: arguments.n]
-    training = [features_of(colorizer, path) for path in tqdm(paths, desc="training images")]
+    training = [features_of(colorizer, galcolor.load(path)) for path in tqdm(paths, desc="training images")]
     reference = fit_novelty_reference(training, weights_sha256=bundle.weights_sha256)
 
     manifest = pd.read_csv(arguments.surveys / "MANIFEST.csv")
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             factor = needed_factor(result, rgb_to_lab_numpy(np.asarray(cutout.truth_rgb, np.float32)), valid)
             if factor is None:
                 continue
-            novelty, feature = reference.score(features_of(colorizer, arguments.surveys / name))
+            novelty, feature = reference.score(features_of(colorizer, cutout))  # the image loaded once
             rows.append(
                 {"survey": survey, "file": name, "novelty": novelty, "feature": feature, "factor": factor}
             )

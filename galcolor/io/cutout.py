@@ -13,7 +13,22 @@ from astropy.wcs.utils import proj_plane_pixel_scales
 
 from ..exceptions import InputError
 
-__all__ = ["Cutout"]
+__all__ = ["Cutout", "pixel_scale_arcsec"]
+
+
+def pixel_scale_arcsec(wcs: WCS) -> float:
+    """Mean pixel scale of a celestial WCS in arcsec per pixel.
+
+    Examples
+    --------
+    >>> from astropy.wcs import WCS
+    >>> wcs = WCS(naxis=2)
+    >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> wcs.wcs.cdelt = [-0.396 / 3600, 0.396 / 3600]
+    >>> round(pixel_scale_arcsec(wcs), 3)
+    0.396
+    """
+    return float(np.mean(proj_plane_pixel_scales(wcs)) * 3600.0)
 
 
 @dataclass(eq=False)
@@ -128,10 +143,7 @@ class Cutout:
     @property
     def pixel_scale(self) -> float | None:
         """Mean pixel scale in arcsec per pixel, or None without a WCS."""
-        if self.wcs is None:
-            return None
-        scales = proj_plane_pixel_scales(self.wcs)
-        return float(np.mean(scales) * 3600.0)
+        return None if self.wcs is None else pixel_scale_arcsec(self.wcs)
 
     def __repr__(self) -> str:
         height, width = self.shape

@@ -24,7 +24,7 @@ from .bands import (
     order_by_wavelength,
 )
 from .convention import SDSS_GRI, flux_pixel_scale, nanomaggy_units
-from .cutout import Cutout
+from .cutout import Cutout, pixel_scale_arcsec
 from .stretch import AsinhStretch, StretchLike, apply_stretch, resolve_stretch, sky_statistics, stretch_meta
 
 __all__ = ["load_fits", "load_hdus", "FITS_SUFFIXES", "max_pixels", "sky_axes"]
@@ -200,7 +200,11 @@ def load_hdus(
             f"{source}: band {_band_label(stack.names, index)} has no finite, valid pixels"
         )
 
-    truth_rgb, truth_mask, truth_meta = _truth_composite(stack, bad, source, notes)
+    header = stack.headers[index].copy()
+    wcs = _celestial_wcs(header, source, notes)
+    # the bands of a file share its pixel grid, so the chosen band's WCS gives their pixel scale
+    truth_rgb, truth_mask, truth_meta = _truth_composite(stack, bad, source, notes,
+                                                         None if wcs is None else pixel_scale_arcsec(wcs))
 
     n_zero = int(np.count_nonzero((stack.planes[index] == 0) & mask))
     data = stack.planes[index]  # the loader's own float64 copy of the band (_read_plane_data): NaN in place
@@ -209,8 +213,6 @@ def load_hdus(
     lightness = apply_stretch(stretch_used, data, source)
     lightness[mask] = 0.0
 
-    header = stack.headers[index].copy()
-    wcs = _celestial_wcs(header, source, notes)
     meta: dict[str, Any] = {
         "format": "fits",
         "hdu": stack.hdu_indices[index],
@@ -412,8 +414,8 @@ def _choose_band(
     raise InputError(f"{source}: band must be a name, an index or None, got {band!r}")
 
 
-def _truth_composite(stack: _BandStack, bad: list[np.ndarray], source: str, notes: list[str]
-                     ) -> tuple[np.ndarray | None, np.ndarray | None, dict[str, Any]]:
+def _truth_composite(stack: _BandStack, bad: list[np.ndarray], source: str, notes: list[str],
+                     pixel_scale: float | None) -> tuple[np.ndarray | None, np.ndarray | None, dict[str, Any]]:
     """The true color of a multi-band file in galcolor's convention (:data:`~galcolor.io.convention.SDSS_GRI`).
 
     i, r, g light R, G, B; a missing band is interpolated between its
@@ -427,7 +429,8 @@ def _truth_composite(stack: _BandStack, bad: list[np.ndarray], source: str, note
     other units, or bands that cannot be matched, get the convention's
     weights (matched bands) or none (unnamed planes, in wavelength order)
     with an asinh stretch set from the data, and the metadata name the
-    departure. Returns (rgb, mask, metadata) or (None, None, metadata).
+    departure. ``pixel_scale`` is the file's (arcsec, from its WCS; None
+    without one). Returns (rgb, mask, metadata) or (None, None, metadata).
     """
     if len(stack.planes) < 3:
         return None, None, {}
@@ -449,7 +452,7 @@ def _truth_composite(stack: _BandStack, bad: list[np.ndarray], source: str, note
         substitutes = {channel: text for channel, text in how.items() if text != channel}
         header = stack.headers[indices[0]]
         if nanomaggy_units(header):
-            scale, scale_origin = flux_pixel_scale(header, _pixel_scale_arcsec(header))
+            scale, scale_origin = flux_pixel_scale(header, pixel_scale)
             rgb = SDSS_GRI.composite(flux, pixel_scale_arcsec=scale, mask=mask)
             convention = f"{SDSS_GRI.name} (fluxes per {scale_origin})"
         else:
@@ -481,21 +484,6 @@ def _data_stretched_composite(planes: list[np.ndarray], mask: np.ndarray) -> np.
     rgb = np.nan_to_num(rgb)
     rgb[mask] = 0.0
     return rgb.astype(np.float32)
-
-
-def _pixel_scale_arcsec(header: fits.Header) -> float | None:
-    """Mean pixel scale of a header's celestial WCS in arcsec, or None."""
-    from astropy.wcs.utils import proj_plane_pixel_scales
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wcs = WCS(header)
-        if not wcs.has_celestial:
-            return None
-        return float(np.mean(proj_plane_pixel_scales(sky_axes(wcs)))) * 3600.0
-    except Exception:  # a WCS astropy cannot read: the convention's own pixel is assumed
-        return None
 
 
 def _celestial_wcs(header: fits.Header, source: str, notes: list[str]) -> WCS | None:

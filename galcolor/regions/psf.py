@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 from astropy.stats import sigma_clipped_stats
 from astropy.wcs import WCS
-from astropy.wcs.utils import proj_plane_pixel_scales
 from photutils.segmentation import SourceCatalog, detect_sources
 from photutils.utils import NoDetectionsWarning
 
 from ..color import lightness_to_gray
 from ..io.bands import SDSS_PIXEL_SCALE_ARCSEC
+from ..io.cutout import pixel_scale_arcsec
 from ..io.fitsfile import sky_axes
 from ..io.lupton import COMPOSITE_Q, COMPOSITE_STRETCH, SATURATED, linear_from_display, linear_from_grey
 
@@ -70,7 +70,7 @@ def psf_fwhm_pixels(header: Any = None, wcs: WCS | None = None, *,
                 wcs = None
     if wcs is None or not wcs.has_celestial:
         return seeing / SDSS_PIXEL_SCALE_ARCSEC
-    scale_arcsec = float(np.mean(proj_plane_pixel_scales(sky_axes(wcs)))) * 3600.0
+    scale_arcsec = pixel_scale_arcsec(sky_axes(wcs))
     return seeing / scale_arcsec
 
 
