@@ -53,6 +53,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ._filters import median3x3
 from .exceptions import GalcolorWarning, InputError
 
 
@@ -106,7 +107,7 @@ def input_features(
     lightness, valid = lightness[rows, columns], valid[rows, columns]
     galaxy = valid & (lightness > _GALAXY_L)
     sky = valid & ~galaxy
-    local = lightness - ndimage.median_filter(lightness, size=3, mode="nearest")
+    local = lightness - median3x3(lightness, mode="nearest")
     sky_values = local[sky]
     sky_noise = (
         1.4826 * float(np.median(np.abs(sky_values - np.median(sky_values))))

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "galcolor"
 #: low because every stage that makes a table conforms it to the schema; the
 #: stage that *writes* run catalogs is the pipeline's.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_version", "_lazy", "_atomic", "_json", "_memory", "exceptions"),
+    ("_version", "_lazy", "_atomic", "_json", "_memory", "_filters", "exceptions"),
     ("geometry", "devices", "dihedral", "color", "catalog", "uncertainty", "styles", "novelty"),
     ("io",),
     ("colorization", "_pairs", "metrics", "baselines"),

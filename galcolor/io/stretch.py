@@ -28,6 +28,7 @@ import numpy as np
 from astropy.stats import sigma_clipped_stats
 from scipy import ndimage
 
+from .._filters import median3x3
 from ..color import gray_to_lightness
 from ..color.lab import LAB_DELTA, LAB_KAPPA, SRGB_GAMMA, SRGB_LINEAR_KNEE
 from ..exceptions import InputError
@@ -272,7 +273,9 @@ def _median_filtered_max(values: np.ndarray, mask: np.ndarray | None, fill: floa
         if mask is not None:
             bad |= mask[low:high]
         band[bad] = fill
-        filtered = ndimage.median_filter(band, size=size, mode="reflect")
+        # median3x3 gives scipy's values, faster (every loaded image passes here)
+        filtered = (median3x3(band, mode="reflect") if size == 3 and band.ndim == 2
+                    else ndimage.median_filter(band, size=size, mode="reflect"))
         best = max(best, float(filtered[rows.start - low:rows.stop - low].max()))
     return best
 
