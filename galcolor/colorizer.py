@@ -50,6 +50,7 @@ import torch
 import torch.nn.functional as F
 from astropy.io import fits
 
+from ._memory import release_free_memory
 from .colorization import Colorization
 from .exceptions import InputError, warn
 from .io import Cutout, load
@@ -451,6 +452,8 @@ class Colorizer:
             plan["ab"], plan["variance"] = prediction
             del prediction, plan["network_lightness"]  # _finish holds the only references: it frees them as it goes
             results.append(self._finish(cutout, plan, seconds=elapsed / max(len(cutouts), 1)))
+        # a batch command's heap gives its free pages back here (galcolor._memory; a no-op otherwise)
+        release_free_memory()
         return results
 
     # ------------------------------------------------------------- internals
