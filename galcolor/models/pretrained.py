@@ -146,9 +146,7 @@ def _novelty(path: str, weights_sha256: str) -> "NoveltyReference":
     from ..novelty import NoveltyReference
 
     reference = NoveltyReference.from_dict(json.loads(Path(path).read_text()))
-    if reference.weights_sha256 != weights_sha256:
-        raise WeightsError(f"{path}: the novelty reference is for weights {reference.weights_sha256[:16]}…, "
-                           f"not for the bundle's {weights_sha256[:16]}…")
+    _check_weights(path, "the novelty reference", reference.weights_sha256, weights_sha256)
     return reference
 
 
@@ -159,19 +157,22 @@ def _styles(path: str, weights_sha256: str) -> tuple[tuple[str, "ColorStyle"], .
     data = json.loads(Path(path).read_text())
     styles = tuple((name, ColorStyle.from_dict(entry)) for name, entry in data["styles"].items())
     for name, style in styles:
-        if style.weights_sha256 != weights_sha256:
-            raise WeightsError(f"{path}: style {name!r} is for weights {style.weights_sha256[:16]}…, "
-                               f"not for the bundle's {weights_sha256[:16]}…")
+        _check_weights(path, f"style {name!r}", style.weights_sha256, weights_sha256)
     return styles
 
 
 @functools.lru_cache(maxsize=8)  # read once per process, not once per image
 def _residual_table(path: str, weights_sha256: str) -> ResidualTable:
     table = read_residual_table(path)
-    if table.weights_sha256 != weights_sha256:
-        raise WeightsError(f"{path}: the uncertainty table is for weights {table.weights_sha256[:16]}…, "
-                           f"not for the bundle's {weights_sha256[:16]}…")
+    _check_weights(path, "the uncertainty table", table.weights_sha256, weights_sha256)
     return table
+
+
+def _check_weights(path: str, what: str, fitted_for: str, weights_sha256: str) -> None:
+    """Refuse a calibration file of a bundle that was fitted for other weights."""
+    if fitted_for != weights_sha256:
+        raise WeightsError(f"{path}: {what} is for weights {fitted_for[:16]}…, "
+                           f"not for the bundle's {weights_sha256[:16]}…")
 
 
 def list_pretrained() -> list[str]:
