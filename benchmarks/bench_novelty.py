@@ -63,7 +63,7 @@ def main() -> None:
             warnings.simplefilter("ignore", galcolor.GalcolorWarning)
             result = colorizer(cutout)
         true_lab = rgb_to_lab_numpy(np.asarray(cutout.truth_rgb, dtype=np.float32))
-        valid = ~cutout.mask if cutout.truth_mask is None else ~(cutout.mask | cutout.truth_mask)
+        valid = ~cutout.truth_invalid
         mask = galaxy_mask(true_lab[..., 0], valid)
         if not mask.any():
             continue

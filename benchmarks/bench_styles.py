@@ -69,7 +69,7 @@ def colorize_all(files: list[str]) -> dict[str, dict[str, np.ndarray]]:
     for name in tqdm(files, desc="colorizing", unit="image"):
         cutout = galcolor.load(DATA / name)
         result = spread_colorizer(cutout)
-        valid = ~cutout.mask if cutout.truth_mask is None else ~(cutout.mask | cutout.truth_mask)
+        valid = ~cutout.truth_invalid
         images[name] = {
             "lightness": cutout.lightness,
             "ab": result.ab,

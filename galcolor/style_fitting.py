@@ -73,7 +73,7 @@ def fit_style_from_images(
             failures.append({"file": str(path), "error": f"{type(error).__name__}: {error}"})
             continue
         true_lab = rgb_to_lab_numpy(np.asarray(cutout.truth_rgb, dtype=np.float32))
-        valid = ~cutout.mask if cutout.truth_mask is None else ~(cutout.mask | cutout.truth_mask)
+        valid = ~cutout.truth_invalid
         parts.append(
             style_pixels(
                 cutout.lightness,

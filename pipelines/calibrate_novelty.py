@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in tqdm(sorted(group["file"])[0::2], desc=survey):
             cutout = galcolor.load(arguments.surveys / name)
             result = colorizer(cutout)
-            valid = ~cutout.mask if cutout.truth_mask is None else ~(cutout.mask | cutout.truth_mask)
+            valid = ~cutout.truth_invalid
             factor = needed_factor(result, rgb_to_lab_numpy(np.asarray(cutout.truth_rgb, np.float32)), valid)
             if factor is None:
                 continue

@@ -412,7 +412,7 @@ class ImageFolder(Dataset):
             raise InputError(
                 f"{path}: has no color (a grey image or single-band FITS file), so no ab target"
             )
-        invalid = cutout.mask if cutout.truth_mask is None else cutout.mask | cutout.truth_mask
+        invalid = cutout.truth_invalid
         top, left, side = self._crop_box(cutout.shape, path)
         window = (slice(top, top + side), slice(left, left + side))
         rgb = resize(cutout.truth_rgb[window], (self.size, self.size), order=1,

@@ -230,7 +230,7 @@ def evaluate_folder(
             predictions[name] = list(colorizer(cutouts)) if cutouts else []
         for index, (cutout, file_name) in enumerate(zip(cutouts, names)):
             true_lab = rgb_to_lab_numpy(np.asarray(cutout.truth_rgb, dtype=np.float32)).astype(np.float64)
-            valid = ~cutout.mask if cutout.truth_mask is None else ~(cutout.mask | cutout.truth_mask)
+            valid = ~cutout.truth_invalid
             regions = {"galaxy": galaxy_mask(true_lab[..., 0], valid), "whole": valid}
             candidates: list[tuple[str, np.ndarray, np.ndarray | None]] = [
                 (name, reference_prediction(name, true_lab[..., 0]), None) for name in baselines]

@@ -133,6 +133,21 @@ class Cutout:
         return float(self.mask.mean())
 
     @property
+    def truth_invalid(self) -> np.ndarray:
+        """Pixels with no usable true color: masked, or bad in the color composite (``mask | truth_mask``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from galcolor.io import Cutout
+        >>> cutout = Cutout(lightness=np.zeros((1, 3)), mask=np.array([[True, False, False]]),
+        ...                 truth_rgb=np.zeros((1, 3, 3)), truth_mask=np.array([[False, True, False]]))
+        >>> cutout.truth_invalid.tolist()
+        [[True, True, False]]
+        """
+        return self.mask if self.truth_mask is None else self.mask | self.truth_mask
+
+    @property
     def center(self) -> SkyCoord | None:
         """Sky position of the image centre, or None without a WCS."""
         if self.wcs is None:

@@ -66,7 +66,7 @@ def color_planes(data: Colorization | Cutout, *, allow_grey: bool = False) -> Co
             raise InputError(f"{data.source}: a Cutout without true color has no color to search; "
                              "colorize it first (galcolor.colorize) or pass one with truth_rgb")
         lab = rgb_to_lab_numpy(np.asarray(data.truth_rgb, dtype=np.float32))
-        mask = data.mask if data.truth_mask is None else (data.mask | data.truth_mask)
+        mask = data.truth_invalid
         # The cutout's own lightness, not the composite's: the galaxy and the
         # regions are then segmented on the same L as the predicted color.
         return ColorPlanes(data.lightness, lab[..., 1], lab[..., 2], None, None, None, mask, data.wcs,
