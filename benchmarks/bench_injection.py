@@ -3,10 +3,10 @@
 Galaxy Zoo frames are scaled to each galaxy's size, so their PSF in pixels
 varies from frame to frame and no header gives it. This measures it on
 every ``--every``-th frame of the train and val folders with
-:func:`galcolor.evaluation.injection.frame_psf_fwhm` (median FWHM of the
-bright, round, non-central sources on the linearised intensity; small round
-galaxies passing the cuts make it too wide, the thresholded moments of faint
-stars too narrow) and writes
+:func:`galcolor.evaluation.injection.frame_psf_fwhm` (median FWHM of
+circular Gaussians fitted to the bright, round, unclipped, non-central
+sources on the linearised intensity; small round galaxies passing the cuts
+make it too wide) and writes
 ``benchmarks/results/injection/frame_psf.{json,md,png}``::
 
     python benchmarks/bench_injection.py --n 400
@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     figure.tight_layout()
     save_figure(figure, RESULTS / "frame_psf.png", header, dpi=120)
     lines = ["# PSF of the SDSS Galaxy Zoo frames", "",
-             "Median FWHM of the bright, round, non-central sources of each frame on the linearised intensity "
-             "(`galcolor.evaluation.injection.frame_psf_fwhm`); small round galaxies passing the cuts make it "
-             "too wide, the thresholded moments of faint stars too narrow.", "",
+             "Median FWHM of circular Gaussians fitted to the bright, round, unclipped, non-central sources of "
+             "each frame on the linearised intensity (`galcolor.evaluation.injection.frame_psf_fwhm`); small "
+             "round galaxies passing the cuts make it too wide.", "",
              "| folder | frames | with stars | sources per frame (median) | FWHM p10 | p25 | p50 | p75 | p90 |",
              "|---|---|---|---|---|---|---|---|---|"]
     for result in results.values():

@@ -108,5 +108,46 @@ def test_frame_psf_comes_from_the_stars_not_the_central_galaxy_nor_saturated_one
     frame = display_from_linear((np.clip(0.002 * rng.normal(size=(128, 128)), 0, None)
                                  + galaxy + star + bright)[..., None] * np.ones(3))
     fwhm, n = frame_psf_fwhm(frame)
-    assert n == 1 and fwhm == pytest.approx(2.355 * 2.0, rel=0.1)  # moments of a thresholded segment
+    assert n == 1 and fwhm == pytest.approx(2.355 * 2.0, rel=0.05)  # a Gaussian fitted to the star
     assert frame_psf_fwhm(np.zeros((64, 64, 3))) == (None, 0)
+
+
+def _moffat(shape: tuple[int, int], cx: float, cy: float, fwhm: float, beta: float = 3.0) -> np.ndarray:
+    y, x = np.mgrid[:shape[0], :shape[1]]
+    alpha = fwhm / (2.0 * np.sqrt(2.0 ** (1.0 / beta) - 1.0))
+    return (1.0 + ((x - cx) ** 2 + (y - cy) ** 2) / alpha ** 2) ** -beta
+
+
+def test_frame_psf_of_a_star_with_wings_does_not_grow_with_its_brightness():
+    # A Moffat star (beta = 3, the wings of a real PSF): the moments of its segment, cut at 5 sky sigmas, grew
+    # with its brightness as the cut reached further into the wings; a fitted Gaussian does not.
+    from galcolor.evaluation.injection import frame_psf_fwhm
+
+    sky = 0.002 * np.random.default_rng(2).normal(size=(160, 160))
+    widths = []
+    for peak in (0.2, 2.0, 20.0):  # 100 to 10,000 sky sigmas, display peak 0.2 to 0.82
+        frame = display_from_linear(np.clip(sky + peak * _moffat(sky.shape, 40, 120, 6.0), 0, None)[..., None]
+                                    * np.ones(3))
+        fwhm, n = frame_psf_fwhm(frame)
+        assert n == 1
+        widths.append(fwhm)
+    assert max(widths) / min(widths) < 1.02
+    assert widths[0] == pytest.approx(6.0, rel=0.15)
+
+
+def test_lightness_psf_leaves_out_a_star_clipped_in_one_channel():
+    # A red star whose R channel clips while its grey stays below saturation: its flattened core measured
+    # 8-10 px beside a 6 px star; the grey reaches 0.81 there, above max_grey.
+    from galcolor.color import rgb_to_lab_numpy
+    from galcolor.regions import lightness_psf_fwhm
+
+    sky = 0.002 * np.random.default_rng(2).normal(size=(160, 160))
+    star = 0.3 * _moffat(sky.shape, 40, 120, 6.0)
+    red = np.array([1.3, 1.0, 0.7]) * (200.0 * _moffat(sky.shape, 120, 40, 6.0))[..., None]
+    display = display_from_linear(np.clip(sky[..., None] + star[..., None] + red, 0, None))
+    assert (display[..., 0] >= 1.0 - 1.0 / 512).sum() > 100
+    lightness = rgb_to_lab_numpy(display.astype(np.float32))[..., 0]
+    fwhm, n = lightness_psf_fwhm(lightness)
+    assert n == 1 and fwhm == pytest.approx(6.0, rel=0.15)
+    with_clipped, n_all = lightness_psf_fwhm(lightness, max_grey=1.0)
+    assert n_all == 2 and with_clipped > 1.3 * fwhm

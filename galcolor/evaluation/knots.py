@@ -322,7 +322,7 @@ class InjectedFrame:
 
 
 def inject_frame(path: Any, rng: np.random.Generator, *,
-                 psf_quantiles: Sequence[float] = (4.4, 6.0, 7.9, 10.4, 14.6),
+                 psf_quantiles: Sequence[float] = (4.4, 6.0, 7.8, 10.3, 12.8),
                  negatives: tuple[int, int] = (1, 2)) -> InjectedFrame | None:
     """Inject knots into one real composite (see :func:`injected_candidates`); None when it has no room."""
     try:
