@@ -26,27 +26,14 @@ def split_neighbors(segments: SegmentationImage, smoothed: np.ndarray, b: np.nda
     Each segment is deblended on the PSF-smoothed luminance
     (:func:`~galcolor.regions.segments.deblend`, contrast
     ``params.neighbor_contrast``). A piece becomes a segment of its own when
-    the b* of its light that the galaxy's far side does not match (a piece
-    reaching into the faint disk around a star is mostly disk by area, not
-    by that light) is more than ``params.neighbor_red_excess`` above the
-    median b* of the segment's main piece (for the central segment the brightest of the piece
-    at the image centre and those peaking within
-    ``params.neighbor_centre_radius`` of it, else the brightest), or when
-    it has at least ``params.neighbor_flux_ratio`` of the whole segment's
-    light; either way only when at least ``params.neighbor_asymmetry`` of
-    its light is not matched on the far side of the main piece's peak
-    (:func:`_unmatched_light`): a star or galaxy on the disk is not,
-    a part of the disk itself is. Fainter, bluer pieces (clumps) stay, so
-    the galaxy keeps its clumps, while a red neighbour or a bright star no
-    longer distorts its shape and disk color profile, nor passes for a blue
-    clump. (Without the symmetry test a bright knot took half a disk into
-    its own piece, which then held 40 % of the light and was split off with
-    the knot; so were the parts of a blue galaxy redder than its main
-    piece, and a galaxy whose frame centre fell on a knot beside its
-    nucleus. With the sky measured around the sources as well, clumps
-    injected into Galaxy Zoo val frames inside the galaxy went from 788 of
-    824 to 802.) ``labels`` limits the splitting to those segments
-    (default: all).
+    its median b* is more than ``params.neighbor_red_excess`` above that of
+    the segment's main piece (the one at the image centre for the central
+    segment, else the brightest), or when it has at least
+    ``params.neighbor_flux_ratio`` of the whole segment's light. Fainter, bluer
+    pieces (clumps) stay, so the galaxy keeps its clumps, while a red
+    neighbour or a bright star no longer distorts its shape and disk color
+    profile, nor passes for a blue clump. ``labels`` limits the splitting to
+    those segments (default: all).
     """
     luminance = lightness_to_luminance(np.clip(smoothed, 0.0, 100.0))
     pieces, _ = deblend(luminance, segments, min_pixels, n_levels=params.deblend_levels,
@@ -55,108 +42,34 @@ def split_neighbors(segments: SegmentationImage, smoothed: np.ndarray, b: np.nda
         return segments
     height, width = smoothed.shape
     centre = (int(round((height - 1) / 2)), int(round((width - 1) / 2)))
-    # per piece: total luminance, median b* over its valid pixels (NaN without any), parent segment
+    # per piece: total luminance, median b* over valid pixels (NaN without any), parent segment
     piece_labels = pieces.labels
     light = dict(zip(piece_labels, ndimage.sum(luminance, pieces.data, piece_labels)))
-    median_b = _median_by_label(b, np.where(valid, pieces.data, 0), piece_labels)
+    valid_pieces = np.where(valid, pieces.data, 0)
+    measured = np.unique(valid_pieces)
+    measured = measured[measured > 0]
+    median_b = dict.fromkeys(piece_labels, np.nan)
+    if measured.size:
+        median_b.update(zip(measured, ndimage.median(b, valid_pieces, measured)))
     parent_of = dict(zip(piece_labels, ndimage.maximum(segments.data, pieces.data, piece_labels).astype(int)))
-    peak = dict(zip(piece_labels, ndimage.maximum_position(luminance, pieces.data, piece_labels)))
     data = segments.data.copy()
     next_label = int(data.max()) + 1
     central = pieces.data[centre]
-    reach = params.neighbor_centre_radius * min(height, width)
     for parent in segments.labels:
         labels = [label for label in piece_labels if parent_of[label] == parent]
         if len(labels) < 2:
             continue
-        main = max(labels, key=light.get)
-        if central in labels:
-            near = [label for label in labels if label == central or math.dist(peak[label], centre) <= reach]
-            main = max(near, key=light.get)
+        main = central if central in labels else max(labels, key=light.get)
         total = sum(light[label] for label in labels)
         for label in labels:
             if label == main:
                 continue
-            unmatched, excess_b = _unmatched_light(luminance, b, valid, pieces.data == label, peak[main])
-            if unmatched < params.neighbor_asymmetry:
-                continue  # a part of the disk, matched on the far side
-            redder = excess_b > median_b[main] + params.neighbor_red_excess
+            redder = median_b[label] > median_b[main] + params.neighbor_red_excess
             brighter = light[label] >= params.neighbor_flux_ratio * total
             if redder or brighter:
                 data[pieces.data == label] = next_label
                 next_label += 1
     return SegmentationImage(data)
-
-
-def _median_by_label(values: np.ndarray, labelled: np.ndarray, labels: np.ndarray) -> dict[int, float]:
-    """Median of ``values`` over the pixels of each label of ``labelled`` (NaN for a label with none)."""
-    result = dict.fromkeys(labels, np.nan)
-    present = np.unique(labelled)
-    present = present[present > 0]
-    if present.size:
-        result.update(zip(present, ndimage.median(values, labelled, present)))
-    return result
-
-
-def _unmatched_light(luminance: np.ndarray, b: np.ndarray, valid: np.ndarray, piece: np.ndarray,
-                     centre: tuple[int, int]) -> tuple[float, float]:
-    """The share of a piece's light its point-symmetric counterpart about ``centre`` does not match, and its b*.
-
-    The light is ``max(0, I - I rotated by 180 degrees)`` (light beyond the
-    image counts as none); the share is its sum over the piece's; the b*
-    is the mean over the piece's valid pixels weighted by it (NaN without
-    any). A star or galaxy on a disk has nearly all its light unmatched,
-    and that light is its own, whatever the faint disk around it that its
-    piece takes in; a part of the disk itself is matched but for its knots.
-    """
-    rows, cols = np.nonzero(piece)
-    mirror_rows, mirror_cols = 2 * centre[0] - rows, 2 * centre[1] - cols
-    inside = ((mirror_rows >= 0) & (mirror_rows < luminance.shape[0])
-              & (mirror_cols >= 0) & (mirror_cols < luminance.shape[1]))
-    mirrored = np.zeros(rows.size)
-    mirrored[inside] = luminance[mirror_rows[inside], mirror_cols[inside]]
-    own = luminance[rows, cols]
-    excess = np.clip(own - mirrored, 0.0, None)
-    total = float(own.sum())
-    weights = np.where(valid[rows, cols], excess, 0.0)
-    color = float(np.average(b[rows, cols], weights=weights)) if weights.sum() > 0 else math.nan
-    return (float(excess.sum()) / total if total > 0 else 1.0), color
-
-
-def _sky_segments(lightness: np.ndarray, smoothed: np.ndarray, mask: np.ndarray, psf_fwhm: float, min_pixels: int,
-                  params: RegionParameters) -> SegmentationImage | None:
-    """Segments of ``smoothed`` above the sky of ``lightness`` plus ``params.galaxy_n_sigma`` of its noise.
-
-    The sky level and noise are sigma-clipped statistics of the pixels
-    outside the sources (:func:`photutils.segmentation.detect_threshold`),
-    the sources being the segments found at the previous threshold, grown
-    by one PSF FWHM (:meth:`~photutils.segmentation.SegmentationImage.make_source_mask`),
-    ``params.sky_iterations`` times. Clipping alone takes a galaxy that
-    fills most of the frame for the sky: in the 212 px centres of Galaxy Zoo
-    frames the threshold was L 27-53 where the sky is L 1-3, and the
-    segment kept only the galaxy's core (36 of 824 injected clumps fell
-    outside it). Stops early when fewer than 5 % of the pixels (or 100)
-    would be left for the sky.
-    """
-    sky = mask
-    grow = 2 * max(1, int(round(psf_fwhm))) + 1
-    enough = max(100, int(0.05 * lightness.size))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AstropyUserWarning)
-        warnings.simplefilter("ignore", NoDetectionsWarning)
-        for iteration in range(params.sky_iterations + 1):
-            threshold = detect_threshold(lightness, n_sigma=params.galaxy_n_sigma, mask=sky)
-            # The sky of a stretched image is ~0 with little spread: keep the
-            # threshold above the faintest L that can still be told from sky.
-            threshold = np.maximum(threshold, params.galaxy_threshold_floor)
-            segments = detect_sources(smoothed, threshold, min_pixels, mask=mask)
-            if segments is None or iteration == params.sky_iterations:
-                return segments
-            sources = mask | segments.make_source_mask(size=grow)
-            if np.count_nonzero(~sources) < enough or np.array_equal(sources, sky):
-                return segments
-            sky = sources
-    return segments
 
 
 def galaxy_segmentation(lightness: np.ndarray, smoothed: np.ndarray, mask: np.ndarray, psf_fwhm: float,
@@ -170,8 +83,15 @@ def galaxy_segmentation(lightness: np.ndarray, smoothed: np.ndarray, mask: np.nd
     ``params.galaxies`` keeps the central galaxy or all of them;
     ``params.galaxy_n_sigma`` sets the threshold.
     """
-    min_pixels = max(int(round(params.galaxy_min_psf_areas * psf_area(psf_fwhm))), 9)
-    segments = _sky_segments(lightness, smoothed, mask, psf_fwhm, min_pixels, params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyUserWarning)
+        warnings.simplefilter("ignore", NoDetectionsWarning)
+        threshold = detect_threshold(lightness, n_sigma=params.galaxy_n_sigma, mask=mask)
+        # The sky of a stretched image is ~0 with little spread: keep the
+        # threshold above the faintest L that can still be told from sky.
+        threshold = np.maximum(threshold, params.galaxy_threshold_floor)
+        min_pixels = max(int(round(params.galaxy_min_psf_areas * psf_area(psf_fwhm))), 9)
+        segments = detect_sources(smoothed, threshold, min_pixels, mask=mask)
     if segments is None:
         return None
     height, width = lightness.shape

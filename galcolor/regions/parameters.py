@@ -95,10 +95,6 @@ class RegionParameters:
         beneath a candidate (candidates left out).
     galaxy_n_sigma : float
         Galaxy segmentation threshold in sky sigmas (sigma-clipped).
-    sky_iterations : int
-        Times the sky statistics are measured again with the sources found
-        at the previous threshold left out (0: clipping alone, which takes
-        a galaxy that fills the frame for sky).
     min_lightness : float
         Regions are searched only where the PSF-smoothed L reaches this
         (galcolor's galaxy-pixel convention is 15, but clumps in the
@@ -128,18 +124,7 @@ class RegionParameters:
         ... or it has at least this fraction of its segment's light, whatever
         its color: clumps have a few per cent of their galaxy's light (in the
         simulator the median clump has 6 % of its galaxy's g-band light, and
-        1.6 % of clumps have 40 % or more) ...
-    neighbor_asymmetry : float
-        ... and at least this fraction of the piece's light is not matched
-        by the galaxy's point-symmetric counterpart about the main piece's
-        peak (a neighbour's light is nearly all unmatched; a part of the
-        disk that a bright knot drew into its own piece is matched but for
-        the knot).
-    neighbor_centre_radius : float
-        The main piece of the central segment is the brightest of the piece
-        at the image centre and those whose peak lies within this fraction
-        of the image's shorter side of it: a knot or star at the very
-        centre of the frame, beside the nucleus, is not the galaxy.
+        1.6 % of clumps have 40 % or more).
     disk_scale : float
         Gaussian sigma of the local-disk smoothing.
     profile_step : float
@@ -206,7 +191,6 @@ class RegionParameters:
     contrast_scale: float = 3.0
     disk_color_scale: float = 3.0
     galaxy_n_sigma: float = 2.0
-    sky_iterations: int = 3
     min_lightness: float = 8.0
     default_seeing: float = 1.4
     min_color_std: float = 1.0
@@ -216,8 +200,6 @@ class RegionParameters:
     neighbor_contrast: float = 0.05
     neighbor_red_excess: float = 3.0
     neighbor_flux_ratio: float = 0.4
-    neighbor_asymmetry: float = 0.5
-    neighbor_centre_radius: float = 0.1
     disk_scale: float = 2.0
     profile_step: float = 0.5
     profile_sectors: int = 3
