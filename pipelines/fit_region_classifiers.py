@@ -4,7 +4,8 @@ Reads the train sets of ``pipelines/region_candidates.py`` (simulated
 galaxies, calibration seed, and SDSS Galaxy Zoo *train* frames with injected
 knots), keeps the candidates whose label is known (``label >= 0``; in
 simulation under the new benchmark definition) and fits, for each kind of
-evidence, boosted trees plus an isotonic calibration on held-out galaxies
+evidence, boosted trees plus an isotonic calibration on held-out galaxies, five
+times with other draws of galaxies, averaged (``--members``)
 (:func:`galcolor.regions.fit_region_classifier`). The predicted-color
 classifier belongs to the colorizer's weights and goes into its bundle
 (``galcolor/weights/<model>/region_classifier.json``, manifest refreshed);
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", type=Path, required=True, help="folder of region_candidates.py's tables")
     parser.add_argument("--model", default="default", help="the colorizer bundle whose predicted color was used")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--members", type=int, default=5,
+                        help="fits averaged, seeds --seed, --seed + 1, ... (benchmarks/bench_region_seeds.py)")
     args = parser.parse_args(argv)
     fitted = {}
     for kind in EVIDENCE_KINDS:
@@ -60,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                       "in g-r than the disk beneath)", "n_per_set": rows["group"].str.split(":").str[0]
                       .value_counts().to_dict(), "command": "python pipelines/fit_region_classifiers.py"}
         fitted[kind] = fit_region_classifier(features, rows["label"].to_numpy() == 1, rows["group"].to_numpy(),
-                                             kind=kind, seed=args.seed, provenance=provenance)
+                                             kind=kind, seed=args.seed, members=args.members,
+                                             provenance=provenance)
         print(kind, len(rows), int((rows["label"] == 1).sum()), flush=True)
     bundle = load_bundle(args.model)
     for kind in ("predicted",):

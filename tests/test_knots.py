@@ -142,6 +142,22 @@ def test_the_exported_trees_are_scikit_learns_and_survive_json() -> None:
         RegionClassifier(kind="lightness", features=feature_names("true"), init=0.0, trees=(), iso_x=(), iso_y=())
 
 
+def test_an_ensemble_is_the_mean_of_its_members_and_survives_json() -> None:
+    rng = np.random.default_rng(2)
+    n = 900
+    features = rng.normal(size=(n, len(feature_names("lightness"))))
+    labels = features[:, 0] + 0.6 * rng.normal(size=n) > 0.3
+    groups = np.arange(n) // 3
+    ensemble = fit_region_classifier(features, labels, groups, kind="lightness", n_estimators=30, members=3, seed=4)
+    assert len(ensemble.members) == 3 and ensemble.provenance["seeds"] == [4, 5, 6]
+    singles = [fit_region_classifier(features, labels, groups, kind="lightness", n_estimators=30, seed=seed)
+               for seed in (4, 5, 6)]
+    assert np.allclose(ensemble(features), np.mean([single(features) for single in singles], axis=0))
+    assert not np.allclose(singles[0](features), singles[1](features))  # each member its own draw
+    back = RegionClassifier.from_dict(ensemble.to_dict())
+    assert back == ensemble and np.array_equal(back(features), ensemble(features))
+
+
 def test_knot_features_follow_the_kind() -> None:
     table = _find(_cutout(_galaxy([(56.5, 47.5, 0.25)])), "true")
     assert knot_features(table, "true", 3.5).shape == (len(table), len(feature_names("true")))
