@@ -13,7 +13,10 @@ from astropy.wcs import WCS
 
 import galcolor
 from galcolor.evaluation import completeness_purity, label_candidates, match_regions
+from galcolor.color.lab import lab_to_rgb_numpy
+from galcolor.io.cutout import Cutout
 from galcolor.regions import (
+    RegionClassifier,
     SCORE_FEATURES,
     NoRegionsWarning,
     RegionParameters,
@@ -254,6 +257,54 @@ def test_a_bright_white_star_touching_a_faint_galaxy_is_split_off() -> None:
                                               return_maps=True)
     assert merged.galaxy_mask[int(y0), int(x0)]
     assert len(table) == 1 and abs(u.Quantity(table["x"][0]).value - x0) < 2.5  # the star as a "clump"
+
+
+def _with_true_color(galaxy: galcolor.Colorization) -> Cutout:
+    """The same L, a*, b* as a composite's true color (a Cutout with truth_rgb)."""
+    lab = np.concatenate([galaxy.lightness[..., None], galaxy.ab], axis=-1).astype(np.float32)
+    return Cutout(lightness=galaxy.lightness.copy(), mask=galaxy.mask.copy(), source=galaxy.source,
+                  truth_rgb=lab_to_rgb_numpy(lab))
+
+
+def test_only_a_measured_color_splits_a_red_neighbour_off() -> None:
+    # The colorizer paints a compact source by its shape (a bright blue clump
+    # like a bulge or a star), so its predicted color must not cut the
+    # galaxy's footprint: bright clumps painted red were split off as red
+    # neighbours. The true color does; the light alone uses no color at all.
+    galaxy = knotty_galaxy()
+    x0, y0 = 68.0, 68.0  # a bright red source on the outer disk
+    star = _blob(x0, y0, 3.0)
+    galaxy.lightness[:] = np.clip(galaxy.lightness + 60.0 * star, 0, 100)
+    galaxy.ab[..., 1] += 30.0 * star
+    masks = {}
+    for name, data, options in (("true", _with_true_color(galaxy), {}), ("predicted", galaxy, {}),
+                                ("lightness", galaxy, {"color_evidence": False})):
+        _, maps = _find_star_forming_regions(data, min_score=0, calibration=RegionClassifier.uninformative(name),
+                                            psf_fwhm=3.5, return_maps=True, **options)
+        masks[name] = maps.galaxy_mask
+        assert maps.galaxy_mask[48, 48] and maps.galaxy_mask[50, 40]  # the disk and its knots stay
+    assert not masks["true"][int(y0), int(x0)]
+    assert masks["predicted"][int(y0), int(x0)] and masks["lightness"][int(y0), int(x0)]
+    # the light alone: the same footprint whatever the color planes hold
+    galaxy.ab[..., 1] -= 60.0 * star  # now a blue source
+    _, maps = _find_star_forming_regions(galaxy, min_score=0, psf_fwhm=3.5, return_maps=True, color_evidence=False,
+                                        calibration=RegionClassifier.uninformative("lightness"))
+    assert np.array_equal(maps.galaxy_mask, masks["lightness"])
+
+
+def test_a_bright_star_is_split_off_a_grey_galaxy_by_its_light() -> None:
+    # Without any color the light still splits a neighbour off: no clump holds 40 % of its galaxy's light.
+    y, x = np.mgrid[:SIZE, :SIZE]
+    centre = (SIZE - 1) / 2
+    disk = 30.0 * np.exp(-np.hypot(x - centre, y - centre) / 4.5)
+    x0, y0 = centre + 11, centre + 3
+    lightness = np.clip(disk + 90.0 * _blob(x0, y0, 1.5), 0, 100).astype(np.float32)
+    grey = Cutout(lightness=lightness, mask=np.zeros(lightness.shape, bool), source="grey galaxy and star")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoRegionsWarning)
+        _, maps = _find_star_forming_regions(grey, min_score=0, psf_fwhm=3.5, return_maps=True,
+                                            calibration=RegionClassifier.uninformative("lightness"))
+    assert maps.galaxy_mask[int(centre), int(centre)] and not maps.galaxy_mask[int(y0), int(x0)]
 
 
 def test_masked_pixels_never_make_regions_and_are_flagged() -> None:

@@ -217,8 +217,13 @@ def find_star_forming_regions(
         maps = RegionMaps(np.zeros(shape, bool), None, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing("the image is empty or constant", maps)
     smoothed = np.nan_to_num(smooth(planes.lightness, (~mask).astype(np.float64), psf_fwhm / FWHM_PER_SIGMA))
+    # Neighbours are split off by their color only where it is measured (a composite's true color; and in
+    # galcolor 0.1's color-only search, its own recipe): the predicted color of a compact source follows its
+    # shape, so a bright blue clump painted like a bulge or a star was split off as a red neighbour, and the
+    # light alone uses no color at all.
+    measured_color = kind == "true" or (params.candidates == "color" and planes.color != "none")
     galaxy_segments = galaxy_segmentation(planes.lightness, smoothed, mask, psf_fwhm, params,
-                                          b=planes.b if planes.color != "none" else None)
+                                          b=planes.b if measured_color else None)
     if galaxy_segments is None or galaxy_segments.n_labels == 0:
         maps = RegionMaps(np.zeros(shape, bool), None, nan_map, nan_map, nan_map, None, float(psf_fwhm))
         return nothing("no galaxy was found", maps)

@@ -19,7 +19,7 @@ from .segments import deblend
 __all__ = ["split_neighbors", "galaxy_segmentation", "host_galaxies", "central_component", "elliptical_coordinates"]
 
 
-def split_neighbors(segments: SegmentationImage, smoothed: np.ndarray, b: np.ndarray, valid: np.ndarray,
+def split_neighbors(segments: SegmentationImage, smoothed: np.ndarray, b: np.ndarray | None, valid: np.ndarray,
                     min_pixels: int, params: RegionParameters, labels: np.ndarray | None = None) -> SegmentationImage:
     """Split off the stars and galaxies that touch a galaxy's segment.
 
@@ -32,7 +32,8 @@ def split_neighbors(segments: SegmentationImage, smoothed: np.ndarray, b: np.nda
     ``params.neighbor_flux_ratio`` of the whole segment's light. Fainter, bluer
     pieces (clumps) stay, so the galaxy keeps its clumps, while a red
     neighbour or a bright star no longer distorts its shape and disk color
-    profile, nor passes for a blue clump. ``labels`` limits the splitting to
+    profile, nor passes for a blue clump. Without ``b`` (no measured
+    color) only the light decides. ``labels`` limits the splitting to
     those segments (default: all).
     """
     luminance = lightness_to_luminance(np.clip(smoothed, 0.0, 100.0))
@@ -48,8 +49,8 @@ def split_neighbors(segments: SegmentationImage, smoothed: np.ndarray, b: np.nda
     valid_pieces = np.where(valid, pieces.data, 0)
     measured = np.unique(valid_pieces)
     measured = measured[measured > 0]
-    median_b = dict.fromkeys(piece_labels, np.nan)
-    if measured.size:
+    median_b = dict.fromkeys(piece_labels, np.nan)  # NaN: never redder
+    if measured.size and b is not None:
         median_b.update(zip(measured, ndimage.median(b, valid_pieces, measured)))
     parent_of = dict(zip(piece_labels, ndimage.maximum(segments.data, pieces.data, piece_labels).astype(int)))
     data = segments.data.copy()
@@ -78,8 +79,9 @@ def galaxy_segmentation(lightness: np.ndarray, smoothed: np.ndarray, mask: np.nd
 
     ``smoothed`` is the PSF-smoothed lightness (0 where undefined): the
     segmentation runs on it, with the threshold from the sky of ``lightness``.
-    With ``b`` (the b* map) and ``params.split_neighbors``, redder or
-    brighter neighbors touching a galaxy are split off (:func:`split_neighbors`).
+    With ``params.split_neighbors``, brighter neighbors touching a galaxy
+    are split off, and with ``b`` (a measured b* map) redder ones too
+    (:func:`split_neighbors`).
     ``params.galaxies`` keeps the central galaxy or all of them;
     ``params.galaxy_n_sigma`` sets the threshold.
     """
@@ -106,7 +108,7 @@ def galaxy_segmentation(lightness: np.ndarray, smoothed: np.ndarray, mask: np.nd
         order = np.argsort(nearest[labels], kind="stable")
         return labels[order], nearest[labels[order]]
 
-    if b is not None and params.split_neighbors:
+    if params.split_neighbors:
         # Only the central galaxy is kept: a piece of another segment is no
         # nearer the centre than its segment, so only the nearest need splitting.
         split = None

@@ -114,7 +114,8 @@ class RegionParameters:
     galaxy_min_psf_areas : float
         Fewest pixels of a galaxy segment, in PSF areas (pi FWHM^2 / 4).
     split_neighbors : bool
-        Split redder or brighter stars and galaxies off a galaxy's segment ...
+        Split brighter stars and galaxies off a galaxy's segment, and redder
+        ones where the color is measured (true color) ...
     neighbor_contrast : float
         ... deblending its luminance with this photutils contrast ...
     neighbor_red_excess : float
