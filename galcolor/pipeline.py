@@ -857,8 +857,13 @@ def _read_parts(paths: Sequence[Path], schema: Sequence[CatalogColumn]) -> QTabl
     if not paths:
         return empty_table(schema=schema)
     names = [column.name for column in schema]
-    stacked = pyarrow.concat_tables([pyarrow.parquet.read_table(path, columns=names) for path in paths])
-    return conform({name: stacked.column(name).to_numpy(zero_copy_only=False) for name in names}, schema=schema)
+    # a part written before an optional column existed (a resumed run) lacks it: null there, NaN once conformed
+    parts = [pyarrow.parquet.read_table(path, columns=[name for name in names
+                                                        if name in pyarrow.parquet.read_schema(path).names])
+             for path in paths]
+    stacked = pyarrow.concat_tables(parts, promote_options="default")
+    return conform({name: stacked.column(name).to_numpy(zero_copy_only=False) for name in names
+                    if name in stacked.column_names}, schema=schema)
 
 
 def _merge(output: Path, parts_folder: Path, n_parts: int, record: dict[str, Any]) -> dict[str, Any]:

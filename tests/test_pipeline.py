@@ -307,3 +307,30 @@ def test_catalogs_readme_documents_the_galaxy_columns():
     readme = (Path(__file__).parents[1] / "catalogs" / "README.md").read_text()
     for name, description in ((column.name, column.description) for column in GALAXY_COLUMNS):
         assert f"| `{name}` | {description}. |" in readme, name
+
+
+def test_parts_written_before_an_optional_column_merge_with_it_missing(tmp_path: Path) -> None:
+    # A resumed run may hold parts written before an optional column (mirror_*) existed.
+    from astropy.table import QTable
+
+    from galcolor.catalog import RUN_REGION_COLUMNS, conform, write
+    from galcolor.pipeline import _read_parts
+
+    def part(n: int, name: str, drop: tuple[str, ...] = ()) -> Path:
+        columns = {column.name: np.full(n, 1.5 if column.dtype.kind == "f" else 1, dtype=column.dtype)
+                   if column.dtype.kind != "U" else np.array([f"cutout-{i}" for i in range(n)])
+                   for column in RUN_REGION_COLUMNS}
+        table = conform(columns, schema=RUN_REGION_COLUMNS)
+        table.remove_columns(list(drop))
+        path = tmp_path / name
+        if drop:  # as an older galcolor wrote it: without the newer columns
+            QTable(table).write(path, format="parquet")
+        else:
+            write(table, path, schema=RUN_REGION_COLUMNS)
+        return path
+
+    merged = _read_parts([part(2, "a.parquet"), part(3, "b.parquet", drop=("mirror_blue_excess", "mirror_a_excess"))],
+                         RUN_REGION_COLUMNS)
+    assert len(merged) == 5 and merged.colnames == [column.name for column in RUN_REGION_COLUMNS]
+    assert np.array_equal(np.isnan(merged["mirror_blue_excess"]), [False, False, True, True, True])
+    assert merged["source"][4] == "cutout-2" and merged["x"].unit == catalog.REGION_COLUMNS[3].unit
