@@ -87,6 +87,7 @@ def rates(candidates: pd.DataFrame, truth: pd.DataFrame, kind: str, definition: 
     detected = np.asarray([score_of.get((image, det), np.nan) if det >= 0 else np.nan
                            for image, det in zip(tru["image"], tru["detection"])])
     found = np.nan_to_num(detected, nan=-1.0) >= THRESHOLD
+    has_candidate = np.asarray(tru["detection"]) >= 0
     catalog = tru["catalog"].to_numpy(bool)
     negatives = (tru["kind"] != "clump").to_numpy()
     kept = cand[cand["score"] >= THRESHOLD]
@@ -94,7 +95,7 @@ def rates(candidates: pd.DataFrame, truth: pd.DataFrame, kind: str, definition: 
     result = {
         "completeness": float(found[catalog].mean()) if catalog.any() else float("nan"),
         "n_catalog_clumps": int(catalog.sum()),
-        "candidates_found": float((np.asarray(tru["detection"]) >= 0)[catalog].mean()) if catalog.any() else np.nan,
+        "candidates_found": float(has_candidate[catalog].mean()) if catalog.any() else np.nan,
         "hard_negatives_hit": float(found[negatives].mean()) if negatives.any() else float("nan"),
         "n_hard_negatives": int(negatives.sum()),
         "regions_per_galaxy": float(len(kept) / max(cand["image"].nunique(), 1)),
@@ -105,8 +106,8 @@ def rates(candidates: pd.DataFrame, truth: pd.DataFrame, kind: str, definition: 
         radius = tru["r_centre_psf"].to_numpy(dtype=np.float64)
         result["completeness_by_radius"] = {
             f"{low:g}-{high:g}": {"completeness": float(found[inside].mean()) if inside.any() else float("nan"),
-                                  "candidates_found": float((np.asarray(tru["detection"]) >= 0)[inside].mean())
-                                  if inside.any() else float("nan"),
+                                  "candidates_found": float(has_candidate[inside].mean()) if inside.any()
+                                  else float("nan"),
                                   "n_catalog_clumps": int(inside.sum())}
             for low, high in zip(RADIAL_ZONES[:-1], RADIAL_ZONES[1:])
             for inside in [catalog & (radius >= low) & (radius < high)]}

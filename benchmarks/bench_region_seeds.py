@@ -9,7 +9,7 @@ scores the benchmark sets exactly as ``bench_knots.py`` does (duplicates
 merged, score >= 0.5) and reports each member alone, their spread, and the
 ensemble; writes ``benchmarks/results/knots/region_seeds.{json,md}``::
 
-    python benchmarks/bench_region_seeds.py --sets ../cache/knots12
+    python benchmarks/bench_region_seeds.py --sets ../cache/knots14
 """
 
 from __future__ import annotations

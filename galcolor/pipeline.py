@@ -858,9 +858,8 @@ def _read_parts(paths: Sequence[Path], schema: Sequence[CatalogColumn]) -> QTabl
         return empty_table(schema=schema)
     names = [column.name for column in schema]
     # a part written before an optional column existed (a resumed run) lacks it: null there, NaN once conformed
-    parts = [pyarrow.parquet.read_table(path, columns=[name for name in names
-                                                        if name in pyarrow.parquet.read_schema(path).names])
-             for path in paths]
+    parts = [table.select([name for name in names if name in table.column_names])
+             for table in (pyarrow.parquet.read_table(path) for path in paths)]
     stacked = pyarrow.concat_tables(parts, promote_options="default")
     return conform({name: stacked.column(name).to_numpy(zero_copy_only=False) for name in names
                     if name in stacked.column_names}, schema=schema)

@@ -168,5 +168,5 @@ plt.show()
 # from a star; nor is it used to split neighbours off the galaxy (a bright
 # clump painted like a bulge was cut out of the galaxy with it). Near the
 # nucleus every kind of evidence misses clumps: there a clump and the
-# nucleus are one blur at the PSF. That is the next step of the project. The numbers of each
-# release are in ``benchmarks/results/knots/knots.md``.
+# nucleus are one blur at the PSF. That is the next step of the project.
+# The numbers of each release are in ``benchmarks/results/knots/knots.md``.

@@ -221,7 +221,7 @@ def find_star_forming_regions(
     # galcolor 0.1's color-only search, its own recipe): the predicted color of a compact source follows its
     # shape, so a bright blue clump painted like a bulge or a star was split off as a red neighbour, and the
     # light alone uses no color at all.
-    measured_color = kind == "true" or (params.candidates == "color" and planes.color != "none")
+    measured_color = kind == "true" or params.candidates == "color"
     galaxy_segments = galaxy_segmentation(planes.lightness, smoothed, mask, psf_fwhm, params,
                                           b=planes.b if measured_color else None)
     if galaxy_segments is None or galaxy_segments.n_labels == 0:
