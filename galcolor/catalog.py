@@ -316,8 +316,9 @@ def empty_table(meta: Mapping[str, Any] | None = None, *,
     >>> regions["ra"].unit, regions["flags"].dtype, regions.meta
     (Unit("deg"), dtype('int32'), {'color': 'true'})
     """
-    columns = {column.name: np.zeros(0, dtype=column.dtype) for column in schema}
-    return conform(QTable(columns, meta=copy.deepcopy(dict(meta or {}))), schema=schema)
+    catalog = conform({column.name: np.zeros(0, dtype=column.dtype) for column in schema}, schema=schema)
+    catalog.meta.update(copy.deepcopy(dict(meta or {})))
+    return catalog
 
 
 def conform(table: Table | Mapping[str, Any], *, extra: Literal["error", "keep"] = "error",
@@ -423,8 +424,15 @@ def merge(tables: Sequence[Table], *, meta: Mapping[str, Any] | None = None,
     # a catalog of find_star_forming_regions is conformed already: checked, not rebuilt (vstack copies)
     conformed = [table if _conforms(table, extra, schema) else conform(table, extra=extra, schema=schema)
                  for table in tables]
-    merged = vstack(conformed, metadata_conflicts="silent") if conformed else empty_table(schema=schema)
-    merged = merged if _conforms(merged, extra, schema) else conform(merged, extra=extra, schema=schema)
+    names = [column.name for column in schema]
+    if conformed and all(table.colnames == names for table in conformed):
+        # schema columns only: stacked column by column and built once. vstack also merges every table's
+        # metadata (deep copies), which the merged catalog replaces below: a pipeline part paid for it per row.
+        merged = conform({name: np.concatenate([table[name] for table in conformed]) for name in names},
+                         schema=schema)
+    else:
+        merged = vstack(conformed, metadata_conflicts="silent") if conformed else empty_table(schema=schema)
+        merged = merged if _conforms(merged, extra, schema) else conform(merged, extra=extra, schema=schema)
     merged["id"] = np.arange(1, len(merged) + 1, dtype=np.int64)
     first = dict(conformed[0].meta) if conformed else {}
     first.pop("source", None)

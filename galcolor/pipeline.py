@@ -501,18 +501,35 @@ def process_part(part: int, records: list[dict[str, Any]], settings: dict[str, A
         raise PipelineError(f"{first['source']}: {first['error_type']}: {first['error']} "
                             f"(strict run: {len(failed)} failure(s) in part {part})")
     regions = merge(tables, schema=RUN_REGION_COLUMNS)
-    regions.meta = {"part": part}
-    write(regions, folder / f"{_PART.format(part)}.regions.parquet", overwrite=True, schema=RUN_REGION_COLUMNS)
-    galaxies = QTable.from_pandas(pd.DataFrame(rows, columns=[column.name for column in GALAXY_COLUMNS]))
-    galaxies.meta = {"part": part}
+    _write_part(regions, folder / f"{_PART.format(part)}.regions.parquet", part)
+    galaxies = conform(QTable.from_pandas(pd.DataFrame(rows, columns=[column.name for column in GALAXY_COLUMNS])),
+                       schema=GALAXY_COLUMNS)
     # the galaxies file marks the part done, so it is written last
-    write(galaxies, folder / f"{_PART.format(part)}.galaxies.parquet", overwrite=True, schema=GALAXY_COLUMNS)
+    _write_part(galaxies, folder / f"{_PART.format(part)}.galaxies.parquet", part)
     current, peak = _memory_mb()
     return {"part": part, "n": len(records), "failed": len(failed), "regions": len(regions),
             "seconds": time.perf_counter() - started, "worker": f"{socket.gethostname()}:{os.getpid()}",
             "model_loads": _WORKER_STATE["model_loads"], "rss_mb": current, "peak_rss_mb": peak,
             "model": colorizer.model_name, "weights_sha256": colorizer.weights_sha256,
             "device": str(colorizer.device)}
+
+
+def _write_part(table: QTable, path: Path, part: int) -> None:
+    """One part file (a conformed table): its columns' values, written atomically with pyarrow.
+
+    Part files are the run's own intermediate, read back by
+    :func:`_read_parts`, which conforms them to the schema again. astropy's
+    Parquet writer also serialises every column's description and unit into
+    a YAML header, in pure Python: 40 ms of each part file, against 1 ms for
+    the values.
+    """
+    import pyarrow
+    import pyarrow.parquet
+
+    arrays = {name: np.asarray(getattr(table[name], "value", table[name])) for name in table.colnames}
+    data = pyarrow.table(arrays, metadata={"galcolor_part": json.dumps({"part": part})})
+    with atomic_write(path) as temporary:
+        pyarrow.parquet.write_table(data, temporary)
 
 
 # --------------------------------------------------------------------- driver

@@ -501,6 +501,22 @@ def test_merge_of_conformed_catalogs_equals_merge_of_raw_ones() -> None:
     assert catalog._conforms(extra, "keep") and not catalog._conforms(extra, "error")
 
 
+def test_merge_stacks_text_of_any_width_and_keeps_extra_columns() -> None:
+    # catalogs in the schema are stacked column by column; any other column goes through astropy's vstack
+    short, long = catalog.conform(sample_regions()), catalog.conform(sample_regions())
+    long["source"] = ["a-much-longer-file-name.fits"] * len(long)
+    merged = catalog.merge([short, long])
+    assert list(merged["source"]) == list(short["source"]) + ["a-much-longer-file-name.fits"] * 3
+    assert list(merged["id"]) == [1, 2, 3, 4, 5, 6] and merged["x"].unit == short["x"].unit
+    assert merged["score"].info.description == short["score"].info.description
+    tagged = short.copy()
+    tagged["cutout_id"] = ["a", "b", "c"]
+    kept = catalog.merge([tagged, tagged], extra="keep")
+    assert kept.colnames[-1] == "cutout_id" and list(kept["cutout_id"]) == ["a", "b", "c"] * 2
+    with pytest.raises(InputError, match="cutout_id"):
+        catalog.merge([tagged])
+
+
 def test_a_catalog_written_before_the_optional_columns_reads_with_them_nan(tmp_path):
     # mirror_blue_excess and mirror_a_excess came after catalogs were written
     # without them: those files still read, the new columns NaN.

@@ -313,8 +313,8 @@ def test_parts_written_before_an_optional_column_merge_with_it_missing(tmp_path:
     # A resumed run may hold parts written before an optional column (mirror_*) existed.
     from astropy.table import QTable
 
-    from galcolor.catalog import RUN_REGION_COLUMNS, conform, write
-    from galcolor.pipeline import _read_parts
+    from galcolor.catalog import RUN_REGION_COLUMNS, conform
+    from galcolor.pipeline import _read_parts, _write_part
 
     def part(n: int, name: str, drop: tuple[str, ...] = ()) -> Path:
         columns = {column.name: np.full(n, 1.5 if column.dtype.kind == "f" else 1, dtype=column.dtype)
@@ -323,10 +323,10 @@ def test_parts_written_before_an_optional_column_merge_with_it_missing(tmp_path:
         table = conform(columns, schema=RUN_REGION_COLUMNS)
         table.remove_columns(list(drop))
         path = tmp_path / name
-        if drop:  # as an older galcolor wrote it: without the newer columns
+        if drop:  # as an older galcolor wrote it: astropy's Parquet, without the newer columns
             QTable(table).write(path, format="parquet")
         else:
-            write(table, path, schema=RUN_REGION_COLUMNS)
+            _write_part(table, path, 0)
         return path
 
     merged = _read_parts([part(2, "a.parquet"), part(3, "b.parquet", drop=("mirror_blue_excess", "mirror_a_excess"))],

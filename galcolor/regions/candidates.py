@@ -122,13 +122,13 @@ def _asymmetry_centre(light: np.ndarray, own: np.ndarray, guess: tuple[int, int]
     here = values[rows, cols]
     offsets = np.arange(-reach, reach + 1)
     asymmetry = np.full((offsets.size, offsets.size), np.inf)
-    for i, dy in enumerate(offsets):
-        for j, dx in enumerate(offsets):
-            cy, cx = gy + dy, gx + dx
-            if cy < 0 or cx < 0 or cy >= own.shape[0] or cx >= own.shape[1] or not own[cy, cx]:
-                continue
-            mirror = padded[2 * cy - rows + pad, 2 * cx - cols + pad]
-            asymmetry[i, j] = np.abs(here - mirror).sum()
+    # every whole-pixel centre in the galaxy at once: one row of mirrored pixels per centre
+    centre_y, centre_x = np.meshgrid(gy + offsets, gx + offsets, indexing="ij")
+    usable = (centre_y >= 0) & (centre_x >= 0) & (centre_y < own.shape[0]) & (centre_x < own.shape[1])
+    usable[usable] = own[centre_y[usable], centre_x[usable]]
+    cy, cx = centre_y[usable], centre_x[usable]
+    mirror = padded[2 * cy[:, None] - rows[None, :] + pad, 2 * cx[:, None] - cols[None, :] + pad]
+    asymmetry[usable] = np.abs(here[None, :] - mirror).sum(axis=1)
     if not np.isfinite(asymmetry).any():
         return float(gy), float(gx)
     i, j = np.unravel_index(np.argmin(asymmetry), asymmetry.shape)

@@ -257,11 +257,11 @@ def find_star_forming_regions(
     if params.candidates == "light+color" and params.merge_radius > 0:
         keep &= ~merged_candidates(u.Quantity(rows["x"]).value, u.Quantity(rows["y"]).value, score,
                                    params.merge_radius * psf_fwhm)
+    if not keep.any():  # nothing to build a catalog from
+        return nothing(f"no region scores {params.min_score} or more", maps)
     rows["score"] = score
     table = conform(rows[keep] if isinstance(rows, QTable) else {name: values[keep] for name, values in rows.items()})
     table.meta.update(meta)
-    if len(table) == 0:
-        return nothing(f"no region scores {params.min_score} or more", maps)
     return (table, maps) if return_maps else table
 
 
