@@ -3,7 +3,10 @@
 Reads the train sets of ``pipelines/region_candidates.py`` (simulated
 galaxies, calibration seed, and SDSS Galaxy Zoo *train* frames with injected
 knots), keeps the candidates whose label is known (``label >= 0``; in
-simulation under the new benchmark definition) and fits, for each kind of
+simulation under the new benchmark definition), leaves out the positives
+that lie nearer their galaxy's centre than the clump they match (nuclei
+blended with a clump, :func:`galcolor.evaluation.knots.nucleus_matches`)
+and fits, for each kind of
 evidence, boosted trees plus an isotonic calibration on held-out galaxies, five
 times with other draws of galaxies, averaged (``--members``)
 (:func:`galcolor.regions.fit_region_classifier`). The predicted-color
@@ -28,7 +31,7 @@ import pandas as pd
 from galcolor._atomic import atomic_write
 from galcolor.models import load_bundle
 from galcolor.models.pretrained import write_manifest
-from galcolor.evaluation.knots import candidate_features
+from galcolor.evaluation.knots import candidate_features, nucleus_matches
 from galcolor.regions import EVIDENCE_KINDS, fit_region_classifier
 from galcolor.regions.classifier import CLASSIFIER_FILE
 
@@ -37,13 +40,16 @@ TRAIN_SETS = ("sim_train", "injected_train")
 
 
 def training_rows(folder: Path, kind: str) -> pd.DataFrame:
+    """The labelled candidates of the train sets; a positive nearer its galaxy's centre than its clump is left out."""
     frames = []
     for name in TRAIN_SETS:
         table = pd.read_parquet(folder / f"{name}_candidates.parquet")
         table = table[(table["kind"] == kind) & (table["label"] >= 0)]
         if "definition" in table:
             table = table[table["definition"].isin(["new", "injected"])]
-        frames.append(table.assign(group=name + ":" + table["image"].astype(str)))
+        truth = pd.read_parquet(folder / f"{name}_truth.parquet")
+        nucleus = nucleus_matches(table, truth) & (table["label"] == 1).to_numpy()
+        frames.append(table[~nucleus].assign(group=name + ":" + table["image"].astype(str)))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -60,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = training_rows(args.sets, kind)
         features = candidate_features(rows, kind)
         provenance = {"sets": list(TRAIN_SETS), "definition": "new (blends within 1.5 FWHM; clumps 0.1 mag bluer "
-                      "in g-r than the disk beneath)", "n_per_set": rows["group"].str.split(":").str[0]
+                      "in g-r than the disk beneath)", "left_out": "positives nearer their galaxy's centre than "
+                      "the clump they match (galcolor.evaluation.knots.nucleus_matches)", "n_per_set": rows["group"].str.split(":").str[0]
                       .value_counts().to_dict(), "command": "python pipelines/fit_region_classifiers.py"}
         fitted[kind] = fit_region_classifier(features, rows["label"].to_numpy() == 1, rows["group"].to_numpy(),
                                              kind=kind, seed=args.seed, members=args.members,
