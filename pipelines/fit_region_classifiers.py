@@ -65,10 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     for kind in EVIDENCE_KINDS:
         rows = training_rows(args.sets, kind)
         features = candidate_features(rows, kind)
-        provenance = {"sets": list(TRAIN_SETS), "definition": "new (blends within 1.5 FWHM; clumps 0.1 mag bluer "
-                      "in g-r than the disk beneath)", "left_out": "positives nearer their galaxy's centre than "
-                      "the clump they match (galcolor.evaluation.knots.nucleus_matches)", "n_per_set": rows["group"].str.split(":").str[0]
-                      .value_counts().to_dict(), "command": "python pipelines/fit_region_classifiers.py"}
+        provenance = {"sets": list(TRAIN_SETS),
+                      "definition": "new (blends within 1.5 FWHM; clumps 0.1 mag bluer in g-r than the disk beneath)",
+                      "left_out": "positives nearer their galaxy's centre than the clump they match "
+                                  "(galcolor.evaluation.knots.nucleus_matches)",
+                      "n_per_set": rows["group"].str.split(":").str[0].value_counts().to_dict(),
+                      "command": "python pipelines/fit_region_classifiers.py"}
         fitted[kind] = fit_region_classifier(features, rows["label"].to_numpy() == 1, rows["group"].to_numpy(),
                                              kind=kind, seed=args.seed, members=args.members,
                                              provenance=provenance)
