@@ -254,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
                 measured = rates(candidates, truth, kind, definition)
                 results.setdefault(name, {}).setdefault(definition, {})[kind] = measured
                 rows.append({"set": name, "definition": definition, "evidence": LABELS[kind],
-                             **{k: v for k, v in measured.items() if k not in ("reliability", "completeness_by_radius")}})
+                             **{k: v for k, v in measured.items()
+                                if k not in ("reliability", "completeness_by_radius")}})
                 for zone, entry in measured.get("completeness_by_radius", {}).items():
                     radial.append({"definition": definition, "evidence": LABELS[kind],
                                    "r_centre (PSF FWHM)": zone, **entry})

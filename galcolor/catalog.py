@@ -421,7 +421,8 @@ def merge(tables: Sequence[Table], *, meta: Mapping[str, Any] | None = None,
     """
     from astropy.table import vstack
 
-    # a catalog of find_star_forming_regions is conformed already: checked, not rebuilt (vstack copies)
+    # a catalog of find_star_forming_regions is conformed already: checked (cheaper than conforming it), so that
+    # every table holds the schema's dtypes and units before its columns are stacked
     conformed = [table if _conforms(table, extra, schema) else conform(table, extra=extra, schema=schema)
                  for table in tables]
     names = [column.name for column in schema]

@@ -46,12 +46,13 @@ def split_neighbors(segments: SegmentationImage, smoothed: np.ndarray, b: np.nda
     # per piece: total luminance, median b* over valid pixels (NaN without any), parent segment
     piece_labels = pieces.labels
     light = dict(zip(piece_labels, ndimage.sum(luminance, pieces.data, piece_labels)))
-    valid_pieces = np.where(valid, pieces.data, 0)
-    measured = np.unique(valid_pieces)
-    measured = measured[measured > 0]
     median_b = dict.fromkeys(piece_labels, np.nan)  # NaN: never redder
-    if measured.size and b is not None:
-        median_b.update(zip(measured, ndimage.median(b, valid_pieces, measured)))
+    if b is not None:
+        valid_pieces = np.where(valid, pieces.data, 0)
+        measured = np.unique(valid_pieces)
+        measured = measured[measured > 0]
+        if measured.size:
+            median_b.update(zip(measured, ndimage.median(b, valid_pieces, measured)))
     parent_of = dict(zip(piece_labels, ndimage.maximum(segments.data, pieces.data, piece_labels).astype(int)))
     data = segments.data.copy()
     next_label = int(data.max()) + 1
